@@ -1,0 +1,174 @@
+"""check: a probed file against a profile's limits for its role."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .probe import ImageInfo, MediaInfo, probe_av, probe_image
+from .profiles import Profile, RoleLimits, get_profile
+from .sniff import Sniffed, sniff
+
+# libav decoder names -> the codec a profile format means.
+_AMR_NB = {"amrnb", "amr_nb", "libopencore_amrnb"}
+_MP3 = {"mp3", "mp3float"}
+_H264 = {"h264", "libx264"}
+_AAC = {"aac", "libfdk_aac"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str  # "bytes" | "format" | "duration" | "codec" | ...
+    actual: str
+    limit: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.actual} (limit: {self.limit})"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    path: Path
+    kind: str  # what the content is: image | audio | video
+    role: str  # what it was checked as: image | thumb | voice | video
+    profile: str
+    bytes: int
+    facts: tuple[tuple[str, Any], ...]
+    violations: tuple[Violation, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def complies(self) -> bool:
+        return not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path), "kind": self.kind, "role": self.role, "profile": self.profile,
+            "bytes": self.bytes, "complies": self.complies, "facts": dict(self.facts),
+            "violations": [{"rule": v.rule, "actual": v.actual, "limit": v.limit}
+                           for v in self.violations],
+            "warnings": list(self.warnings),
+        }
+
+
+def default_role(sniffed: Sniffed, info: ImageInfo | MediaInfo | None = None) -> str:
+    if sniffed.kind == "image":
+        return "image"
+    if sniffed.kind == "audio":
+        return "voice"
+    if isinstance(info, MediaInfo) and not info.video:
+        return "voice"  # an audio-only MP4/MKV is a voice note in a video box
+    return "video"
+
+
+def _size_rules(size: int, limits: RoleLimits) -> list[Violation]:
+    out = []
+    if size > limits.max_bytes:
+        out.append(Violation("bytes", f"{size:,} bytes", f"{limits.max_bytes:,} bytes"))
+    if size < limits.min_bytes:
+        out.append(Violation("bytes", f"{size:,} bytes", f"at least {limits.min_bytes:,} bytes"))
+    return out
+
+
+def _fmts(limits: RoleLimits) -> str:
+    return "/".join(f.upper() for f in limits.formats)
+
+
+def image_violations(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> list[Violation]:
+    out = _size_rules(sniffed.size, limits)
+    if info.fmt not in limits.formats:
+        out.append(Violation("format", info.fmt.upper(), _fmts(limits)))
+    elif info.fmt == "jpeg" and info.mode not in ("RGB", "L"):
+        # CMYK/YCCK JPEGs decode with wrong colours in many phone viewers.
+        out.append(Violation("colour", f"{info.mode} JPEG", "RGB or greyscale JPEG"))
+    return out
+
+
+def voice_format(info: MediaInfo) -> str:
+    """The profile format an audio file counts as: amr (AMR-NB only), mp3, or other."""
+    audio = info.default_audio
+    codec = audio.codec if audio else ""
+    if info.container == "amr" and codec in _AMR_NB:
+        return "amr"
+    if info.container == "mp3" and codec in _MP3:
+        return "mp3"
+    return f"{info.container}/{codec or 'none'}"
+
+
+def voice_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> list[Violation]:
+    out = _size_rules(sniffed.size, limits)
+    fmt = voice_format(info)
+    if fmt not in limits.formats:
+        out.append(Violation("format", fmt.upper(), f"{_fmts(limits)} (AMR means AMR-NB)"))
+    if limits.max_duration is not None and info.duration > limits.max_duration + 1e-3:
+        out.append(Violation("duration", f"{info.duration:.2f} s", f"{limits.max_duration:g} s"))
+    if info.video:
+        out.append(Violation("streams", "has a video stream", "audio only"))
+    return out
+
+
+def video_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> list[Violation]:
+    out = _size_rules(sniffed.size, limits)
+    if info.container not in limits.formats:
+        out.append(Violation("format", info.container.upper(), _fmts(limits)))
+    v = info.default_video
+    if v is None:
+        out.append(Violation("streams", "no video stream", "one H.264 video stream"))
+    elif v.codec not in _H264:
+        out.append(Violation("codec", f"video {v.codec}", "H.264"))
+    a = info.default_audio
+    if a is not None and a.codec not in _AAC:
+        out.append(Violation("codec", f"audio {a.codec}", "AAC"))
+    if limits.max_duration is not None and info.duration > limits.max_duration + 1e-3:
+        out.append(Violation("duration", f"{info.duration:.2f} s", f"{limits.max_duration:g} s"))
+    return out
+
+
+def facts_of(info: ImageInfo | MediaInfo) -> tuple[tuple[str, Any], ...]:
+    if isinstance(info, ImageInfo):
+        return (("format", info.fmt), ("width", info.width), ("height", info.height),
+                ("mode", info.mode), ("orientation", info.orientation), ("frames", info.frames),
+                ("exif", info.has_exif), ("gps", info.has_gps), ("icc", info.has_icc),
+                ("trailing_bytes", info.trailing_bytes))
+    facts: list[tuple[str, Any]] = [("container", info.container), ("duration", round(info.duration, 3))]
+    a = info.default_audio
+    if a is not None:
+        facts += [("audio_codec", a.codec), ("sample_rate", a.sample_rate), ("channels", a.channels)]
+    v = info.default_video
+    if v is not None:
+        facts += [("video_codec", v.codec), ("width", v.width), ("height", v.height),
+                  ("fps", round(v.fps, 3) if v.fps else None), ("rotation", v.rotation)]
+    return tuple(facts)
+
+
+def probe(sniffed: Sniffed, profile: Profile) -> ImageInfo | MediaInfo:
+    if sniffed.kind == "image":
+        return probe_image(sniffed, profile.safety)
+    return probe_av(sniffed, profile.safety)
+
+
+def check_probed(sniffed: Sniffed, info: ImageInfo | MediaInfo, profile: Profile,
+                 role: str | None = None) -> CheckReport:
+    role = role or default_role(sniffed, info)
+    limits = profile.limits(role)
+    if isinstance(info, ImageInfo):
+        if role not in ("image", "thumb"):
+            raise UsageError(f"an image cannot be checked as {role}", path=sniffed.path)
+        violations = image_violations(sniffed, info, limits)
+    elif role == "voice":
+        violations = voice_violations(sniffed, info, limits)
+    elif role == "video":
+        violations = video_violations(sniffed, info, limits)
+    else:
+        raise UsageError(f"a {sniffed.kind} file cannot be checked as {role}", path=sniffed.path)
+    return CheckReport(path=sniffed.path, kind=sniffed.kind, role=role, profile=profile.name,
+                       bytes=sniffed.size, facts=facts_of(info), violations=tuple(violations),
+                       warnings=sniffed.warnings)
+
+
+def check(path: Path | str, profile: str | Profile = "wechat", role: str | None = None) -> CheckReport:
+    """Sniff, probe and check one file. Raises a MediaprepError when it cannot be read."""
+    prof = get_profile(profile)
+    sniffed = sniff(path)
+    return check_probed(sniffed, probe(sniffed, prof), prof, role)

@@ -1,0 +1,79 @@
+"""Plain typed objects passed between stages (no dicts threaded through)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .attachment import Attachment
+
+# A stage reports progress as (done, total, what) so long work can show a bar.
+ProgressFn = Callable[[float, float, str], None]
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    as_: str | None = None  # image | thumb | voice | video (None: from the content)
+    media_id: str | None = None
+    thumb_media_id: str | None = None
+    trim: float | None = None  # keep only the first N seconds; 0 means "the profile's limit"
+    split: bool | None = None  # None: the role decides (voice splits, video refuses)
+    max_parts: int | None = None
+    attachment_style: str = "table"
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    path: Path
+    role: str  # "media" | "thumb"
+    kind: str  # image | voice | video | thumb
+    bytes: int
+    format: str  # jpeg | amr | mp4 | png | ...
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    quality: int | None = None  # JPEG quality chosen, where it applies
+    part: int | None = None  # 1-based part number for split outputs
+    passed_through: bool = False  # byte-identical copy of a compliant input
+    details: tuple[tuple[str, Any], ...] = ()  # encoder settings chosen, for humans and JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": str(self.path), "role": self.role, "bytes": self.bytes,
+                               "format": self.format}
+        for key in ("width", "height", "duration", "quality", "part"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = round(value, 3) if isinstance(value, float) else value
+        if self.passed_through:
+            out["passed_through"] = True
+        if self.details:
+            out["settings"] = dict(self.details)
+        return out
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What a fit stage made: the files and anything the user should know."""
+
+    outputs: tuple[OutputFile, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    input: Path
+    kind: str  # image | voice | video | thumb: what the input was prepared as
+    input_bytes: int
+    outputs: tuple[OutputFile, ...]
+    attachments: tuple[Attachment, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    attachment_style: str = "table"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": str(self.input),
+            "kind": self.kind,
+            "outputs": [o.to_dict() for o in self.outputs],
+            "attachments": [a.to_dict(self.attachment_style) for a in self.attachments],
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,1 @@
+"""One module per external tool: libmagic, ffmpeg, and the process runner."""

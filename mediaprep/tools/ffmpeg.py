@@ -1,0 +1,158 @@
+"""Everything that knows about ffmpeg: where it is, what it can do, how to run it.
+
+Resolution order (once per process, cached): ``$MEDIAPREP_FFMPEG``; an ``ffmpeg``
+on PATH that has the encoders we need; the static binary bundled by the
+``imageio-ffmpeg`` wheel (which has libopencore_amrnb and libx264; Debian's
+ffmpeg 5.1 lacks the AMR-NB encoder).
+
+Inputs are always given as ``file:/absolute/path`` with the demuxer forced and
+``-protocol_whitelist file``: a name like ``-i.mp4``, ``http:x.mp4`` or
+``pipe:0.mp4`` can never be read as an option or protocol, and a playlist or
+concat script disguised as media can never be parsed as one (forcing the demuxer
+is what stops it; the protocol whitelist alone does not stop a local read).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg as ffmpeg_python  # ffmpeg-python: builds argv, we run it ourselves
+
+from ..errors import MissingDependency, ToolFailed
+from . import proc
+
+ENV_VAR = "MEDIAPREP_FFMPEG"
+NEEDED_ENCODERS = ("libopencore_amrnb", "libx264", "aac")
+PROBE_TIMEOUT = 20.0
+
+# Prepended to every run, right after the binary.
+GLOBAL_ARGS = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y")
+
+_ENCODER_LINE = re.compile(r"^\s*[VAS][F.][S.][X.][B.][D.]\s+(\S+)", re.M)
+_FILTER_LINE = re.compile(r"^\s*[T.][S.][C.]?\s+(\S+)\s+\S+->\S+", re.M)
+
+
+@dataclass(frozen=True)
+class FFmpeg:
+    path: str
+    version: str
+    source: str  # "env" | "path" | "bundled"
+    encoders: frozenset[str]
+    filters: frozenset[str]
+
+    def has_encoder(self, name: str) -> bool:
+        return name in self.encoders
+
+    def require(self, *encoders: str) -> None:
+        missing = [e for e in encoders if e not in self.encoders]
+        if missing:
+            raise MissingDependency(
+                f"ffmpeg at {self.path} ({self.version}) lacks the encoder(s) {', '.join(missing)}",
+                hint=f"unset {ENV_VAR} or point it at an ffmpeg with them; the imageio-ffmpeg "
+                "wheel (pip install imageio-ffmpeg) bundles one that has them",
+            )
+
+    def describe(self) -> str:
+        wanted = [e for e in NEEDED_ENCODERS if e in self.encoders]
+        return f"ffmpeg {self.version} ({self.source}: {self.path}); encoders: {', '.join(wanted)}"
+
+
+def _inspect(path: str, source: str) -> FFmpeg | None:
+    """Run the candidate briefly; None when it is not a working ffmpeg."""
+    try:
+        ver = proc.run([path, "-hide_banner", "-version"], timeout=PROBE_TIMEOUT, tool="ffmpeg")
+        enc = proc.run([path, "-hide_banner", "-encoders"], timeout=PROBE_TIMEOUT, tool="ffmpeg")
+        flt = proc.run([path, "-hide_banner", "-filters"], timeout=PROBE_TIMEOUT, tool="ffmpeg")
+    except ToolFailed:
+        return None
+    first = ver.stdout.decode("utf-8", "replace").splitlines()[:1]
+    match = re.match(r"ffmpeg version (\S+)", first[0]) if first else None
+    if match is None:
+        return None
+    return FFmpeg(
+        path=path,
+        version=match.group(1),
+        source=source,
+        encoders=frozenset(_ENCODER_LINE.findall(enc.stdout.decode("utf-8", "replace"))),
+        filters=frozenset(_FILTER_LINE.findall(flt.stdout.decode("utf-8", "replace"))),
+    )
+
+
+def _bundled() -> str | None:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def get_ffmpeg() -> FFmpeg:
+    """The ffmpeg we use, found once per process."""
+    override = os.environ.get(ENV_VAR)
+    if override:
+        found = _inspect(override, "env")
+        if found is None:
+            raise MissingDependency(f"{ENV_VAR}={override} is not a working ffmpeg",
+                                    hint=f"fix or unset {ENV_VAR}")
+        return found
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        found = _inspect(on_path, "path")
+        if found is not None and all(found.has_encoder(e) for e in NEEDED_ENCODERS):
+            return found
+    bundled = _bundled()
+    if bundled:
+        found = _inspect(bundled, "bundled")
+        if found is not None:
+            return found
+    raise MissingDependency(
+        "no usable ffmpeg found",
+        hint="pip install imageio-ffmpeg (bundles an ffmpeg with AMR-NB and x264), "
+        f"or set {ENV_VAR} to an ffmpeg that has {', '.join(NEEDED_ENCODERS)}",
+    )
+
+
+def input_url(path: Path) -> str:
+    """``file:`` plus the absolute path: never an option, never another protocol."""
+    return "file:" + str(Path(path).absolute())
+
+
+def safe_input(path: Path, demuxer: str, **kwargs: Any) -> Any:
+    """An ffmpeg-python input node with the demuxer forced and only the file protocol."""
+    return ffmpeg_python.input(input_url(path), f=demuxer, protocol_whitelist="file", **kwargs)
+
+
+def compile_args(stream: Any) -> list[str]:
+    """argv for an ffmpeg-python graph, with our defensive global flags up front."""
+    ff = get_ffmpeg()
+    args = ffmpeg_python.compile(stream, cmd=ff.path)
+    return [ff.path, *GLOBAL_ARGS, *args[1:]]
+
+
+def run_graph(stream: Any, *, timeout: float) -> proc.ProcResult:
+    """Build with ffmpeg-python, run through the one runner."""
+    return proc.run(compile_args(stream), timeout=timeout, tool="ffmpeg")
+
+
+def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
+    """Run ffmpeg with hand-built arguments (for what ffmpeg-python cannot express,
+    such as a null output for pass 1 or a filter that writes to stderr)."""
+    ff = get_ffmpeg()
+    return proc.run([ff.path, *GLOBAL_ARGS, *args], timeout=timeout, tool="ffmpeg",
+                    input_bytes=input_bytes)
+
+
+def timeout_for(duration: float | None, *, per_second: float = 2.0, floor: float = 60.0) -> float:
+    """A timeout scaled to the media's duration: generous, but never unbounded."""
+    if duration is None or duration <= 0:
+        return floor
+    return max(floor, duration * per_second)

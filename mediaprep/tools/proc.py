@@ -1,0 +1,89 @@
+"""The one place a child process is started.
+
+Every external run has a timeout, reads no terminal (stdin is /dev/null), runs in
+its own process group so that a timeout or Ctrl-C kills it and anything it spawned,
+and on failure raises with the last meaningful stderr line as the message and the
+whole stderr kept for --debug.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..errors import ToolFailed, ToolTimeout
+
+
+@dataclass(frozen=True)
+class ProcResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+def last_line(stderr: str) -> str:
+    """The last non-empty stderr line: usually the one that says what went wrong."""
+    for line in reversed(stderr.splitlines()):
+        line = line.strip()
+        if line:
+            return line[:300]
+    return ""
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    tool: str,
+    check: bool = True,
+    input_bytes: bytes | None = None,
+) -> ProcResult:
+    """Run ``argv`` (a list, never a shell string) and wait at most ``timeout`` seconds."""
+    argv = tuple(str(a) for a in argv)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # own process group: killable as a whole
+        )
+    except OSError as exc:
+        raise ToolFailed(f"cannot start {tool}: {exc.strerror}",
+                         hint=f"check the {tool} binary ({argv[0]})") from exc
+    try:
+        out, err = proc.communicate(input=input_bytes, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        raise ToolTimeout(
+            f"{tool} did not finish within {timeout:.0f} s and was stopped",
+            hint="the input may be damaged or far larger than it looks",
+            detail=err.decode("utf-8", "replace"),
+        ) from None
+    except BaseException:  # Ctrl-C or anything else: never leave the child running
+        _kill_group(proc)
+        proc.wait()
+        raise
+    stderr = err.decode("utf-8", "replace")
+    result = ProcResult(argv=argv, returncode=proc.returncode, stdout=out, stderr=stderr)
+    if check and proc.returncode != 0:
+        why = last_line(stderr) or f"exit status {proc.returncode}"
+        if proc.returncode < 0:
+            why = f"killed by signal {-proc.returncode}" + (f": {why}" if stderr.strip() else "")
+        raise ToolFailed(f"{tool} failed: {why}", detail=stderr)
+    return result
