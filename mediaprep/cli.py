@@ -58,6 +58,11 @@ def main(debug: bool) -> None:
     """
 
 
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
 def _warn(messages: tuple[str, ...] | list[str], path: Path | None = None) -> None:
     for msg in messages:
         where = f"{escape_name(path)}: " if path is not None else ""
@@ -93,6 +98,8 @@ def check_cmd(paths: tuple[str, ...], profile_name: str, as_: str | None, as_jso
         try:
             report = check(path, profile, as_)
         except MediaprepError as exc:
+            if _debug():
+                traceback.print_exception(exc)
             results.append({"path": str(path), "error": exc.one_line(), "exit_code": int(exc.exit_code)})
             if not as_json:
                 click.echo(f"FAIL  {exc.one_line()}", err=True)
