@@ -88,15 +88,21 @@ def open_image(sniffed: Sniffed, limits: SafetyLimits) -> Image.Image:
     return im
 
 
-def _jpeg_trailing(path: Path, im: Image.Image) -> int:
-    """Bytes after the JPEG's EOI marker: appended archives, scripts, second images."""
-    data = path.read_bytes()
-    # The last EOI (FFD9) that ends the main image. Embedded thumbnails in EXIF have
-    # their own EOI earlier; anything after the final one is junk.
-    end = data.rfind(b"\xff\xd9")
-    if end < 0:
-        return 0
-    return len(data) - (end + 2)
+def _jpeg_scans(data: bytes) -> int:
+    """SOS markers in the file. Inside entropy-coded data an 0xFF byte is always
+    followed by 0x00 or a restart marker, so every FF DA pair is a real scan header."""
+    return data.count(b"\xff\xda")
+
+
+def _jpeg_trailing(data: bytes) -> int:
+    """Bytes after the JPEG's EOI marker: appended archives, scripts, second images.
+    Found by walking the markers (a payload may itself end in FF D9)."""
+    from .fit.jpeg_strip import NotAJpeg, jpeg_end
+
+    try:
+        return len(data) - jpeg_end(data)
+    except NotAJpeg:
+        return 0  # Pillow decides whether it is readable; the fit re-encodes it anyway
 
 
 def _png_trailing(path: Path) -> int:
@@ -105,6 +111,24 @@ def _png_trailing(path: Path) -> int:
     if end < 0:
         return 0
     return len(data) - (end + 8)  # "IEND" + 4-byte CRC
+
+
+def _count_frames(im: Image.Image, limit: int) -> int:
+    """Frames in an animation, counted only up to ``limit``: Pillow's n_frames walks
+    every frame, which a GIF with a million frames turns into a denial of service.
+    Only the first frame is ever used."""
+    if not getattr(im, "is_animated", False):
+        return 1
+    count = 1
+    try:
+        while count < limit:
+            im.seek(count)
+            count += 1
+    except EOFError:
+        pass
+    finally:
+        im.seek(0)
+    return count
 
 
 def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
@@ -126,15 +150,20 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
             orientation, has_gps, has_exif = 1, False, True
         if orientation not in range(1, 9):
             orientation = 1
-        frames = 1
-        if getattr(im, "is_animated", False):
-            frames = min(int(getattr(im, "n_frames", 1)), limits.max_frames_probe)
+        frames = _count_frames(im, limits.max_frames_probe)
         text_keys = {k for k in info if isinstance(info.get(k), str)} - {"dpi", "jfif", "icc_profile"}
         has_comment = "comment" in info or (sniffed.fmt == "png" and bool(text_keys))
         has_xmp = "xmp" in info or "XML:com.adobe.xmp" in info
         trailing = 0
         if sniffed.fmt == "jpeg":
-            trailing = _jpeg_trailing(sniffed.path, im)
+            data = sniffed.path.read_bytes()
+            scans = _jpeg_scans(data)
+            if scans > limits.max_jpeg_scans:
+                raise LimitExceeded(
+                    f"JPEG has {scans:,} scans (limit {limits.max_jpeg_scans}); decoding it would "
+                    "take far longer than its size suggests", path=sniffed.path,
+                    hint="re-save it as a baseline JPEG with another tool first")
+            trailing = _jpeg_trailing(data)
         elif sniffed.fmt == "png":
             trailing = _png_trailing(sniffed.path)
         subsampling = None

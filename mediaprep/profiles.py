@@ -55,6 +55,9 @@ class SafetyLimits:
     max_streams: int = 32
     max_frames_probe: int = 10_000  # animation frames we count before giving up
     max_metadata_bytes: int = 1_000_000  # EXIF/ICC/XMP/text chunk sizes we tolerate
+    # Progressive JPEGs from cameras and encoders have about 10 scans; each scan costs a
+    # pass over every block, so thousands of tiny scans are a CPU bomb.
+    max_jpeg_scans: int = 100
     timeout_floor: float = 60.0  # seconds every external run is allowed at least
     memory_mb: int = 4096  # address-space limit for a file's worker in batch mode
 
