@@ -73,9 +73,16 @@ def open_image(sniffed: Sniffed, limits: SafetyLimits) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(sniffed.path, formats=[sniffed.pillow])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LimitExceeded(f"image too large to process safely ({exc})", path=sniffed.path,
-                            hint=f"the limit is {limits.max_pixels:,} pixels") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise LimitExceeded(f"image dimensions exceed our limit of {limits.max_pixels:,} pixels",
+                            path=sniffed.path,
+                            hint="such sizes are refused before decoding; downscale it first") from exc
+    except ValueError as exc:
+        if "too large" in str(exc).lower():  # a text/ICC chunk that inflates past Pillow's cap
+            raise LimitExceeded("a metadata chunk inflates to more than we accept", path=sniffed.path,
+                                hint="strip the metadata with another tool first") from exc
+        raise BadInput(f"cannot read the {sniffed.fmt.upper()} image: {exc}", path=sniffed.path,
+                       hint="the file is damaged or truncated; export or download it again") from exc
+    except (OSError, SyntaxError, EOFError) as exc:
         raise BadInput(f"cannot read the {sniffed.fmt.upper()} image: {exc}", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     w, h = im.size
@@ -94,23 +101,30 @@ def _jpeg_scans(data: bytes) -> int:
     return data.count(b"\xff\xda")
 
 
-def _jpeg_trailing(data: bytes) -> int:
+def _jpeg_trailing(data: bytes, path: Path) -> int:
     """Bytes after the JPEG's EOI marker: appended archives, scripts, second images.
-    Found by walking the markers (a payload may itself end in FF D9)."""
+    Found by walking the markers (a payload may itself end in FF D9). A JPEG whose
+    markers do not reach an EOI is truncated: refused, never passed through."""
     from .fit.jpeg_strip import NotAJpeg, jpeg_end
 
     try:
         return len(data) - jpeg_end(data)
-    except NotAJpeg:
-        return 0  # Pillow decides whether it is readable; the fit re-encodes it anyway
+    except NotAJpeg as exc:
+        raise BadInput(f"the JPEG is truncated or corrupt ({exc})", path=path,
+                       hint="export or download it again") from exc
 
 
-def _png_trailing(path: Path) -> int:
-    data = path.read_bytes()
-    end = data.rfind(b"IEND")
-    if end < 0:
-        return 0
-    return len(data) - (end + 8)  # "IEND" + 4-byte CRC
+def _png_trailing(data: bytes, path: Path) -> int:
+    """Bytes after the IEND chunk, walking the chunks (a payload may contain "IEND")."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        pos += 12 + length
+        if kind == b"IEND":
+            return max(0, len(data) - pos)
+    raise BadInput("the PNG is truncated (no IEND chunk)", path=path,
+                   hint="export or download it again")
 
 
 def _count_frames(im: Image.Image, limit: int) -> int:
@@ -163,9 +177,9 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
                     f"JPEG has {scans:,} scans (limit {limits.max_jpeg_scans}); decoding it would "
                     "take far longer than its size suggests", path=sniffed.path,
                     hint="re-save it as a baseline JPEG with another tool first")
-            trailing = _jpeg_trailing(data)
+            trailing = _jpeg_trailing(data, sniffed.path)
         elif sniffed.fmt == "png":
-            trailing = _png_trailing(sniffed.path)
+            trailing = _png_trailing(sniffed.path.read_bytes(), sniffed.path)
         subsampling = None
         progressive = False
         if sniffed.fmt == "jpeg":

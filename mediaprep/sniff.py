@@ -60,6 +60,7 @@ ALLOWED: dict[str, FormatInfo] = {
 _REFUSAL_HINTS: dict[str, str] = {
     "text/plain": "text files (including HLS playlists and ffmpeg concat scripts) are never decoded",
     "text/html": "HTML is not media",
+    "text/csv": "text files are never decoded",
     "image/svg+xml": "SVG is refused; export it to PNG or JPEG first",
     "application/postscript": "PostScript/EPS is refused; export it to PNG or JPEG first",
     "application/pdf": "PDF is refused; export the page to PNG or JPEG first",

