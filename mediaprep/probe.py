@@ -8,6 +8,7 @@ no protocol layer, no playlist or concat parsing, no ffprobe binary needed.
 """
 from __future__ import annotations
 
+import struct
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,6 +23,10 @@ from .sniff import Sniffed
 
 # Pillow must fail loudly on truncated data rather than fill with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# What Pillow's plugins raise on damaged data, besides OSError.
+_DECODE_ERRORS = (OSError, ValueError, IndexError, SyntaxError, EOFError, struct.error,
+                  ZeroDivisionError, TypeError)
 
 EXIF_ORIENTATION = 0x0112
 EXIF_GPS_IFD = 0x8825
@@ -131,8 +136,11 @@ def _count_frames(im: Image.Image, limit: int) -> int:
     """Frames in an animation, counted only up to ``limit``: Pillow's n_frames walks
     every frame, which a GIF with a million frames turns into a denial of service.
     Only the first frame is ever used."""
-    if not getattr(im, "is_animated", False):
-        return 1
+    try:
+        if not getattr(im, "is_animated", False):
+            return 1
+    except _DECODE_ERRORS:
+        return 1  # the second frame is damaged: a still, as far as we are concerned
     count = 1
     try:
         while count < limit:
@@ -140,8 +148,13 @@ def _count_frames(im: Image.Image, limit: int) -> int:
             count += 1
     except EOFError:
         pass
-    finally:
+    except (*_DECODE_ERRORS, Image.DecompressionBombError):
+        pass  # a damaged or oversized later frame: we only ever use the first
+    try:
         im.seek(0)
+    except _DECODE_ERRORS as exc:
+        raise BadInput(f"cannot read the first frame: {exc}", path=getattr(im, "filename", None),
+                       hint="the file is damaged; export or download it again") from exc
     return count
 
 
