@@ -15,6 +15,19 @@ from typing import Sequence
 
 from ..errors import ToolFailed, ToolTimeout
 
+# Address-space cap for every child (bytes). A decoder fed a hostile file must not
+# take the machine down; 4 GiB is far above what ffmpeg needs for 4K H.264.
+MEMORY_ENV = "MEDIAPREP_CHILD_MEMORY_MB"
+DEFAULT_MEMORY_MB = 4096
+
+
+def _child_limits() -> None:  # runs in the child between fork and exec
+    import resource
+
+    mb = int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB))
+    if mb > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (mb << 20, mb << 20))
+
 
 @dataclass(frozen=True)
 class ProcResult:
@@ -61,6 +74,7 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # own process group: killable as a whole
+            preexec_fn=_child_limits,
         )
     except OSError as exc:
         raise ToolFailed(f"cannot start {tool}: {exc.strerror}",
@@ -83,7 +97,12 @@ def run(
     result = ProcResult(argv=argv, returncode=proc.returncode, stdout=out, stderr=stderr)
     if check and proc.returncode != 0:
         why = last_line(stderr) or f"exit status {proc.returncode}"
+        if "Cannot allocate memory" in stderr or "out of memory" in stderr.lower():
+            why = f"ran out of its memory limit ({os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB)} MB)"
         if proc.returncode < 0:
             why = f"killed by signal {-proc.returncode}" + (f": {why}" if stderr.strip() else "")
+            if proc.returncode in (-signal.SIGSEGV, -signal.SIGKILL, -signal.SIGABRT):
+                why += (f" (it may have hit its memory limit of "
+                        f"{os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB)} MB; {MEMORY_ENV} sets it)")
         raise ToolFailed(f"{tool} failed: {why}", detail=stderr)
     return result
