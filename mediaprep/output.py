@@ -21,6 +21,13 @@ from .errors import OutputError
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def _file_mode() -> int:
+    """0666 less the umask: what a plain open() would give (mkstemp gives 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def safe_stem(path: Path) -> str:
     """An ASCII file stem: accents folded, anything else replaced, no leading dash or dot."""
     stem = path.name
@@ -77,6 +84,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):

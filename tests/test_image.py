@@ -135,3 +135,16 @@ def test_check_report_lists_violations(copy_of):
     assert rules["format"].actual == "PNG" and rules["format"].limit == "JPEG"
     assert rules["bytes"].limit == "128,000 bytes"
     assert mediaprep.check(copy_of("images/ladybird.png"), profile="wechat-oa").complies
+
+
+def test_output_written_atomically_with_normal_permissions(copy_of, tmp_path):
+    import os
+
+    src = copy_of("images/ladybird.png")
+    out_dir = tmp_path / "out"
+    res = mediaprep.prepare(src, out_dir=out_dir)
+    (out,) = res.outputs
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.path.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in out_dir.iterdir()] == [out.path.name]  # no temp file left
