@@ -22,6 +22,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # Tokens are cached per process by base URL; a new server may reuse an old port.
+    import mediaprep.wechat
+
+    mediaprep.wechat._TOKENS.clear()
 
 
 @pytest.fixture
