@@ -26,7 +26,7 @@ from .errors import RemoteError, RemoteTimeout
 
 T = TypeVar("T")
 
-_SECRET_PARAMS = re.compile(r"(?i)\b(access_token|secret|key)=([^&\s\"']+)")
+_SECRET_PARAMS = re.compile(r"(?i)(?<![\w-])(access_token|secret|key)=([^&\s\"']+)")
 _SECRETS: set[str] = set()  # every secret seen in this process, for the log filter
 _SECRETS_LOCK = threading.Lock()
 

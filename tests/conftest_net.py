@@ -1,15 +1,9 @@
-"""Fixtures shared by the upload and send tests (imported by them)."""
+"""Fixtures for the upload and send tests, loaded by them as a pytest plugin."""
 from __future__ import annotations
 
-import socket
-
 import pytest
-
 from fake_apis import FakeApis, Running
-from mediaprep.net import NetOptions
 
-# Small enough to keep the suite fast, large enough for a loaded 2-core machine.
-FAST = NetOptions(timeout=2.0, attempts=3, backoff=0.01, backoff_max=0.05)
 SECRET_ENV = ("MEDIAPREP_WECHAT_ACCESS_TOKEN", "MEDIAPREP_WECHAT_APPID", "MEDIAPREP_WECHAT_SECRET",
               "MEDIAPREP_WECHAT_BASE_URL", "MEDIAPREP_IMICONNECT_KEY", "MEDIAPREP_IMICONNECT_URL")
 
@@ -34,10 +28,3 @@ def fake():  # type: ignore[no-untyped-def]
     yield server
     server.stop()
 
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"

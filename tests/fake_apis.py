@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -18,6 +19,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
+
+from mediaprep.net import NetOptions
+
+# Small enough to keep the suite fast, large enough for a loaded 2-core machine.
+FAST = NetOptions(timeout=2.0, attempts=3, backoff=0.01, backoff_max=0.05)
 
 UPLOAD = "/cgi-bin/media/upload"
 TOKEN = "/cgi-bin/token"
@@ -270,3 +276,11 @@ class Running:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -8,16 +8,28 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from fake_apis import (
+    FAST,
+    MESSAGING,
+    TOKEN,
+    UPLOAD,
+    Answer,
+    answer_json,
+    closed_port_url,
+    delay,
+    disposition,
+    force,
+    parse_multipart,
+)
 
-from conftest_net import FAST, _clean_env, closed_port_url, fake  # noqa: F401 - fixtures
-from fake_apis import MESSAGING, TOKEN, UPLOAD, Answer, answer_json, delay, disposition, force, parse_multipart
 from mediaprep import Attachment, build_requests
 from mediaprep.cli import main
 from mediaprep.errors import ExitCode, OutcomeUnknown, RemoteError, UsageError
 from mediaprep.imiconnect import Journal, Sender
-from mediaprep.net import NetOptions
 
 NET_ARGS = ["--timeout", "2", "--attempts", "3", "--backoff", "0.01"]
+
+pytest_plugins = ("conftest_net",)  # fixtures: fake (the servers), _clean_env (autouse)
 
 
 def _known_media(server, *ids: str) -> None:
@@ -50,7 +62,7 @@ def test_cli_send_posts_exact_headers_and_bodies_and_reports_each(fake, tmp_path
     assert res.exit_code == 0, res.output
     calls = fake.fake.calls(MESSAGING)
     assert fake.fake.queued == bodies and len(calls) == 2
-    for call, body in zip(calls, bodies):
+    for call, body in zip(calls, bodies, strict=True):
         assert call.method == "POST"
         headers = {k.lower(): v for k, v in call.headers}
         assert set(headers) == {"host", "accept", "accept-encoding", "connection", "user-agent",

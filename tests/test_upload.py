@@ -7,13 +7,31 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from fake_apis import (
+    FAST,
+    TOKEN,
+    UPLOAD,
+    Answer,
+    answer_json,
+    closed_port_url,
+    delay,
+    disposition,
+    force,
+    parse_multipart,
+)
 
-from conftest_net import FAST, _clean_env, closed_port_url, fake  # noqa: F401 - fixtures
-from fake_apis import TOKEN, UPLOAD, Answer, answer_json, delay, disposition, force, parse_multipart
 from mediaprep.cli import main
-from mediaprep.errors import CannotComply, ExitCode, RemoteError, RemoteTimeout, UsageError
+from mediaprep.errors import (
+    CannotComply,
+    ExitCode,
+    RemoteError,
+    RemoteTimeout,
+    UsageError,
+)
 from mediaprep.net import NetOptions
 from mediaprep.wechat import WeChatClient, WeChatConfig
+
+pytest_plugins = ("conftest_net",)  # fixtures: fake (the servers), _clean_env (autouse)
 
 
 def _config(server, **over) -> WeChatConfig:
@@ -204,3 +222,16 @@ def test_cli_upload_without_credentials_is_a_usage_error(fake, copy_of):
                                     "--base-url", fake.base_url])
     assert res.exit_code == ExitCode.USAGE and "no WeChat access token" in res.stderr
     assert fake.fake.requests == []
+
+
+def test_cached_token_is_refetched_shortly_before_it_expires(fake, copy_of):
+    now = [1000.0]
+    photo = copy_of("images/compliant.jpg")
+    with WeChatClient(_config(fake), clock=lambda: now[0]) as client:
+        client.upload(photo, "image")
+        now[0] += 6800  # expires_in 7200: still inside the cache (refreshed 300 s early)
+        client.upload(photo, "image")
+        now[0] += 200  # 7000 s: within 300 s of expiry, so fetched again before WeChat says 42001
+        client.upload(photo, "image")
+    tokens = [c.query["access_token"] for c in fake.fake.calls(UPLOAD)]
+    assert len(fake.fake.calls(TOKEN)) == 2 and tokens[0] == tokens[1] != tokens[2]
