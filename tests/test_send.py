@@ -374,3 +374,38 @@ def test_send_media_video_path_with_a_standin_fit(fake, tmp_path, monkeypatch, f
     assert len(fake.fake.calls(TOKEN)) == 2 and len(fake.fake.calls(UPLOAD)) == 3
     out = json.loads(res.stdout)
     assert [u["type"] for u in out["uploads"]] == ["video", "thumb"]
+
+
+def _make_amr(path, seconds: float) -> None:
+    from mediaprep.tools.ffmpeg import run_args
+
+    run_args(["-f", "lavfi", "-i", f"sine=frequency=300:duration={seconds}", "-ar", "8000", "-ac", "1",
+              "-c:a", "libopencore_amrnb", "-b:a", "12.2k", "-f", "amr", f"file:{path}"], timeout=60)
+
+
+def test_split_voice_is_uploaded_part_by_part_and_sent_as_one_request_each_in_order(fake, tmp_path):
+    from mediaprep.deliver import upload_prepared
+    from mediaprep.imiconnect import Sender
+    from mediaprep.model import OutputFile, PrepareResult
+    from mediaprep.wechat import WeChatClient, WeChatConfig
+
+    parts = []
+    for n, seconds in ((1, 3.0), (2, 1.0)):
+        path = tmp_path / f"note_part{n}.amr"
+        _make_amr(path, seconds)
+        parts.append(OutputFile(path, "media", "voice", path.stat().st_size, "amr", duration=seconds, part=n))
+    result = PrepareResult(input=tmp_path / "note.wav", kind="voice", input_bytes=1, outputs=tuple(parts),
+                           attachments=())
+    config = WeChatConfig(base_url=fake.base_url, appid=fake.fake.appid, secret=fake.fake.secret, net=FAST)
+    with WeChatClient(config) as client:
+        uploaded, uploads = upload_prepared(result, client)
+    sent = [parse_multipart(c.header("content-type"), c.body)[0] for c in fake.fake.calls(UPLOAD)]
+    assert [disposition(h["content-disposition"])["filename"] for h, _ in sent] == ["note_part1.amr", "note_part2.amr"]
+    assert [h["content-type"] for h, _ in sent] == ["audio/amr", "audio/amr"]
+    assert [d for _, d in sent] == [p.path.read_bytes() for p in parts]
+    assert [a.media_id for a in uploaded.attachments] == [u.media_id for u in uploads]
+    bodies = build_requests("APP1", "voice", ["u1"], list(uploaded.attachments))
+    with Sender(fake.fake.key, url=fake.messaging_url, net=FAST) as sender:
+        sender.send_all(bodies)
+    assert [q["channels"]["OTT-Messaging"]["wechat"]["attachment"] for q in fake.fake.queued] == [
+        {"type": "voice", "media_id": uploads[0].media_id}, {"type": "voice", "media_id": uploads[1].media_id}]
