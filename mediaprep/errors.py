@@ -138,6 +138,7 @@ class RemoteError(MediaprepError):
     reached. Exit code 6, like any other external tool that failed."""
 
     exit_code = ExitCode.TOOL_FAILED
+    retry_after: float | None = None  # seconds the server asked us to wait (Retry-After)
 
     def __init__(self, message: str, *, code: int | str | None = None, service: str = "",
                  retryable: bool = False, **kwargs: object) -> None:

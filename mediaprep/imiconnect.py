@@ -192,7 +192,7 @@ class Sender:
             except RemoteError as exc:
                 if reply.status >= 500 or reply.status == 429:
                     exc.retryable = True  # a failed or throttling server; it did not queue
-                    exc.retry_after = reply.retry_after()  # type: ignore[attr-defined]
+                    exc.retry_after = reply.retry_after()
                     raise
                 if 200 <= reply.status < 300:
                     raise self._unknown(what, exc.message, body) from exc
@@ -214,10 +214,10 @@ class Sender:
                 return result  # partly queued: the caller records it and reports the rest
             first = answers[0]
             if first.code == INTERNAL_ERROR or reply.status >= 500:
-                exc = RemoteError(f"{what}: {SERVICE} {first.code or reply.status} {first.description}",
-                                  service=SERVICE, code=first.code, retryable=True)
-                exc.retry_after = reply.retry_after()  # type: ignore[attr-defined]
-                raise exc
+                failed = RemoteError(f"{what}: {SERVICE} {first.code or reply.status} {first.description}",
+                                     service=SERVICE, code=first.code, retryable=True)
+                failed.retry_after = reply.retry_after()
+                raise failed
             raise _refusal(what, first)
 
         return retrying(once, self.net, f"sending {what}")

@@ -199,7 +199,7 @@ def retrying(once: Callable[[], T], net: NetOptions, what: str) -> T:
                                             hint=exc.hint or "the server is slow or unreachable; "
                                             "try again later or raise --timeout") from exc
                 raise
-            wait = net.delay(attempt, getattr(exc, "retry_after", None))
+            wait = net.delay(attempt, exc.retry_after)
             net.say(f"{what}: {exc.message}; retrying in {wait:g} s ({attempt}/{net.attempts})")
             time.sleep(wait)
             attempt += 1

@@ -284,7 +284,7 @@ def _json_or_retry(reply: Reply, what: str) -> Any:
     if reply.status >= 500 or reply.status == 429:
         exc = RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status}", service=SERVICE,
                           retryable=True, hint="WeChat is having trouble; try again later")
-        exc.retry_after = reply.retry_after()  # type: ignore[attr-defined]
+        exc.retry_after = reply.retry_after()
         raise exc
     if reply.status >= 300:
         raise RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status}", service=SERVICE,
