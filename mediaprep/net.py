@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -156,6 +157,13 @@ def exchange(client: httpx.Client, method: str, url: str, *, service: str, net: 
         raise TransportFailure(f"{service}: connecting to {shown} timed out after {net.timeout:g} s",
                                service=service, delivered=False, timed_out=True) from _scrubbed(exc)
     except httpx.ConnectError as exc:
+        tls = _tls_cause(exc)
+        if tls is not None:
+            # Not retried: a certificate that fails now fails on every try.
+            raise RemoteError(f"{service}: the TLS certificate of {shown} is not trusted: {redact(tls)}",
+                              service=service,
+                              hint="TLS verification stays on; if a proxy re-signs traffic, point "
+                                   "SSL_CERT_FILE at its CA bundle") from _scrubbed(exc)
         raise TransportFailure(f"{service}: cannot connect to {shown}: {_reason(exc)}", service=service,
                                delivered=False, timed_out=False) from _scrubbed(exc)
     except httpx.WriteTimeout as exc:
@@ -168,6 +176,19 @@ def exchange(client: httpx.Client, method: str, url: str, *, service: str, net: 
     except httpx.HTTPError as exc:
         raise TransportFailure(f"{service}: connection to {shown} failed: {_reason(exc)}",
                                service=service, delivered=True, timed_out=False) from _scrubbed(exc)
+
+
+def _tls_cause(exc: BaseException) -> str | None:
+    """The reason of an ssl.SSLError somewhere in ``exc``'s chain, if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return getattr(current, "verify_message", None) or current.reason or str(current)
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    return text if "CERTIFICATE_VERIFY_FAILED" in text else None
 
 
 def _reason(exc: Exception) -> str:

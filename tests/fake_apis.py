@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -262,15 +264,23 @@ def force(ans: Answer) -> Callable[[Recorded], Answer]:
 
 
 class Running:
-    def __init__(self, fake: FakeApis) -> None:
+    def __init__(self, fake: FakeApis, tls: Path | None = None) -> None:
+        """Serve ``fake`` on 127.0.0.1; with ``tls`` (a folder holding server.pem and
+        server.key) over HTTPS."""
         self.fake = fake
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.fake = fake
+        scheme = "http"
+        if tls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(tls / "server.pem", tls / "server.key")
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
         self.thread.start()
         host, port = self.server.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"{scheme}://{host}:{port}"
         self.messaging_url = self.base_url + MESSAGING
 
     def stop(self) -> None:

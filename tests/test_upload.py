@@ -235,3 +235,28 @@ def test_cached_token_is_refetched_shortly_before_it_expires(fake, copy_of):
         client.upload(photo, "image")
     tokens = [c.query["access_token"] for c in fake.fake.calls(UPLOAD)]
     assert len(fake.fake.calls(TOKEN)) == 2 and tokens[0] == tokens[1] != tokens[2]
+
+
+@pytest.fixture
+def tls_fake(testdata):  # type: ignore[no-untyped-def]
+    from fake_apis import FakeApis, Running
+
+    server = Running(FakeApis(), tls=testdata / "tls")
+    yield server
+    server.stop()
+
+
+def test_tls_verification_stays_on(tls_fake, copy_of):
+    # The server's certificate is signed by a test CA nobody trusts: refused, not retried.
+    with WeChatClient(_config(tls_fake)) as client, pytest.raises(RemoteError) as err:
+        client.upload(copy_of("images/compliant.jpg"), "image")
+    assert "TLS certificate" in str(err.value) and "not trusted" in str(err.value)
+    assert "unable to get local issuer certificate" in str(err.value)
+    assert tls_fake.fake.requests == []
+
+
+def test_tls_with_the_ca_trusted_through_ssl_cert_file(tls_fake, copy_of, testdata, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(testdata / "tls" / "ca.pem"))
+    with WeChatClient(_config(tls_fake)) as client:
+        done = client.upload(copy_of("images/compliant.jpg"), "image")
+    assert done.media_id in tls_fake.fake.media
