@@ -187,6 +187,10 @@ class Sender:
                 if exc.delivered:
                     raise self._unknown(what, exc.message, body) from exc
                 raise
+            if 300 <= reply.status < 400:
+                # Not followed: the key header would go wherever the redirect points.
+                raise RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status} (a redirect, not followed)",
+                                  service=SERVICE, hint="check --url")
             try:
                 data = parse_json(reply, SERVICE)
             except RemoteError as exc:

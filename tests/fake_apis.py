@@ -54,6 +54,7 @@ class Answer:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def answer_json(obj: Any, status: int = 200) -> Answer:
@@ -236,6 +237,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(ans.status)
             self.send_header("Content-Type", ans.content_type)
             self.send_header("Content-Length", str(len(ans.body)))
+            for name, value in ans.headers:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(ans.body)
         except (BrokenPipeError, ConnectionResetError):

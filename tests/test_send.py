@@ -409,3 +409,12 @@ def test_split_voice_is_uploaded_part_by_part_and_sent_as_one_request_each_in_or
         sender.send_all(bodies)
     assert [q["channels"]["OTT-Messaging"]["wechat"]["attachment"] for q in fake.fake.queued] == [
         {"type": "voice", "media_id": uploads[0].media_id}, {"type": "voice", "media_id": uploads[1].media_id}]
+
+
+def test_redirect_is_not_followed_so_the_key_goes_nowhere_else(fake):
+    fake.fake.script(MESSAGING, force(Answer(307, b"", "text/plain", (("Location", fake.base_url + "/elsewhere"),))))
+    (body,) = _bodies(fake)
+    with _sender(fake) as sender, pytest.raises(RemoteError) as err:
+        sender.send_all([body])
+    assert "redirect, not followed" in str(err.value)
+    assert [r.path for r in fake.fake.requests] == [MESSAGING]
