@@ -103,9 +103,8 @@ def upload_prepared_result(result: PrepareResult, config: WeChatConfig) -> Prepa
     from .deliver import upload_prepared
 
     with WeChatClient(config) as client:
-        uploaded, uploads = upload_prepared(result, client)
-    for u in uploads:
-        _notify(f"uploaded {u.path} as {u.type}: {u.media_id}")
+        uploaded, _ = upload_prepared(result, client,
+                                      on_upload=lambda u: _notify(f"uploaded {u.path} as {u.type}: {u.media_id}"))
     return uploaded
 
 
@@ -314,14 +313,12 @@ def send_media_cmd(path: Path, appid: str, text: str | None, to: tuple[str, ...]
 
     delivery = send_media(path, appid=appid, text=text, recipients=_recipients(to, to_file), key=key,
                           wechat=config, url=url, net=net, out_dir=out_dir, profile=profile_name,
-                          options=PrepareOptions(as_=as_), on_result=on_result, **request_kwargs)
+                          options=PrepareOptions(as_=as_), on_result=on_result,
+                          on_upload=None if as_json else _print_upload, **request_kwargs)
     for warning in delivery.prepared.warnings:
         _notify(f"warning: {delivery.prepared.input}: {warning}")
     if as_json:
         _print_json({**delivery.to_dict(), "complete": True})
-    else:
-        for u in delivery.uploads:
-            _print_upload(u)
 
 
 COMMANDS = (request_cmd, upload_cmd, send_cmd, send_media_cmd)

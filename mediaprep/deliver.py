@@ -22,8 +22,8 @@ from .request import build_requests
 from .wechat import Uploaded, WeChatClient, WeChatConfig
 
 
-def upload_prepared(result: PrepareResult, client: WeChatClient,
-                    extra_thumbs: Sequence[OutputFile] = ()) -> tuple[PrepareResult, list[Uploaded]]:
+def upload_prepared(result: PrepareResult, client: WeChatClient, extra_thumbs: Sequence[OutputFile] = (),
+                    on_upload: Callable[[Uploaded], None] | None = None) -> tuple[PrepareResult, list[Uploaded]]:
     """Upload every output of ``result``; the result with real ids in its blocks.
 
     A video part uses the thumb of the same part, else the first of ``extra_thumbs``.
@@ -37,6 +37,8 @@ def upload_prepared(result: PrepareResult, client: WeChatClient,
         done = client.upload(out.path, media_type)
         uploads.append(done)
         ids[out.path] = done.media_id
+        if on_upload is not None:
+            on_upload(done)
     if result.kind == "thumb":
         return result, uploads
     thumbs = {o.part: o for o in result.outputs if o.role == "thumb"}
@@ -77,6 +79,7 @@ def send_media(
     profile: str | Profile = "wechat",
     options: PrepareOptions | None = None,
     on_result: Callable[[SendResult], None] | None = None,
+    on_upload: Callable[[Uploaded], None] | None = None,
     **request_options: Any,
 ) -> Delivery:
     """Prepare ``path``, upload it (with a thumb for video), build and validate the
@@ -99,7 +102,7 @@ def send_media(
             thumb = prepare(path, out_dir=out_dir, profile=profile, options=replace(opts, as_="thumb"))
             extra = tuple(o for o in thumb.outputs if o.role in ("media", "thumb"))[:1]
             extra = tuple(replace(o, role="thumb") for o in extra)
-        result, uploads = upload_prepared(result, client, extra)
+        result, uploads = upload_prepared(result, client, extra, on_upload)
         bodies = build_requests(appid, text, recipients, list(result.attachments), **request_options)
         results = sender.send_all(bodies, on_result=on_result)
     return Delivery(prepared=result, uploads=tuple(uploads), bodies=tuple(bodies), results=tuple(results))
