@@ -11,7 +11,11 @@ from .errors import (
     LimitExceeded,
     MediaprepError,
     MissingDependency,
+    OutcomeUnknown,
     OutputError,
+    RemoteError,
+    RemoteTimeout,
+    RequestInvalid,
     ToolFailed,
     ToolTimeout,
     UnsupportedType,
@@ -21,6 +25,7 @@ from .model import OutputFile, PrepareOptions, PrepareResult
 from .pipeline import prepare
 from .profiles import BUILTIN as PROFILES
 from .profiles import Profile, RoleLimits, get_profile, load_profile_file
+from .request import RequestProblem, build_requests, validate_request
 
 __version__ = "0.1.0"
 
@@ -30,4 +35,6 @@ __all__ = [
     "PrepareOptions", "PrepareResult", "Profile", "RoleLimits", "ToolFailed", "ToolTimeout",
     "UnsupportedType", "UsageError", "Violation", "check", "get_profile", "load_profile_file",
     "prepare", "__version__",
+    "OutcomeUnknown", "RemoteError", "RemoteTimeout", "RequestInvalid", "RequestProblem",
+    "build_requests", "validate_request",
 ]

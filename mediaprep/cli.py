@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .check import CheckReport, check
+from .cli_send import register as register_send_commands, upload_option, upload_prepared_result
 from .errors import ExitCode, MediaprepError, escape_name
 from .model import PrepareOptions, PrepareResult
 from .pipeline import prepare
@@ -163,14 +164,17 @@ def _print_prepared(result: PrepareResult) -> None:
 @click.option("--attachment-style", type=click.Choice(["table", "media"]), default="table", show_default=True,
               help="'table': the API parameter table's form; 'media': the page's example form.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+@upload_option
 def prepare_cmd(path: str, out_dir: str | None, as_: str | None, profile_name: str,
                 media_id: str | None, thumb_media_id: str | None, trim: float | None,
                 split: bool | None, max_parts: int | None, attachment_style: str,
-                as_json: bool) -> None:
-    """Make one file compliant and print its attachment block."""
+                as_json: bool, wechat: Any = None) -> None:
+    """Make one file compliant and print its attachment block (--upload: with real media ids)."""
     opts = PrepareOptions(as_=as_, media_id=media_id, thumb_media_id=thumb_media_id, trim=trim,
                           split=split, max_parts=max_parts, attachment_style=attachment_style)
     result = prepare(path, out_dir=out_dir, profile=profile_name, options=opts)
+    if wechat is not None:
+        result = upload_prepared_result(result, wechat)
     _warn(result.warnings, result.input)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -194,6 +198,8 @@ def profiles_cmd(as_json: bool) -> None:
         for role in ROLES:
             click.echo(f"  {role:<6} {p.limits(role).describe()}")
 
+
+register_send_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

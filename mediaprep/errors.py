@@ -118,3 +118,40 @@ class ToolTimeout(ToolFailed):
 
 class OutputError(MediaprepError):
     exit_code = ExitCode.CANNOT_WRITE
+
+
+class RequestInvalid(UsageError):
+    """A message request body IMIconnect would refuse. ``problems`` lists every one,
+    each with the code the API would answer (7003, 7004, 7009, ...)."""
+
+    def __init__(self, problems: "tuple[object, ...]", *, path: Path | str | None = None,
+                 hint: str | None = None) -> None:
+        self.problems = tuple(problems)
+        listed = "; ".join(str(p) for p in self.problems)
+        n = len(self.problems)
+        super().__init__(f"request invalid ({n} problem{'s' if n != 1 else ''}): {listed}",
+                         path=path, hint=hint or "nothing was sent; fix these and run again")
+
+
+class RemoteError(MediaprepError):
+    """A remote API (WeChat, IMIconnect) refused a request, failed or could not be
+    reached. Exit code 6, like any other external tool that failed."""
+
+    exit_code = ExitCode.TOOL_FAILED
+    retry_after: float | None = None  # seconds the server asked us to wait (Retry-After)
+
+    def __init__(self, message: str, *, code: int | str | None = None, service: str = "",
+                 retryable: bool = False, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.code = code
+        self.service = service
+        self.retryable = retryable
+
+
+class RemoteTimeout(RemoteError):
+    pass
+
+
+class OutcomeUnknown(RemoteError):
+    """The request reached the API but no usable answer came back: it may have been
+    queued, so it is not sent again automatically."""
