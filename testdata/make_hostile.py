@@ -162,8 +162,9 @@ def av_cases(dest: Path, ffmpeg: str, canary: Path, port: int) -> list[Case]:
     (d / "mp4_10h.mp4").write_bytes(bytes(mp4))
     out.append(Case("mp4_10h.mp4", OK, needs="video", notes="mvhd claims 10 h; 1 s of frames"))
     # A genuinely 10-hour (silent) FLAC: refused by our duration limit, quickly.
-    _ff(ffmpeg, "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "36000", "-c:a", "flac",
-        str(d / "silence10h.flac"))
+    # (1 kHz and 64K-sample frames keep it 16 KB and quick to make; the length is real.)
+    _ff(ffmpeg, "-f", "lavfi", "-i", "anullsrc=r=1000:cl=mono", "-t", "36000", "-c:a", "flac",
+        "-frame_size", "65535", str(d / "silence10h.flac"))
     out.append(Case("silence10h.flac", BAD_INPUT, "longer than", needs="voice", max_seconds=60))
     # A 10-hour timestamp gap inside a 2-second file.
     _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=2:s=160x120:r=10",
