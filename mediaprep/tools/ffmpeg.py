@@ -105,15 +105,21 @@ def get_ffmpeg() -> FFmpeg:
                                     hint=f"fix or unset {ENV_VAR}")
         return found
     on_path = shutil.which("ffmpeg")
+    partial: FFmpeg | None = None
     if on_path:
         found = _inspect(on_path, "path")
         if found is not None and all(found.has_encoder(e) for e in NEEDED_ENCODERS):
             return found
+        partial = found
     bundled = _bundled()
     if bundled:
         found = _inspect(bundled, "bundled")
         if found is not None:
             return found
+    if partial is not None:
+        # Debian's ffmpeg without the bundled one: usable for what it has; the
+        # caller's require() names the missing encoder and how to get it.
+        return partial
     raise MissingDependency(
         "no usable ffmpeg found",
         hint="pip install imageio-ffmpeg (bundles an ffmpeg with AMR-NB and x264), "
@@ -138,9 +144,15 @@ def compile_args(stream: Any) -> list[str]:
     return [ff.path, *GLOBAL_ARGS, *args[1:]]
 
 
-def run_graph(stream: Any, *, timeout: float) -> proc.ProcResult:
+def pipe_input(demuxer: str, **kwargs: Any) -> Any:
+    """An input node reading our own bytes from stdin (raw PCM we made), demuxer
+    forced, no protocol but the pipe."""
+    return ffmpeg_python.input("pipe:0", f=demuxer, protocol_whitelist="pipe", **kwargs)
+
+
+def run_graph(stream: Any, *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """Build with ffmpeg-python, run through the one runner."""
-    return proc.run(compile_args(stream), timeout=timeout, tool="ffmpeg")
+    return proc.run(compile_args(stream), timeout=timeout, tool="ffmpeg", input_bytes=input_bytes)
 
 
 def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
