@@ -220,6 +220,16 @@ def test_compliant_amr_nb_passes_through_byte_identical(media, tmp_path):
     res2.outputs[0].path.unlink()
 
 
+def test_compliant_mp3_passes_through_where_the_profile_takes_mp3(media, tmp_path):
+    src = media["four.mp3"]
+    res = mediaprep.prepare(src, out_dir=tmp_path, profile="wechat-oa")
+    (out,) = res.outputs
+    assert out.passed_through and out.path.name == "four.mp3"
+    assert out.path.read_bytes() == src.read_bytes()
+    (amr_out,) = mediaprep.prepare(src, out_dir=tmp_path, profile="wechat").outputs
+    assert amr_out.format == "amr" and assert_voice_note(amr_out.path) < 4.5
+
+
 def test_hostile_file_names_are_read_as_files(media, tmp_path):
     for name in ("-i.wav", "pipe:0.wav", "http:x.wav"):
         src = tmp_path / name

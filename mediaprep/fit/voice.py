@@ -52,6 +52,11 @@ def max_part_frames(limits: RoleLimits) -> int:
     return frames - ENCODER_EXTRA_FRAMES - MARGIN_FRAMES
 
 
+# Tags every encoder writes; anything else (title, artist, comment, cover art)
+# could be personal, and re-encoding to AMR drops it.
+_HARMLESS_TAGS = {"encoder", "encoded_by"}
+
+
 def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
                  opts: PrepareOptions) -> bytes | None:
     """The input's bytes when it is already compliant AMR-NB (or, where the profile
@@ -68,7 +73,8 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
         except amr.NotAmrNb:
             return None
         return data
-    if fmt == "mp3" and not info.tags and not info.video:
+    personal = {k for k, _ in info.tags} - _HARMLESS_TAGS
+    if fmt == "mp3" and not personal and not info.video:
         return data
     return None
 
