@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 sys.path.insert(0, str(ROOT))
 
-import mediaprep  # noqa: E402
-from mediaprep.tools.ffmpeg import get_ffmpeg  # noqa: E402
+import mediaprep
+from mediaprep.tools.ffmpeg import get_ffmpeg
 
 TEXT = [
     "Hello everyone, this is the weekly update from the logistics team.",

@@ -10,17 +10,39 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_helpers import (
+    AUDIO,
+    SPEECH,
+    SPEECH_META,
+    active_level_db,
+    decode,
+    ffmpeg,
+    inside_a_pause,
+    lie_mp3,
+    lie_wav,
+    music,
+    write_wav,
+)
 from click.testing import CliRunner
 
 import mediaprep
 from mediaprep.check import check
 from mediaprep.cli import main
-from mediaprep.errors import BadInput, CannotComply, ExitCode
+from mediaprep.errors import BadInput, CannotComply, ExitCode, MediaprepError
 from mediaprep.fit import amr
 from mediaprep.fit.voice_plan import TARGET_LEVEL_DB
+from mediaprep.tools.ffmpeg import get_ffmpeg
 
-from audio_helpers import (AUDIO, SPEECH, SPEECH_META, active_level_db, decode, ffmpeg,
-                           inside_a_pause, lie_mp3, lie_wav, music, write_wav)
+
+def _has_amr_nb() -> bool:
+    try:
+        return get_ffmpeg().has_encoder("libopencore_amrnb")
+    except MediaprepError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _has_amr_nb(), reason="no ffmpeg with libopencore_amrnb "
+                                "(pip install imageio-ffmpeg bundles one)")
 
 # The first two sentences of speech_75s: 1.5 s of silence, speech to 9.976 s,
 # then 0.92 s of the following pause.

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_helpers import ffmpeg_exe, write_wav
 from click.testing import CliRunner
 
 from mediaprep.cli import main
 from mediaprep.errors import ExitCode
 from mediaprep.tools.ffmpeg import get_ffmpeg
-
-from audio_helpers import ffmpeg_exe, write_wav
 
 ENCODERS = """Encoders:
  V....D libx264              libx264 H.264 / AVC / MPEG-4 AVC / MPEG-4 part 10 (codec h264)

@@ -6,8 +6,16 @@ import pytest
 
 from mediaprep.fit import amr
 from mediaprep.fit.voice import max_part_frames
-from mediaprep.fit.voice_plan import (FRAME, SAMPLE_RATE, analyse, choose_cut, find_pauses,
-                                      frame_levels, plan_parts, trim_end)
+from mediaprep.fit.voice_plan import (
+    FRAME,
+    SAMPLE_RATE,
+    analyse,
+    choose_cut,
+    find_pauses,
+    frame_levels,
+    plan_parts,
+    trim_end,
+)
 from mediaprep.profiles import WECHAT, RoleLimits
 
 RNG = np.random.default_rng(7)

@@ -31,8 +31,18 @@ from ..profiles import Profile, RoleLimits
 from ..sniff import Sniffed
 from ..tools import ffmpeg as ff
 from . import amr
-from .voice_plan import (FRAME, FRAME_S, PEAK_CEILING_DB, SAMPLE_RATE, Analysis, Part, analyse,
-                         frame_levels, plan_parts, trim_end)
+from .voice_plan import (
+    FRAME,
+    FRAME_S,
+    PEAK_CEILING_DB,
+    SAMPLE_RATE,
+    Analysis,
+    Part,
+    analyse,
+    frame_levels,
+    plan_parts,
+    trim_end,
+)
 
 ENCODER = "libopencore_amrnb"
 BITRATE = "12.2k"  # the highest AMR-NB mode: 1,600 B/s, so 60 s is ~96 KB, well under 256 KB
