@@ -116,5 +116,18 @@ def lie_mp3(src: Path, dst: Path, seconds: int = 36000) -> Path:
     return dst
 
 
+def lie_m4a(src: Path, dst: Path, seconds: int = 36000) -> Path:
+    """An M4A whose movie and media headers (mvhd, mdhd) claim ``seconds``."""
+    d = bytearray(src.read_bytes())
+    for box in (b"mvhd", b"mdhd"):
+        i = d.find(box)
+        assert i > 0 and d[i + 4] == 0, "expected version-0 boxes"
+        scale_at = i + 4 + 4 + 8  # version/flags, creation and modification times
+        scale = struct.unpack_from(">I", d, scale_at)[0]
+        struct.pack_into(">I", d, scale_at + 4, min(seconds * scale, 2**32 - 1))
+    dst.write_bytes(bytes(d))
+    return dst
+
+
 def inside_a_pause(t: float, slack: float = 0.05) -> bool:
     return any(a - slack <= t <= b + slack for a, b in SPEECH_META["pauses"])
