@@ -69,6 +69,10 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "speech.opus": [*clip, "-c:a", "libopus", "-b:a", "24k"],
         "speech.flac": [*clip, "-ar", "16000", "-c:a", "flac"],
         "speech.amr": [*clip, "-ar", "8000", "-ac", "1", "-c:a", "libopencore_amrnb", "-b:a", "12.2k"],
+        "long.amr": ["-i", str(SPEECH), "-ar", "8000", "-ac", "1", "-c:a", "libopencore_amrnb",
+                     "-b:a", "7.95k"],
+        "quiet.amr": [*clip, "-af", "volume=-30dB", "-ar", "8000", "-ac", "1", "-c:a",
+                      "libopencore_amrnb", "-b:a", "12.2k"],
         "clip.mp4": [*video, *clip, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset",
                      "ultrafast", "-c:a", "aac", "-b:a", "48k", "-shortest"],
         "clip.mov": [*video, *clip, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset",
@@ -243,6 +247,26 @@ def test_compliant_amr_nb_passes_through_byte_identical(media, tmp_path):
     assert res2.outputs[0].path != src and res2.outputs[0].path.name == "speech.prepared.amr"
     assert res2.outputs[0].path.read_bytes() == src.read_bytes()
     res2.outputs[0].path.unlink()
+
+
+def test_long_amr_nb_is_cut_into_parts_without_reencoding(media, tmp_path):
+    src = media["long.amr"].read_bytes()
+    res = mediaprep.prepare(media["long.amr"], out_dir=tmp_path)
+    assert len(res.outputs) == 2
+    for out in res.outputs:
+        assert_voice_note(out.path)
+        data = out.path.read_bytes()
+        assert dict(out.details)["lossless"] is True
+        assert data[6:] in src  # the source's own frames, untouched
+        assert out.bytes <= 6 + 21 * 3000  # 7.95 kbit/s (21 B a frame) kept, not raised to 12.2
+    assert inside_a_pause(dict(res.outputs[0].details)["end"])
+
+
+def test_quiet_amr_nb_is_reencoded_to_be_heard(media, tmp_path):
+    res = mediaprep.prepare(media["quiet.amr"], out_dir=tmp_path, trim=5.0)
+    (out,) = res.outputs
+    assert "lossless" not in dict(out.details) and dict(out.details)["gain_db"] > 20
+    assert active_level_db(decode(out.path).samples) == pytest.approx(TARGET_LEVEL_DB, abs=2.0)
 
 
 def test_compliant_mp3_passes_through_where_the_profile_takes_mp3(media, tmp_path):

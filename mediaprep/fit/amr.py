@@ -18,11 +18,13 @@ class NotAmrNb(ValueError):
     pass
 
 
-def count_frames(data: bytes) -> int:
-    """Frames in an AMR-NB file; raises NotAmrNb when any byte does not fit the format."""
+def frame_offsets(data: bytes) -> list[int]:
+    """Byte offset of every frame, and the end of the last one (len = frames + 1).
+    Raises NotAmrNb when any byte does not fit the format."""
     if not data.startswith(MAGIC):
         raise NotAmrNb("no #!AMR header")
-    pos, frames, n = len(MAGIC), 0, len(data)
+    pos, n = len(MAGIC), len(data)
+    offsets = [pos]
     while pos < n:
         toc = data[pos]
         if toc & 0x83:  # the padding bits (P) must be zero
@@ -31,8 +33,13 @@ def count_frames(data: bytes) -> int:
         if size is None or pos + size > n:
             raise NotAmrNb(f"bad or truncated frame at byte {pos}")
         pos += size
-        frames += 1
-    return frames
+        offsets.append(pos)
+    return offsets
+
+
+def count_frames(data: bytes) -> int:
+    """Frames in an AMR-NB file; raises NotAmrNb when any byte does not fit the format."""
+    return len(frame_offsets(data)) - 1
 
 
 def duration_of(data: bytes) -> float:

@@ -11,7 +11,12 @@ Each part is written to a temporary name and renamed only when every part has
 been checked frame by frame, so a failure never leaves a part behind.
 
 A compliant AMR-NB input (right codec, <= 60 s, <= the byte limit) is copied
-byte for byte: AMR files carry no metadata to strip.
+byte for byte: AMR files carry no metadata to strip. A longer AMR-NB input whose
+level is already near the target is cut without re-encoding: the plan is made on
+the decoded samples as usual, and since one decoded 20 ms frame is one frame of
+the file, each part is the header plus a run of the original frames (a second
+AMR generation would cost audible quality; a cut inside a pause hides the
+decoder settling on the first frames).
 """
 from __future__ import annotations
 
@@ -50,6 +55,9 @@ BITRATE = "12.2k"  # the highest AMR-NB mode: 1,600 B/s, so 60 s is ~96 KB, well
 # more frame of margin so a part never lands on the limit itself.
 ENCODER_EXTRA_FRAMES = 1
 MARGIN_FRAMES = 1
+# An AMR-NB source whose level is within this of the target is cut losslessly
+# rather than normalised: the gain is not worth a second lossy generation.
+LOSSLESS_GAIN_DB = 6.0
 
 
 def max_part_frames(limits: RoleLimits) -> int:
@@ -159,6 +167,35 @@ def _encode(samples: np.ndarray, parts: list[Part], base: int, analysis: Analysi
         return made
 
 
+def _amr_source(sniffed: Sniffed, info: MediaInfo, samples: np.ndarray) -> tuple[bytes, list[int]] | None:
+    """The AMR-NB input's bytes and frame offsets, when decoded frame k is file frame k."""
+    if voice_format(info) != "amr":
+        return None
+    data = sniffed.path.read_bytes()  # AMR is at most 1,600 B/s: 17 MB for our 3 h limit
+    try:
+        offsets = amr.frame_offsets(data)
+    except amr.NotAmrNb:
+        return None
+    if len(offsets) - 1 != -(-len(samples) // FRAME):
+        return None
+    return data, offsets
+
+
+def _split_amr(data: bytes, offsets: list[int], parts: list[Part],
+               targets: list[Path]) -> list[tuple[int, int]]:
+    """Each part as the AMR header plus its run of the source's frames, written
+    atomically together. Returns (frames, bytes) per part."""
+    made = []
+    with contextlib.ExitStack() as stack:
+        for part, target in zip(parts, targets):
+            tmp = stack.enter_context(atomic_path(target))
+            end = min(part.end, len(offsets) - 1)
+            chunk = amr.MAGIC + data[offsets[part.start]:offsets[end]]
+            tmp.write_bytes(chunk)
+            made.append((end - part.start, len(chunk)))
+    return made
+
+
 def _fmt_time(seconds: float) -> str:
     h, rest = divmod(int(round(seconds)), 3600)
     m, s = divmod(rest, 60)
@@ -237,17 +274,23 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str
     single = len(parts) == 1
     targets = [output_path(sniffed.path, out_dir, ".amr" if single else f".part{i}.amr")
                for i in range(1, len(parts) + 1)]
-    step(2, "encoding" if single else f"encoding {len(parts)} parts")
-    timeout = ff.timeout_for((end - start) * FRAME_S, floor=profile.safety.timeout_floor)
-    made = _encode(samples, parts, start, an, targets, timeout)
+    source = _amr_source(sniffed, info, samples) if abs(an.gain_db) <= LOSSLESS_GAIN_DB else None
+    if source is not None:
+        step(2, "cutting the AMR frames")
+        made = _split_amr(*source, parts, targets)
+        settings: tuple[tuple[str, object], ...] = (
+            ("codec", "amr_nb"), ("lossless", True), ("sample_rate", SAMPLE_RATE), ("channels", 1))
+    else:
+        step(2, "encoding" if single else f"encoding {len(parts)} parts")
+        timeout = ff.timeout_for((end - start) * FRAME_S, floor=profile.safety.timeout_floor)
+        made = _encode(samples, parts, start, an, targets, timeout)
+        settings = (("codec", "amr_nb"), ("bitrate", BITRATE), ("sample_rate", SAMPLE_RATE),
+                    ("channels", 1), ("gain_db", round(an.gain_db, 1)), ("limiter", an.needs_limiter))
     step(3, "done")
     outputs = []
     for i, (part, target, (frames, size)) in enumerate(zip(parts, targets, made), start=1):
-        details: tuple[tuple[str, object], ...] = (
-            ("codec", "amr_nb"), ("bitrate", BITRATE), ("sample_rate", SAMPLE_RATE), ("channels", 1),
-            ("gain_db", round(an.gain_db, 1)), ("limiter", an.needs_limiter),
-            ("start", round(part.start * FRAME_S, 3)), ("end", round(part.end * FRAME_S, 3)),
-            ("ends_at", part.cut))
+        details = (*settings, ("start", round(part.start * FRAME_S, 3)),
+                   ("end", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
         outputs.append(OutputFile(path=target, role="media", kind="voice", bytes=size, format="amr",
                                   duration=frames * amr.FRAME_SECONDS, part=None if single else i,
                                   details=details))
