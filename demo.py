@@ -14,7 +14,7 @@ SAMPLES = [
     ("prepare", HERE / "testdata/images/photo_rotated_gps.jpg"),
     ("prepare", HERE / "testdata/images/ladybird.png"),
     ("prepare", HERE / "testdata/images/compliant.jpg"),
-    ("prepare", HERE / "testdata/audio/speech_75s.wav"),
+    ("prepare", HERE / "testdata/audio/speech_75s.ogg"),
     ("prepare", HERE / "testdata/video/bikes_short.mp4"),
 ]
 

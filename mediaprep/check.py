@@ -12,6 +12,7 @@ from .sniff import Sniffed, sniff
 
 # libav decoder names -> the codec a profile format means.
 _AMR_NB = {"amrnb", "amr_nb", "libopencore_amrnb"}
+_AMR_WB = {"amrwb", "amr_wb", "libopencore_amrwb"}
 _MP3 = {"mp3", "mp3float"}
 _H264 = {"h264", "libx264"}
 _AAC = {"aac", "libfdk_aac"}
@@ -93,6 +94,8 @@ def voice_format(info: MediaInfo) -> str:
         return "amr"
     if info.container == "mp3" and codec in _MP3:
         return "mp3"
+    if codec in _AMR_WB:
+        return "amr-wb"  # wide-band: WeChat's "AMR" is the narrow-band codec only
     return f"{info.container}/{codec or 'none'}"
 
 

@@ -355,11 +355,18 @@ def _packet_duration(container: Any, limits: SafetyLimits, sniffed: Sniffed) -> 
     claims ten hours over one second of data is not believed."""
     start: float | None = None
     end = 0.0
+    # Seconds per tick, per stream: PyAV builds a new Fraction on every
+    # packet.time_base, which cost more than the demuxing itself.
+    ticks: dict[int, float | None] = {}
     for packet in container.demux():
-        if packet.pts is None or packet.time_base is None:
+        index = packet.stream_index
+        if index not in ticks:
+            ticks[index] = float(packet.time_base) if packet.time_base is not None else None
+        tick = ticks[index]
+        if packet.pts is None or tick is None:
             continue
-        t0 = float(packet.pts * packet.time_base)
-        t1 = t0 + float((packet.duration or 0) * packet.time_base)
+        t0 = packet.pts * tick
+        t1 = t0 + (packet.duration or 0) * tick
         start = t0 if start is None else min(start, t0)
         end = max(end, t1)
         if start is not None and end - start > limits.max_duration:

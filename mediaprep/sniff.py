@@ -44,7 +44,8 @@ ALLOWED: dict[str, FormatInfo] = {
     "application/ogg": FormatInfo("audio", "ogg", "ogg", None, (".ogg", ".oga", ".opus")),
     "audio/flac": FormatInfo("audio", "flac", "flac", None, (".flac",)),
     "audio/x-flac": FormatInfo("audio", "flac", "flac", None, (".flac",)),
-    "audio/amr": FormatInfo("audio", "amr", "amr", None, (".amr",)),
+    # libmagic names AMR-WB files audio/amr too (both start "#!AMR"); .awb is theirs.
+    "audio/amr": FormatInfo("audio", "amr", "amr", None, (".amr", ".awb")),
     "audio/amr-wb": FormatInfo("audio", "amr-wb", "amr", None, (".awb", ".amr")),
     "video/mp4": FormatInfo("video", "mp4", "mov", None, (".mp4", ".m4v", ".m4a")),
     "video/x-m4v": FormatInfo("video", "mp4", "mov", None, (".m4v", ".mp4")),

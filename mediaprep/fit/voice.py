@@ -1,0 +1,297 @@
+"""Any audio (or a video's sound) becomes WeChat voice: AMR-NB, 8 kHz mono,
+12.2 kbit/s, each file at most the profile's duration (60 s) and byte limit.
+
+Two ffmpeg runs, whatever the length:
+1. decode the chosen audio stream to 8 kHz mono 16-bit PCM on stdout (the
+   resample to the codec's rate happens once, here);
+2. after planning in numpy (voice_plan: silence, loudness, cut points), encode
+   every part in one process from that PCM on stdin: gain, a limiter when peaks
+   would pass -1 dBFS, ``asplit`` + ``atrim`` per part, one AMR file each.
+Each part is written to a temporary name and renamed only when every part has
+been checked frame by frame, so a failure never leaves a part behind.
+
+A compliant AMR-NB input (right codec, <= 60 s, <= the byte limit) is copied
+byte for byte: AMR files carry no metadata to strip. A longer AMR-NB input whose
+level is already near the target is cut without re-encoding: the plan is made on
+the decoded samples as usual, and since one decoded 20 ms frame is one frame of
+the file, each part is the header plus a run of the original frames (a second
+AMR generation would cost audible quality; a cut inside a pause hides the
+decoder settling on the first frames).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+
+import ffmpeg as ffmpeg_python  # ffmpeg-python: builds the graph; tools.ffmpeg runs it
+import numpy as np
+
+from ..check import voice_format, voice_violations
+from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
+from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
+from ..output import atomic_path, output_path, write_bytes
+from ..probe import MediaInfo
+from ..profiles import Profile, RoleLimits
+from ..sniff import Sniffed
+from ..tools import ffmpeg as ff
+from . import amr
+from .voice_plan import (
+    FRAME,
+    FRAME_S,
+    PEAK_CEILING_DB,
+    SAMPLE_RATE,
+    Analysis,
+    Part,
+    analyse,
+    frame_levels,
+    plan_parts,
+    trim_end,
+)
+
+ENCODER = "libopencore_amrnb"
+BITRATE = "12.2k"  # the highest AMR-NB mode: 1,600 B/s, so 60 s is ~96 KB, well under 256 KB
+# ffmpeg's AMR-NB encoder flushes one frame more than the samples fill; plan one
+# more frame of margin so a part never lands on the limit itself.
+ENCODER_EXTRA_FRAMES = 1
+MARGIN_FRAMES = 1
+# An AMR-NB source whose level is within this of the target is cut losslessly
+# rather than normalised: the gain is not worth a second lossy generation.
+LOSSLESS_GAIN_DB = 6.0
+
+
+def max_part_frames(limits: RoleLimits) -> int:
+    """Frames of audio one part may hold so that the AMR file stays within both the
+    duration and the byte limit (at 12.2 kbit/s every frame is 32 bytes)."""
+    by_bytes = (limits.max_bytes - len(amr.MAGIC)) // amr.MR122_FRAME_BYTES
+    frames = by_bytes
+    if limits.max_duration is not None:
+        frames = min(frames, int(math.floor(limits.max_duration / FRAME_S + 1e-9)))
+    return frames - ENCODER_EXTRA_FRAMES - MARGIN_FRAMES
+
+
+# Tags every encoder writes; anything else (title, artist, comment, cover art)
+# could be personal, and re-encoding to AMR drops it.
+_HARMLESS_TAGS = {"encoder", "encoded_by"}
+
+
+def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
+                 opts: PrepareOptions) -> bytes | None:
+    """The input's bytes when it is already compliant AMR-NB (or, where the profile
+    takes it, MP3 without tags or cover art) and no trim shortens it."""
+    if voice_violations(sniffed, info, limits):
+        return None
+    if opts.trim and opts.trim < info.duration:
+        return None
+    fmt = voice_format(info)
+    data = sniffed.path.read_bytes()
+    if fmt == "amr":
+        try:
+            amr.count_frames(data)  # trailing junk or damage: re-encode instead
+        except amr.NotAmrNb:
+            return None
+        return data
+    personal = {k for k, _ in info.tags} - _HARMLESS_TAGS
+    if fmt == "mp3" and not personal and not info.video:
+        return data
+    return None
+
+
+def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
+    """The chosen audio stream as 8 kHz mono int16 samples."""
+    stream = info.default_audio
+    assert stream is not None
+    safety = profile.safety
+    graph = (ff.safe_input(sniffed.path, sniffed.demuxer or "")[str(stream.index)]
+             .output("pipe:1", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
+                     t=f"{safety.max_duration:.0f}"))
+    res = ff.run_graph(graph, timeout=ff.timeout_for(info.duration, floor=safety.timeout_floor))
+    if len(res.stdout) % 2:
+        raise ToolFailed("ffmpeg returned a partial sample while decoding", path=sniffed.path,
+                         hint="the ffmpeg in use misbehaves; unset MEDIAPREP_FFMPEG or reinstall "
+                         "imageio-ffmpeg", detail=res.stderr)
+    samples = np.frombuffer(res.stdout, dtype="<i2")
+    if len(samples) >= safety.max_duration * SAMPLE_RATE:
+        raise LimitExceeded(f"decodes to more than our limit of {safety.max_duration / 3600:g} h",
+                            path=sniffed.path, hint="cut it into shorter pieces first")
+    if len(samples) == 0:
+        raise BadInput("no audio could be decoded", path=sniffed.path,
+                       hint="the audio data is damaged; export or download it again")
+    return samples
+
+
+def _encode(samples: np.ndarray, parts: list[Part], base: int, analysis: Analysis,
+            targets: list[Path], timeout: float) -> list[tuple[int, int]]:
+    """Encode every part in one ffmpeg run; returns (frames, bytes) per part. The
+    targets appear only when all parts are written and verified."""
+    pcm = samples[base * FRAME:parts[-1].end * FRAME]
+    audio = ff.pipe_input("s16le", ar=SAMPLE_RATE, ac=1)
+    gain = analysis.gain_db
+    if abs(gain) >= 0.05:
+        # precision=float: a fixed-point gain on s16 would clip before the limiter sees it.
+        audio = audio.filter("volume", volume=f"{gain:.2f}dB", precision="float")
+    if analysis.needs_limiter:
+        # Lookahead limiter holding peaks at -1 dBFS; latency=1 removes its delay so
+        # the cut points stay where they were planned; level=0: no auto make-up gain.
+        audio = audio.filter("alimiter", limit=f"{10 ** (PEAK_CEILING_DB / 20):.4f}",
+                             attack=5, release=50, level=0, latency=1)
+    branches = [audio] if len(parts) == 1 else \
+        [audio.filter_multi_output("asplit", len(parts)).stream(i) for i in range(len(parts))]
+    with contextlib.ExitStack() as stack:
+        tmps = [stack.enter_context(atomic_path(t)) for t in targets]
+        outs = []
+        for part, branch, tmp in zip(parts, branches, tmps):
+            if len(parts) > 1:
+                branch = (branch.filter("atrim", start_sample=(part.start - base) * FRAME,
+                                        end_sample=(part.end - base) * FRAME)
+                          .filter("asetpts", "N/SR/TB"))
+            outs.append(branch.output(ff.input_url(tmp), format="amr", acodec=ENCODER,
+                                      ar=SAMPLE_RATE, ac=1, **{"b:a": BITRATE}))
+        graph = outs[0] if len(outs) == 1 else ffmpeg_python.merge_outputs(*outs)
+        ff.run_graph(graph, timeout=timeout, input_bytes=pcm.tobytes())
+        made = []
+        for part, tmp in zip(parts, tmps):
+            data = tmp.read_bytes()
+            try:
+                frames = amr.count_frames(data)
+            except amr.NotAmrNb as exc:
+                raise ToolFailed(f"ffmpeg wrote an unusable AMR file ({exc})",
+                                 hint="the ffmpeg in use misbehaves; unset MEDIAPREP_FFMPEG or "
+                                 "reinstall imageio-ffmpeg") from exc
+            expected = part.frames + ENCODER_EXTRA_FRAMES
+            if abs(frames - expected) > 1:
+                raise ToolFailed(f"ffmpeg wrote {frames} AMR frames where {expected} were due",
+                                 hint="the ffmpeg in use misbehaves; unset MEDIAPREP_FFMPEG or "
+                                 "reinstall imageio-ffmpeg")
+            made.append((frames, len(data)))
+        return made
+
+
+def _amr_source(sniffed: Sniffed, info: MediaInfo, samples: np.ndarray) -> tuple[bytes, list[int]] | None:
+    """The AMR-NB input's bytes and frame offsets, when decoded frame k is file frame k."""
+    if voice_format(info) != "amr":
+        return None
+    data = sniffed.path.read_bytes()  # AMR is at most 1,600 B/s: 17 MB for our 3 h limit
+    try:
+        offsets = amr.frame_offsets(data)
+    except amr.NotAmrNb:
+        return None
+    if len(offsets) - 1 != -(-len(samples) // FRAME):
+        return None
+    return data, offsets
+
+
+def _split_amr(data: bytes, offsets: list[int], parts: list[Part],
+               targets: list[Path]) -> list[tuple[int, int]]:
+    """Each part as the AMR header plus its run of the source's frames, written
+    atomically together. Returns (frames, bytes) per part."""
+    made = []
+    with contextlib.ExitStack() as stack:
+        for part, target in zip(parts, targets):
+            tmp = stack.enter_context(atomic_path(target))
+            end = min(part.end, len(offsets) - 1)
+            chunk = amr.MAGIC + data[offsets[part.start]:offsets[end]]
+            tmp.write_bytes(chunk)
+            made.append((end - part.start, len(chunk)))
+    return made
+
+
+def _fmt_time(seconds: float) -> str:
+    h, rest = divmod(int(round(seconds)), 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str,
+                  opts: PrepareOptions, out_dir: Path,
+                  progress: ProgressFn | None = None) -> Fitted:
+    limits = profile.limits("voice")
+    warn: list[str] = []
+    if info.default_audio is None:
+        raise BadInput("no audio stream to make a voice note from", path=sniffed.path,
+                       hint="the file has pictures only")
+    same = _passthrough(sniffed, info, limits, opts)
+    if same is not None:
+        fmt = voice_format(info)
+        target = output_path(sniffed.path, out_dir, "." + fmt)
+        write_bytes(target, same)
+        return Fitted(outputs=(OutputFile(path=target, role="media", kind="voice", bytes=len(same),
+                                          format=fmt, duration=info.duration,
+                                          passed_through=True),))
+    if "amr" not in limits.formats:
+        raise CannotComply(f"profile {profile.name!r} does not accept AMR for voice",
+                           path=sniffed.path, hint="add amr to the profile's voice formats")
+    ff.get_ffmpeg().require(ENCODER)
+    max_frames = max_part_frames(limits)
+    if max_frames < 1:
+        raise CannotComply(f"a voice byte limit of {limits.max_bytes:,} holds no AMR audio",
+                           path=sniffed.path, hint="raise the profile's voice max_bytes")
+
+    def step(done: float, what: str) -> None:
+        if progress:
+            progress(done, 3, what)
+
+    step(0, "decoding")
+    samples = _decode(sniffed, info, profile)
+    decoded = len(samples) / SAMPLE_RATE
+    if info.header_duration and abs(info.header_duration - decoded) > max(1.0, 0.05 * decoded):
+        warn.append(f"the header claims {_fmt_time(info.header_duration)} but the audio lasts "
+                    f"{_fmt_time(decoded)}; going by the audio")
+    step(1, "analysing")
+    levels = frame_levels(samples)
+    an = analyse(samples, levels)
+    if an.silent:
+        raise BadInput("the audio is silent", path=sniffed.path,
+                       hint="the recording failed or the microphone was muted; record it again")
+    start, end = an.speech_start, an.speech_end
+    limit_s = max_frames * FRAME_S
+    if opts.trim is not None and end - start > 0:
+        keep = max_frames if opts.trim <= 0 else min(max_frames, int(opts.trim / FRAME_S))
+        if opts.trim > limit_s:
+            warn.append(f"--trim {opts.trim:g} s is over the {limits.max_duration or limit_s:g} s "
+                        "limit; keeping what fits")
+        cut = trim_end(levels, an.threshold_db, start, end, max(1, keep))
+        if cut.frame < end:
+            warn.append(f"trimmed: kept the first {(cut.frame - start) * FRAME_S:.1f} s of "
+                        f"{(end - start) * FRAME_S:.1f} s" + (" (cut in a pause)" if cut.how != "hard" else ""))
+        end = cut.frame
+    long_s = (end - start) * FRAME_S
+    if end - start > max_frames and opts.split is False:
+        raise CannotComply(f"{long_s:.1f} s of sound is over the {limit_s:.1f} s a voice note may last",
+                           path=sniffed.path,
+                           hint="use --trim to keep the first part, or drop --no-split to send it in parts")
+    parts = plan_parts(levels, an.threshold_db, start, end, max_frames)
+    if opts.max_parts is not None and len(parts) > opts.max_parts:
+        raise CannotComply(f"{long_s:.1f} s needs {len(parts)} voice notes of at most "
+                           f"{limit_s:.1f} s, more than --max-parts {opts.max_parts}",
+                           path=sniffed.path, hint="raise --max-parts, or use --trim to keep the first part")
+    hard = [i + 1 for i, p in enumerate(parts) if p.cut == "hard"]
+    if hard:
+        warn.append(f"no pause near the {limit_s:.0f} s limit: part(s) {', '.join(map(str, hard))} "
+                    "end at the quietest moment instead")
+    if an.gain_db >= 29.95:
+        warn.append("very quiet recording: raised by 30 dB, the most we apply")
+    single = len(parts) == 1
+    targets = [output_path(sniffed.path, out_dir, ".amr" if single else f".part{i}.amr")
+               for i in range(1, len(parts) + 1)]
+    source = _amr_source(sniffed, info, samples) if abs(an.gain_db) <= LOSSLESS_GAIN_DB else None
+    if source is not None:
+        step(2, "cutting the AMR frames")
+        made = _split_amr(*source, parts, targets)
+        settings: tuple[tuple[str, object], ...] = (
+            ("codec", "amr_nb"), ("lossless", True), ("sample_rate", SAMPLE_RATE), ("channels", 1))
+    else:
+        step(2, "encoding" if single else f"encoding {len(parts)} parts")
+        timeout = ff.timeout_for((end - start) * FRAME_S, floor=profile.safety.timeout_floor)
+        made = _encode(samples, parts, start, an, targets, timeout)
+        settings = (("codec", "amr_nb"), ("bitrate", BITRATE), ("sample_rate", SAMPLE_RATE),
+                    ("channels", 1), ("gain_db", round(an.gain_db, 1)), ("limiter", an.needs_limiter))
+    step(3, "done")
+    outputs = []
+    for i, (part, target, (frames, size)) in enumerate(zip(parts, targets, made), start=1):
+        details = (*settings, ("start", round(part.start * FRAME_S, 3)),
+                   ("end", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
+        outputs.append(OutputFile(path=target, role="media", kind="voice", bytes=size, format="amr",
+                                  duration=frames * amr.FRAME_SECONDS, part=None if single else i,
+                                  details=details))
+    return Fitted(outputs=tuple(outputs), warnings=tuple(warn))
