@@ -19,8 +19,32 @@ from .profiles import BUILTIN, ROLES, get_profile
 PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .toml file."
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class MediaprepGroup(click.Group):
     """Runs a command and turns whatever it raises into one line and an exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `--trim` takes an optional number: `--trim 30` keeps 30 s, a bare `--trim`
+        # keeps the profile's limit. Click would swallow the next word (`--trim
+        # talk.m4a`) as the value, so a bare one is spelled out before parsing.
+        fixed: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                fixed.extend(args[i:])
+                break
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if arg == "--trim" and (nxt is None or not _is_number(nxt)):
+                fixed.append("--trim=0")
+            else:
+                fixed.append(arg)
+        return super().parse_args(ctx, fixed)
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))

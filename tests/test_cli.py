@@ -102,3 +102,14 @@ def test_usage_errors_exit_2():
     assert runner.invoke(main, ["check", "x", "--profile", "nonesuch"]).exit_code == 2
     res = runner.invoke(main, ["profiles", "--json"])
     assert json.loads(res.output)["wechat"]["image"]["max_bytes"] == 128_000
+
+
+def test_bare_trim_before_the_path_is_not_taken_as_its_value(tmp_path):
+    src = Path(__file__).resolve().parent.parent / "testdata/audio/speech_75s.ogg"
+    res = run("prepare", "--trim", str(src), "-o", str(tmp_path), "--json")
+    assert res.returncode == 0, res.stderr
+    (out,) = json.loads(res.stdout)["outputs"]
+    assert out["format"] == "amr" and out["duration"] <= 60.0
+    res = run("prepare", str(src), "--trim", "20", "-o", str(tmp_path / "b"), "--json")
+    (out,) = json.loads(res.stdout)["outputs"]
+    assert out["duration"] <= 20.0
