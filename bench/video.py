@@ -35,6 +35,7 @@ from pathlib import Path
 import av
 
 import mediaprep
+from mediaprep.fit.video import PRESET
 from mediaprep.tools import ffmpeg as ff
 from mediaprep.tools import proc
 
@@ -171,7 +172,7 @@ def single_pass(src: Path, out: Path, width: int, height: int, fps: float, video
     audio = ["-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "1", "-ar", str(audio_hz)] \
         if audio_kbps else ["-an"]
     ffrun(["-i", str(src), "-vf", f"fps={fps},scale={width}:{height}:flags=lanczos,setsar=1,"
-           "format=yuv420p", "-c:v", "libx264", "-preset", "medium", "-profile:v", "main",
+           "format=yuv420p", "-c:v", "libx264", "-preset", PRESET, "-profile:v", "main",
            "-b:v", str(kb), "-maxrate", str(int(kb * 1.5)), "-bufsize", str(kb * 2), *audio,
            "-movflags", "+faststart", "-f", "mp4", str(out)])
 

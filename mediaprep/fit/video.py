@@ -42,8 +42,8 @@ from ..profiles import Profile, RoleLimits
 from ..sniff import Sniffed
 from ..tools import ffmpeg as ff
 from .image import fit_picture_to_file
-from .video_plan import (RATE_MARGIN, Plan, display_size, max_watchable_duration, next_video_bytes,
-                         plan_video, split_points)
+from .video_plan import (RATE_MARGIN, Plan, display_size, max_watchable_duration,
+                         next_video_bytes, plan_video, split_points)
 
 PRESET = "medium"  # libx264 preset of the final pass
 MAX_ENCODES = 4  # final-pass attempts before giving up (MEASURED.md: one retry sufficed)
