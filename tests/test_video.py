@@ -144,6 +144,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084",
                 "-colorspace", "bt2020nc", "-tag:v", "hvc1", "-c:a", "aac", str(out["hdr10"]))
 
+    # PQ-tagged without primaries: zscale cannot tone-map it; converted anyway.
+    out["pq_only"] = d / "pq_only.mp4"
+    ffmpeg_make("-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=1", "-c:v", "libx265",
+                "-x265-params", "log-level=error:transfer=smpte2084", "-pix_fmt", "yuv420p10le",
+                str(out["pq_only"]))
+
     # Variable frame rate: the first second at 10 fps, the next at 30, with a
     # 0.4 s timestamp gap in between.
     out["vfr"] = d / "vfr.mkv"
@@ -301,6 +307,15 @@ def test_hdr_10bit_hevc_mov_becomes_8bit_sdr_h264(clips, tmp_path):
         cc = c.streams.video[0].codec_context
         assert cc.color_trc != 16  # no longer PQ
     assert any("tone-mapped" in w for w in res.warnings)
+    check_thumb(thumb.path)
+
+
+def test_hdr_with_incomplete_tags_still_converts(clips, tmp_path):
+    res = mediaprep.prepare(clips["pq_only"], out_dir=tmp_path)
+    media, thumb = media_and_thumb(res)
+    inspect_mp4(media.path, 1_000_000)
+    assert any("tone mapping failed" in w for w in res.warnings)
+    assert not any("tone-mapped" in w for w in res.warnings)
     check_thumb(thumb.path)
 
 

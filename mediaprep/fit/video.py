@@ -68,7 +68,7 @@ class Encoded:
     video_bitrate: int  # of the attempt that fitted
     encodes: int  # final-pass encodes (1 = the first attempt fitted)
     passed_through: bool = False
-    remuxed: bool = False
+    notes: tuple[str, ...] = ()  # warnings for the user
 
 
 # ------------------------------------------------------------------ small facts
@@ -170,10 +170,10 @@ def _stream_bytes(path: Path) -> int:
 
 
 def _pass1(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: float,
-           profile: Profile, passlog: Path, raw: Path | None) -> None:
+           profile: Profile, passlog: Path, raw: Path | None, tonemap: bool) -> None:
     v = info.default_video
     assert v is not None
-    chain = video_filters(plan, is_hdr(v))
+    chain = video_filters(plan, tonemap)
     args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start, duration=length,
                               max_pixels=_max_pixels(profile))
     split = ",split=2[enc][raw]" if raw is not None else "[enc]"
@@ -189,7 +189,7 @@ def _pass1(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
 
 def _pass2(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: float,
            profile: Profile, passlog: Path, raw: Path | None, audio: Path | None,
-           bitrate: int, target: Path) -> None:
+           bitrate: int, target: Path, tonemap: bool) -> None:
     v = info.default_video
     assert v is not None
     if raw is not None:
@@ -199,7 +199,7 @@ def _pass2(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
     else:
         args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start,
                                   duration=length, max_pixels=_max_pixels(profile))
-        args += ["-filter_complex", f"[0:{v.index}]{video_filters(plan, is_hdr(v))}[enc]"]
+        args += ["-filter_complex", f"[0:{v.index}]{video_filters(plan, tonemap)}[enc]"]
         vmap = ["-map", "[enc]"]
     if audio is not None:
         args += ["-f", "mp4", "-i", ff.input_url(audio)]
@@ -219,6 +219,7 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
     budget = plan.budget  # what we aim at
     hard = profile.video.max_bytes  # what we never exceed
     raw_bytes = plan.width * plan.height * 3 // 2 * plan.frames
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mediaprep-video-") as tmp_name:
         tmp = Path(tmp_name)
         audio: Path | None = None
@@ -232,7 +233,21 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
         passlog = tmp / "x264"
         if progress:
             progress(1, 3, f"{label}pass 1")
-        _pass1(sniffed, info, plan, start, length, profile, passlog, raw)
+        tonemap = is_hdr(info.default_video)  # type: ignore[arg-type]
+        try:
+            _pass1(sniffed, info, plan, start, length, profile, passlog, raw, tonemap)
+            if tonemap:
+                v = info.default_video
+                notes.append(f"HDR ({HDR_TRANSFERS[v.color_trc or 0]}) tone-mapped to SDR")
+        except ToolFailed:
+            if not tonemap:
+                raise
+            # zscale refuses HDR whose colour tags are incomplete or contradictory:
+            # better washed-out colours than no video at all.
+            tonemap = False
+            notes.append("HDR tone mapping failed (incomplete colour tags); converted "
+                         "without it, colours may look flat")
+            _pass1(sniffed, info, plan, start, length, profile, passlog, raw, tonemap)
         if raw is not None and raw.stat().st_size == 0:
             raise ToolFailed("ffmpeg decoded no video frames", path=sniffed.path,
                              hint="the video stream is empty or damaged")
@@ -245,7 +260,8 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
                                    path=sniffed.path, hint="use --split or --trim")
             if progress:
                 progress(2, 3, f"{label}pass 2" + (f" (retry {attempt - 1})" if attempt > 1 else ""))
-            _pass2(sniffed, info, plan, start, length, profile, passlog, raw, audio, bitrate, out)
+            _pass2(sniffed, info, plan, start, length, profile, passlog, raw, audio, bitrate,
+                   out, tonemap)
             size = out.stat().st_size
             if size <= hard:
                 break
@@ -258,7 +274,8 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
             shutil.copyfile(out, final_tmp)
     if progress:
         progress(3, 3, f"{label}done")
-    return Encoded(path=target, bytes=size, plan=plan, video_bitrate=bitrate, encodes=attempt)
+    return Encoded(path=target, bytes=size, plan=plan, video_bitrate=bitrate, encodes=attempt,
+                   notes=tuple(notes))
 
 
 # ------------------------------------------------------------------ pass-through
@@ -307,7 +324,7 @@ def _remux(sniffed: Sniffed, info: MediaInfo, target: Path) -> int:
 # ------------------------------------------------------------------ thumb
 
 def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
-               length: float) -> Image.Image:
+               length: float, tonemap: bool | None = None) -> Image.Image:
     """A representative frame of the stretch: ffmpeg's thumbnail filter compares
     frames sampled at 2 per second and keeps the one closest to the average
     histogram, so a black fade-in or a flash frame is never the thumb."""
@@ -319,7 +336,9 @@ def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float
     w, h = max(2, round(dw * scale / 2) * 2), max(2, round(dh * scale / 2) * 2)
     n = max(1, min(int(scan * THUMB_SAMPLE_FPS), 60))
     chain = [f"fps={THUMB_SAMPLE_FPS}"] if (v.fps or 30.0) > THUMB_SAMPLE_FPS else []
-    if is_hdr(v) and ff.has_filter("zscale") and ff.has_filter("tonemap"):
+    if tonemap is None:
+        tonemap = is_hdr(v)
+    if tonemap and ff.has_filter("zscale") and ff.has_filter("tonemap"):
         chain += [f"zscale=w={w}:h={h}:t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
                   "tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
     else:
@@ -329,7 +348,12 @@ def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float
                               max_pixels=_max_pixels(profile))
     args += ["-map", f"0:{v.index}", "-vf", ",".join(chain), "-frames:v", "1", "-an", "-sn",
              "-dn", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
-    res = ff.run_args(args, timeout=_timeout(info, scan))
+    try:
+        res = ff.run_args(args, timeout=_timeout(info, scan))
+    except ToolFailed:
+        if not tonemap:
+            raise
+        return grab_frame(sniffed, info, profile, start, length, tonemap=False)
     if not res.stdout:
         raise ToolFailed("ffmpeg produced no frame for the thumb", path=sniffed.path,
                          hint="the video stream is empty or damaged", detail=res.stderr)
@@ -428,8 +452,6 @@ def _describe_input(info: MediaInfo, warn: list[str]) -> None:
     assert v is not None
     if v.rotation:
         warn.append(f"rotated upright ({v.rotation} degrees from the display matrix)")
-    if is_hdr(v):
-        warn.append(f"HDR ({HDR_TRANSFERS[v.color_trc or 0]}) tone-mapped to SDR")
     if len(info.audio) > 1 and info.default_audio is not None:
         warn.append(f"{len(info.audio)} audio tracks: kept the default one "
                     f"(stream #{info.default_audio.index})")
@@ -518,6 +540,7 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str
             enc = encode_segment(sniffed, info, profile, start, length, target, plan,
                                  progress, label)
             written.append(target)
+            warn.extend(n for n in enc.notes if n not in warn)
             outputs.append(_media_output(enc, part))
             thumb_target = output_path(sniffed.path, out_dir, f"{stem}.thumb.jpg")
             outputs.append(_make_thumb(sniffed, info, profile, start, length, thumb_target, part))
