@@ -183,6 +183,7 @@ class VideoStream:
     rotation: int  # degrees clockwise a player must rotate to show it upright
     default: bool
     color_trc: int | None = None  # transfer characteristic (AVColorTransferCharacteristic): 16 PQ, 18 HLG
+    packets: int | None = None  # packets demuxed (main video stream only; 0 = a track without frames)
 
 
 @dataclass(frozen=True)
@@ -286,11 +287,13 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
         if not audio and not video:
             raise BadInput("no audio or video stream", path=sniffed.path)
         main_video = next((v for v in video if v.default), video[0] if video else None)
-        duration, frame_rotation = _packet_duration(container, limits, sniffed,
-                                                    main_video.index if main_video else None)
-        if main_video is not None and frame_rotation is not None:
-            video = [dataclasses.replace(v, rotation=frame_rotation) if v is main_video else v
-                     for v in video]
+        duration, frame_rotation, packets = _packet_duration(
+            container, limits, sniffed, main_video.index if main_video else None)
+        if main_video is not None:
+            found = dataclasses.replace(main_video, packets=packets)
+            if frame_rotation is not None:
+                found = dataclasses.replace(found, rotation=frame_rotation)
+            video = [found if v is main_video else v for v in video]
         tags = tuple(sorted((str(k), str(v)) for k, v in container.metadata.items()))
         return MediaInfo(container=sniffed.fmt, demuxer=sniffed.demuxer or "", duration=duration,
                          header_duration=header, audio=tuple(audio), video=tuple(video),
@@ -324,19 +327,22 @@ def _frame_rotation(packet: Any) -> int | None:
 
 
 def _packet_duration(container: Any, limits: SafetyLimits, sniffed: Sniffed,
-                     rotation_stream: int | None = None) -> tuple[float, int | None]:
+                     rotation_stream: int | None = None) -> tuple[float, int | None, int]:
     """Duration from the packets present (demux only, no decode): a header that
     claims ten hours over one second of data is not believed. Also returns the
-    display rotation of stream ``rotation_stream`` (decoding only its first frame)."""
+    display rotation of stream ``rotation_stream`` (decoding only its first frame)
+    and how many non-empty packets it has."""
     start: float | None = None
     end = 0.0
     rotation: int | None = None
     fed = 0
+    packets = 0
     for packet in container.demux():
-        if (rotation_stream is not None and rotation is None and fed < _ROTATION_PACKETS
-                and packet.stream_index == rotation_stream and packet.size):
-            fed += 1
-            rotation = _frame_rotation(packet)
+        if rotation_stream is not None and packet.stream_index == rotation_stream and packet.size:
+            packets += 1
+            if rotation is None and fed < _ROTATION_PACKETS:
+                fed += 1
+                rotation = _frame_rotation(packet)
         if packet.pts is None or packet.time_base is None:
             continue
         t0 = float(packet.pts * packet.time_base)
@@ -350,7 +356,7 @@ def _packet_duration(container: Any, limits: SafetyLimits, sniffed: Sniffed,
     if start is None:
         raise BadInput("no media data (the file holds headers but no packets)", path=sniffed.path,
                        hint="the file is truncated or the recording failed")
-    return max(0.0, end - start), rotation
+    return max(0.0, end - start), rotation, packets
 
 
 def fraction_or_none(value: Any) -> Fraction | None:

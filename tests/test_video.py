@@ -180,6 +180,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ffmpeg_make("-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=3,fade=in:st=0:d=1",
                 "-c:v", "libx264", str(out["fade"]))
 
+    out["empty_video"] = d / "empty_video.mkv"  # a video track with no frames, and sound
+    ffmpeg_make("-f", "lavfi", "-i", "testsrc2=s=160x120:d=1", "-f", "lavfi", "-i", tone,
+                "-t", "1", "-vf", "select=0", "-c:v", "libx264", "-c:a", "aac",
+                str(out["empty_video"]))
+
     out["audio_only"] = d / "audio_only.mp4"
     ffmpeg_make("-f", "lavfi", "-i", tone, "-c:a", "aac", str(out["audio_only"]))
 
@@ -409,6 +414,15 @@ def test_playlist_or_concat_script_named_mp4_is_refused(tmp_path, text):
     with pytest.raises(UnsupportedType) as err:
         mediaprep.prepare(src, out_dir=tmp_path / "out")
     assert err.value.exit_code == ExitCode.BAD_INPUT
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_video_track_without_frames_is_bad_input(clips, tmp_path):
+    for as_ in (None, "thumb"):
+        with pytest.raises(BadInput) as err:
+            mediaprep.prepare(clips["empty_video"], out_dir=tmp_path / "out", as_=as_)
+        assert err.value.exit_code == ExitCode.BAD_INPUT
+        assert "no frames" in str(err.value) or "no video frames" in str(err.value)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

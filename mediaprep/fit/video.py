@@ -508,6 +508,9 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str
     if v is None:
         raise BadInput("no video stream", path=sniffed.path,
                        hint="an audio-only file is a voice note: drop --as video")
+    if v.packets == 0:
+        raise BadInput("the video track holds no frames", path=sniffed.path,
+                       hint="the recording failed or was cut; if the sound matters, use --as voice")
     ff.get_ffmpeg().require("libx264", "aac")
     budget = limits.max_bytes
     warn: list[str] = []
@@ -586,8 +589,8 @@ def prepare_thumb(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str
                   opts: PrepareOptions, out_dir: Path,
                   progress: ProgressFn | None = None) -> Fitted:
     """``--as thumb`` on a video: only the thumb, from a representative frame."""
-    if info.default_video is None:
-        raise BadInput("no video stream to take a thumb from", path=sniffed.path)
+    if info.default_video is None or info.default_video.packets == 0:
+        raise BadInput("no video frames to take a thumb from", path=sniffed.path)
     if "jpeg" not in profile.thumb.formats:
         raise CannotComply(f"profile {profile.name!r} does not accept JPEG thumbs",
                            path=sniffed.path)
