@@ -20,7 +20,7 @@ import mediaprep
 from mediaprep.cli import main as cli_main
 from mediaprep.errors import (BadInput, CannotComply, ExitCode, ToolFailed, UnsupportedType,
                               UsageError)
-from mediaprep.fit.video import moov_before_mdat
+from mediaprep.fit.video import moov_before_mdat, mvhd_duration
 from mediaprep.tools import ffmpeg as ff
 
 THUMB_BUDGET = 64_000
@@ -394,6 +394,32 @@ def test_trim_keeps_the_first_seconds(clips, tmp_path):
     assert any("trimmed" in w for w in res.warnings)
     with pytest.raises(UsageError):
         mediaprep.prepare(clips["long"], out_dir=tmp_path, trim=-1.0)
+
+
+def test_plain_trim_keeps_as_much_as_stays_watchable(clips, tmp_path):
+    budget = 20_000
+    profile = str(small_profile(tmp_path, budget))
+    res = mediaprep.prepare(clips["long"], out_dir=tmp_path / "out", profile=profile, trim=0.0)
+    media, _ = media_and_thumb(res)
+    facts = inspect_mp4(media.path, budget)
+    assert 1.0 < facts.duration < 6.0 - 0.5
+
+
+def test_header_claiming_hours_is_not_believed(tmp_path, copy_of):
+    src = copy_of("video/compliant.mp4", "liar.mp4")
+    data = bytearray(src.read_bytes())
+    at = data.find(b"mvhd")
+    assert data[at + 4] == 0  # version 0: 32-bit timescale and duration
+    timescale = int.from_bytes(data[at + 16:at + 20], "big")
+    data[at + 20:at + 24] = (10 * 3600 * timescale).to_bytes(4, "big")  # "ten hours"
+    src.write_bytes(bytes(data))
+    facts = mediaprep.check(src).to_dict()["facts"]
+    assert facts["duration"] < 3
+    res = mediaprep.prepare(src, out_dir=tmp_path / "out")
+    media, _ = media_and_thumb(res)
+    assert not media.passed_through  # the lie is not copied on
+    assert inspect_mp4(media.path, 1_000_000).duration < 3
+    assert mvhd_duration(src) > 30_000 and mvhd_duration(media.path) < 3
 
 
 # ------------------------------------------------------------------ bad input

@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from PIL import Image
 
@@ -77,29 +78,59 @@ def is_hdr(v: VideoStream) -> bool:
     return v.color_trc in HDR_TRANSFERS
 
 
+def _boxes(fh: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload offset, box end) of the ISO-BMFF boxes between start and end."""
+    pos = start
+    for _ in range(10_000):
+        if pos + 8 > end:
+            return
+        fh.seek(pos)
+        head = fh.read(16)
+        if len(head) < 8:
+            return
+        size, kind = struct.unpack(">I4s", head[:8])
+        header = 8
+        if size == 1 and len(head) >= 16:
+            size, header = struct.unpack(">Q", head[8:16])[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header:
+            return
+        yield kind, pos + header, min(pos + size, end)
+        pos += size
+
+
 def moov_before_mdat(path: Path) -> bool | None:
     """True when the top-level moov box comes before mdat (+faststart): a phone can
     start playing before the whole file arrived. None when neither is found."""
     with open(path, "rb") as fh:
-        size_total = path.stat().st_size
-        pos = 0
-        for _ in range(10_000):
-            if pos + 8 > size_total:
-                return None
-            fh.seek(pos)
-            head = fh.read(16)
-            size, kind = struct.unpack(">I4s", head[:8])
-            if size == 1 and len(head) >= 16:
-                size = struct.unpack(">Q", head[8:16])[0]
-            elif size == 0:
-                size = size_total - pos
+        for kind, _, _ in _boxes(fh, 0, path.stat().st_size):
             if kind == b"moov":
                 return True
             if kind == b"mdat":
                 return False
-            if size < 8:
-                return None
-            pos += size
+    return None
+
+
+def mvhd_duration(path: Path) -> float | None:
+    """The duration the movie header claims, read directly: libav may prefer the
+    track headers, while players show this one."""
+    with open(path, "rb") as fh:
+        for kind, body, end in _boxes(fh, 0, path.stat().st_size):
+            if kind != b"moov":
+                continue
+            for sub, sbody, _ in _boxes(fh, body, end):
+                if sub != b"mvhd":
+                    continue
+                fh.seek(sbody)
+                data = fh.read(32)
+                if data[:1] == b"\x01" and len(data) >= 32:
+                    scale, dur = struct.unpack(">IQ", data[20:32])
+                elif len(data) >= 20:
+                    scale, dur = struct.unpack(">II", data[12:20])
+                else:
+                    return None
+                return dur / scale if scale else None
     return None
 
 
@@ -298,6 +329,9 @@ def passthrough_mode(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> s
                   if k not in BENIGN_TAGS and not (k == "encoder" and _LAVF_ENCODER.match(val))]
     if extra_tags or len(info.video) > 1 or len(info.audio) > 1:
         return "remux"
+    claimed = mvhd_duration(sniffed.path)
+    if claimed is None or abs(claimed - info.duration) > 1.0:
+        return "remux"  # a header that lies about the duration: the muxer rewrites it
     if moov_before_mdat(sniffed.path) is not True:
         return "remux"
     return "copy"
