@@ -35,7 +35,7 @@ from typing import BinaryIO, Iterator
 from PIL import Image
 
 from ..check import video_violations
-from ..errors import BadInput, CannotComply, ToolFailed, UsageError
+from ..errors import BadInput, CannotComply, ToolFailed, ToolTimeout, UsageError
 from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
 from ..output import atomic_path, output_path
 from ..probe import MediaInfo, VideoStream
@@ -270,6 +270,8 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
             if tonemap:
                 v = info.default_video
                 notes.append(f"HDR ({HDR_TRANSFERS[v.color_trc or 0]}) tone-mapped to SDR")
+        except ToolTimeout:
+            raise
         except ToolFailed:
             if not tonemap:
                 raise
@@ -384,6 +386,8 @@ def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float
              "-dn", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
     try:
         res = ff.run_args(args, timeout=_timeout(info, scan))
+    except ToolTimeout:
+        raise
     except ToolFailed:
         if not tonemap:
             raise
