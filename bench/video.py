@@ -246,8 +246,12 @@ def main() -> int:
         else:
             rrow = Row(name, "recipe", 0, 0.0, "-", 0.0, "-", "impossible", rc_t)
         rows.append(rrow)
-        print(f"recipe: {rrow.bytes:,} B ({'over' if rrow.bytes > args.budget else 'within'} budget), "
-              f"{rc_t:.1f} s", flush=True)
+        if ok:
+            print(f"recipe: {rrow.bytes:,} B ({'over' if rrow.bytes > args.budget else 'within'} "
+                  f"budget), {rc_t:.1f} s", flush=True)
+        else:
+            print("recipe: impossible (128k audio alone exceeds the budget: video bitrate < 0)",
+                  flush=True)
 
         ours.vmaf, ours.ssim = metrics(media.path, src, src_fps, sub, work)
         if ok:
