@@ -70,6 +70,7 @@ class Encoded:
     encodes: int  # final-pass encodes (1 = the first attempt fitted)
     passed_through: bool = False
     notes: tuple[str, ...] = ()  # warnings for the user
+    thumb: Image.Image | None = None  # the representative frame pass 1 picked
 
 
 # ------------------------------------------------------------------ small facts
@@ -201,20 +202,26 @@ def _stream_bytes(path: Path) -> int:
 
 
 def _pass1(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: float,
-           profile: Profile, passlog: Path, raw: Path | None, tonemap: bool) -> None:
+           profile: Profile, passlog: Path, raw: Path | None, tonemap: bool,
+           thumb: Path) -> None:
+    """Decode once for three consumers: x264's analysis pass, the raw frame cache
+    for pass 2, and the thumb pick (a branch sampling 2 frames a second)."""
     v = info.default_video
     assert v is not None
     chain = video_filters(plan, tonemap)
+    split = ",split=2[enc][raw]" if raw is not None else "[enc]"
     args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start, duration=length,
                               max_pixels=_max_pixels(profile))
-    split = ",split=2[enc][raw]" if raw is not None else "[enc]"
-    args += ["-filter_complex", f"[0:{v.index}]{chain}{split}"]
+    args += ["-filter_complex", f"[0:{v.index}]split=2[main][pick];[main]{chain}{split};"
+             f"[pick]{thumb_filters(v, length, tonemap)}[thumb]"]
     # The x264 output goes first: ffmpeg names the stats file after the global
     # output-stream index (x264-0.log), and pass 2 has a single output stream 0.
     args += ["-map", "[enc]", *_x264_args(plan.video_bitrate, 1, passlog, plan.fps),
              "-an", "-sn", "-dn", "-f", "null", "-"]
     if raw is not None:
         args += ["-map", "[raw]", "-c:v", "rawvideo", "-f", "rawvideo", ff.input_url(raw)]
+    args += ["-map", "[thumb]", "-frames:v", "1", "-c:v", "png", "-f", "image2",
+             "-update", "1", ff.input_url(thumb)]
     ff.run_args(args, timeout=_timeout(info, length))
 
 
@@ -262,11 +269,12 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
             audio_bytes = _encode_audio(sniffed, info, plan, start, length, audio)
         raw = tmp / "frames.yuv" if raw_bytes <= RAW_CACHE_LIMIT else None
         passlog = tmp / "x264"
+        thumb_png = tmp / "thumb.png"
         if progress:
             progress(1, 3, f"{label}pass 1")
         tonemap = is_hdr(info.default_video)  # type: ignore[arg-type]
         try:
-            _pass1(sniffed, info, plan, start, length, profile, passlog, raw, tonemap)
+            _pass1(sniffed, info, plan, start, length, profile, passlog, raw, tonemap, thumb_png)
             if tonemap:
                 v = info.default_video
                 notes.append(f"HDR ({HDR_TRANSFERS[v.color_trc or 0]}) tone-mapped to SDR")
@@ -280,7 +288,13 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
             tonemap = False
             notes.append("HDR tone mapping failed (incomplete colour tags); converted "
                          "without it, colours may look flat")
-            _pass1(sniffed, info, plan, start, length, profile, passlog, raw, tonemap)
+            _pass1(sniffed, info, plan, start, length, profile, passlog, raw, tonemap, thumb_png)
+        thumb: Image.Image | None = None
+        if thumb_png.exists() and thumb_png.stat().st_size > 0:
+            try:
+                thumb = _read_png(thumb_png.read_bytes())
+            except (OSError, SyntaxError, ValueError):
+                thumb = None  # picked again by its own run
         if raw is not None and raw.stat().st_size == 0:
             raise ToolFailed("ffmpeg decoded no video frames", path=sniffed.path,
                              hint="the video stream is empty or damaged")
@@ -308,7 +322,7 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
     if progress:
         progress(3, 3, f"{label}done")
     return Encoded(path=target, bytes=size, plan=plan, video_bitrate=bitrate, encodes=attempt,
-                   notes=tuple(notes))
+                   notes=tuple(notes), thumb=thumb)
 
 
 # ------------------------------------------------------------------ pass-through
@@ -359,31 +373,44 @@ def _remux(sniffed: Sniffed, info: MediaInfo, target: Path) -> int:
 
 # ------------------------------------------------------------------ thumb
 
-def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
-               length: float, tonemap: bool | None = None) -> Image.Image:
-    """A representative frame of the stretch: ffmpeg's thumbnail filter compares
-    frames sampled at 2 per second and keeps the one closest to the average
-    histogram, so a black fade-in or a flash frame is never the thumb."""
-    v = info.default_video
-    assert v is not None
+def thumb_filters(v: VideoStream, length: float, tonemap: bool) -> str:
+    """ffmpeg's thumbnail filter compares frames sampled at 2 per second over the
+    first 30 s and keeps the one closest to the average histogram, so a black
+    fade-in or a flash frame is never the thumb."""
     scan = max(0.04, min(length, THUMB_SCAN_SECONDS))
     dw, dh = display_size(v)
     scale = min(1.0, THUMB_LONG_SIDE / max(dw, dh, 1))
     w, h = max(2, round(dw * scale / 2) * 2), max(2, round(dh * scale / 2) * 2)
     n = max(1, min(int(scan * THUMB_SAMPLE_FPS), 60))
     chain = [f"fps={THUMB_SAMPLE_FPS}"] if (v.fps or 30.0) > THUMB_SAMPLE_FPS else []
-    if tonemap is None:
-        tonemap = is_hdr(v)
     if tonemap and ff.has_filter("zscale") and ff.has_filter("tonemap"):
         chain += [f"zscale=w={w}:h={h}:t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
                   "tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
     else:
         chain.append(f"scale={w}:{h}:flags=lanczos")
     chain += [f"thumbnail=n={n}", "setsar=1", "format=rgb24"]
+    return ",".join(chain)
+
+
+def _read_png(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+        im.load()
+        return im.convert("RGB")
+
+
+def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
+               length: float, tonemap: bool | None = None) -> Image.Image:
+    """A representative frame of the stretch, by its own ffmpeg run (encodes pick
+    theirs during pass 1 instead; this serves pass-through and --as thumb)."""
+    v = info.default_video
+    assert v is not None
+    if tonemap is None:
+        tonemap = is_hdr(v)
+    scan = max(0.04, min(length, THUMB_SCAN_SECONDS))
     args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start, duration=scan,
                               max_pixels=_max_pixels(profile))
-    args += ["-map", f"0:{v.index}", "-vf", ",".join(chain), "-frames:v", "1", "-an", "-sn",
-             "-dn", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
+    args += ["-map", f"0:{v.index}", "-vf", thumb_filters(v, length, tonemap), "-frames:v", "1",
+             "-an", "-sn", "-dn", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
     try:
         res = ff.run_args(args, timeout=_timeout(info, scan))
     except ToolTimeout:
@@ -396,16 +423,15 @@ def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float
         raise ToolFailed("ffmpeg produced no frame for the thumb", path=sniffed.path,
                          hint="the video stream is empty or damaged", detail=res.stderr)
     try:
-        with Image.open(io.BytesIO(res.stdout), formats=["PNG"]) as im:
-            im.load()
-            return im.convert("RGB")
+        return _read_png(res.stdout)
     except (OSError, SyntaxError, ValueError) as exc:
         raise ToolFailed(f"ffmpeg's thumb frame is unreadable: {exc}", path=sniffed.path) from exc
 
 
 def _make_thumb(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
-                length: float, target: Path, part: int | None) -> OutputFile:
-    pic = grab_frame(sniffed, info, profile, start, length)
+                length: float, target: Path, part: int | None,
+                picked: Image.Image | None = None) -> OutputFile:
+    pic = picked if picked is not None else grab_frame(sniffed, info, profile, start, length)
     out = fit_picture_to_file(pic, profile.thumb.max_bytes, target)
     if out.bytes > profile.thumb.max_bytes:  # fit_jpeg guarantees it; never ship oversize
         target.unlink(missing_ok=True)
@@ -584,7 +610,8 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str
             warn.extend(n for n in enc.notes if n not in warn)
             outputs.append(_media_output(enc, part))
             thumb_target = output_path(sniffed.path, out_dir, f"{stem}.thumb.jpg")
-            outputs.append(_make_thumb(sniffed, info, profile, start, length, thumb_target, part))
+            outputs.append(_make_thumb(sniffed, info, profile, start, length, thumb_target, part,
+                                       enc.thumb))
             written.append(thumb_target)
         return Fitted(outputs=tuple(outputs), warnings=tuple(warn))
     except BaseException:
