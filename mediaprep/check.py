@@ -16,6 +16,7 @@ _AMR_WB = {"amrwb", "amr_wb", "libopencore_amrwb"}
 _MP3 = {"mp3", "mp3float"}
 _H264 = {"h264", "libx264"}
 _AAC = {"aac", "libfdk_aac"}
+_H264_PROFILES = {"Baseline", "Constrained Baseline", "Main"}
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,15 @@ def video_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> l
         out.append(Violation("streams", "no video stream", "one H.264 video stream"))
     elif v.codec not in _H264:
         out.append(Violation("codec", f"video {v.codec}", "H.264"))
+    else:
+        # Old WeChat clients decode Main/Baseline 8-bit 4:2:0 only; a display matrix
+        # is ignored by some players, showing the video on its side.
+        if v.profile not in _H264_PROFILES:
+            out.append(Violation("profile", f"H.264 {v.profile}", "Main or lower"))
+        if v.pix_fmt not in (None, "yuv420p", "yuvj420p"):
+            out.append(Violation("pixels", str(v.pix_fmt), "yuv420p"))
+        if v.rotation:
+            out.append(Violation("rotation", f"{v.rotation} degrees (display matrix)", "upright"))
     a = info.default_audio
     if a is not None and a.codec not in _AAC:
         out.append(Violation("codec", f"audio {a.codec}", "AAC"))

@@ -8,6 +8,7 @@ no protocol layer, no playlist or concat parsing, no ffprobe binary needed.
 """
 from __future__ import annotations
 
+import dataclasses
 import struct
 import warnings
 from dataclasses import dataclass
@@ -237,6 +238,8 @@ class VideoStream:
     fps: float | None  # average frame rate
     rotation: int  # degrees clockwise a player must rotate to show it upright
     default: bool
+    color_trc: int | None = None  # transfer characteristic (AVColorTransferCharacteristic): 16 PQ, 18 HLG
+    packets: int | None = None  # packets demuxed (main video stream only; 0 = a track without frames)
 
 
 @dataclass(frozen=True)
@@ -335,10 +338,18 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
                                          pix_fmt=getattr(cc, "pix_fmt", None) or
                                          (cc.format.name if getattr(cc, "format", None) else None),
                                          fps=float(rate) if rate else None,
-                                         rotation=_rotation_of(s), default=default))
+                                         rotation=_rotation_of(s), default=default,
+                                         color_trc=int(getattr(cc, "color_trc", 0) or 0) or None))
         if not audio and not video:
             raise BadInput("no audio or video stream", path=sniffed.path)
-        duration = _packet_duration(container, limits, sniffed)
+        main_video = next((v for v in video if v.default), video[0] if video else None)
+        duration, frame_rotation, packets = _packet_duration(
+            container, limits, sniffed, main_video.index if main_video else None)
+        if main_video is not None:
+            found = dataclasses.replace(main_video, packets=packets)
+            if frame_rotation is not None:
+                found = dataclasses.replace(found, rotation=frame_rotation)
+            video = [found if v is main_video else v for v in video]
         tags = tuple(sorted((str(k), str(v)) for k, v in container.metadata.items()))
         return MediaInfo(container=sniffed.fmt, demuxer=sniffed.demuxer or "", duration=duration,
                          header_duration=header, audio=tuple(audio), video=tuple(video),
@@ -350,16 +361,48 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
         container.close()
 
 
-def _packet_duration(container: Any, limits: SafetyLimits, sniffed: Sniffed) -> float:
+# Packets fed to the decoder, at most, to get the first video frame's display matrix.
+_ROTATION_PACKETS = 48
+
+
+def _frame_rotation(packet: Any) -> int | None:
+    """Clockwise rotation from the first decoded frame of ``packet``'s stream, or None
+    while no frame has come out yet. PyAV 18 exposes the container's display matrix
+    (what phones write in tkhd) only on decoded frames (``frame.rotation``, degrees
+    counter-clockwise as ffmpeg's av_display_rotation_get), not on the stream."""
+    import av
+
+    try:
+        frames = packet.decode()
+    except av.FFmpegError:
+        return None
+    for frame in frames:
+        ccw = int(round(float(getattr(frame, "rotation", 0) or 0)))
+        return (-ccw) % 360
+    return None
+
+
+def _packet_duration(container: Any, limits: SafetyLimits, sniffed: Sniffed,
+                     rotation_stream: int | None = None) -> tuple[float, int | None, int]:
     """Duration from the packets present (demux only, no decode): a header that
-    claims ten hours over one second of data is not believed."""
+    claims ten hours over one second of data is not believed. Also returns the
+    display rotation of stream ``rotation_stream`` (decoding only its first frame)
+    and how many non-empty packets it has."""
     start: float | None = None
     end = 0.0
     # Seconds per tick, per stream: PyAV builds a new Fraction on every
     # packet.time_base, which cost more than the demuxing itself.
     ticks: dict[int, float | None] = {}
+    rotation: int | None = None
+    fed = 0
+    packets = 0
     for packet in container.demux():
         index = packet.stream_index
+        if rotation_stream is not None and index == rotation_stream and packet.size:
+            packets += 1
+            if rotation is None and fed < _ROTATION_PACKETS:
+                fed += 1
+                rotation = _frame_rotation(packet)
         if index not in ticks:
             ticks[index] = float(packet.time_base) if packet.time_base is not None else None
         tick = ticks[index]
@@ -376,7 +419,7 @@ def _packet_duration(container: Any, limits: SafetyLimits, sniffed: Sniffed) -> 
     if start is None:
         raise BadInput("no media data (the file holds headers but no packets)", path=sniffed.path,
                        hint="the file is truncated or the recording failed")
-    return max(0.0, end - start)
+    return max(0.0, end - start), rotation, packets
 
 
 def fraction_or_none(value: Any) -> Fraction | None:

@@ -180,3 +180,27 @@ def timeout_for(duration: float | None, *, per_second: float = 2.0, floor: float
     if duration is None or duration <= 0:
         return floor
     return max(floor, duration * per_second)
+
+
+# ------------------------------------------------------------ video helpers
+# (added for the video fit; kept in one block so other branches' edits merge cleanly)
+
+def safe_input_args(path: Path, demuxer: str, *, start: float | None = None,
+                    duration: float | None = None, max_pixels: int | None = None) -> list[str]:
+    """Hand-built argv twin of ``safe_input``: forced demuxer, file protocol only,
+    ``file:`` URL; ``-ss``/``-t`` cap the work to what the probe found (a header
+    claiming ten hours cannot make ffmpeg decode ten hours), and ``-max_pixels``
+    makes the decoder refuse frames larger than our limit even if a later frame
+    changes size mid-stream."""
+    args: list[str] = []
+    if start:
+        args += ["-ss", f"{start:.3f}"]
+    if duration is not None:
+        args += ["-t", f"{duration:.3f}"]
+    if max_pixels:
+        args += ["-max_pixels", str(int(max_pixels))]
+    return [*args, "-f", demuxer, "-protocol_whitelist", "file", "-i", input_url(path)]
+
+
+def has_filter(name: str) -> bool:
+    return name in get_ffmpeg().filters

@@ -1,0 +1,111 @@
+"""The video plan is a pure function of the probe and the budget: tested without ffmpeg."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from mediaprep.fit.video_plan import (FLOOR_BPP, TARGET_BPP, fps_rungs, max_watchable_duration,
+                                      next_video_bytes, overhead_bytes, plan_video, scaled,
+                                      split_points)
+from mediaprep.probe import AudioStream, MediaInfo, VideoStream
+
+MB = 1_000_000
+
+
+def info(w: int, h: int, fps: float | None, duration: float, audio: bool = True,
+         rotation: int = 0) -> MediaInfo:
+    a = (AudioStream(1, "aac", 48000, 2, None, True),) if audio else ()
+    v = (VideoStream(0, "h264", "High", w, h, "yuv420p", fps, rotation, True),)
+    return MediaInfo("mp4", "mov", duration, duration, a, v, (), 0)
+
+
+@pytest.mark.parametrize("duration, size, fps, audio_kbps", [
+    # MEASURED.md's best grid points: 960x540@30 (15 s), 540p/360p@15 (45 s), 240p@15 (120 s);
+    # on bench/video.py's 15 s clip 640x360 beat 854x480 beat 960x540: 480p sits between.
+    (15, (854, 480), 30, 48),
+    (45, (640, 360), 15, 32),
+    (120, (426, 240), 15, 24),
+])
+def test_ladder_for_1080p30_at_one_megabyte(duration, size, fps, audio_kbps):
+    p = plan_video(info(1920, 1080, 30.0, duration), MB)
+    assert (p.width, p.height) == size and p.fps == fps
+    assert p.audio is not None and p.audio.bitrate == audio_kbps * 1000 and p.audio.channels == 1
+    assert p.watchable and p.bpp >= (TARGET_BPP if duration < 100 else FLOOR_BPP)
+    # Audio, index and video all fit the budget with room for rate-control error.
+    total = p.video_bitrate * duration / 8 + p.audio_bytes + p.overhead
+    assert 0.9 * MB < total < MB
+
+
+def test_portrait_keeps_short_side_on_the_ladder():
+    p = plan_video(info(1080, 1920, 30.0, 30), MB)
+    assert p.width < p.height and p.width in (240, 360, 480, 540, 720)
+    assert p.width % 2 == 0 and p.height % 2 == 0
+
+
+def test_rotation_swaps_the_displayed_size():
+    p = plan_video(info(1920, 1080, 30.0, 15, rotation=90), MB)
+    assert p.width < p.height  # a phone's portrait video stored landscape
+
+
+def test_never_upscales_and_keeps_even_dimensions():
+    p = plan_video(info(65, 33, 25.0, 2, audio=False), MB)
+    assert p.width <= 66 and p.height <= 34
+    assert p.width % 2 == 0 and p.height % 2 == 0
+    assert p.audio is None and p.fps == 25
+
+
+def test_no_audio_gives_video_all_the_bits():
+    with_audio = plan_video(info(1920, 1080, 30.0, 30), MB)
+    without = plan_video(info(1920, 1080, 30.0, 30, audio=False), MB)
+    assert without.video_bitrate > with_audio.video_bitrate
+
+
+def test_fps_rungs_never_exceed_the_source():
+    assert fps_rungs(60.0) == (30, 24, 15)
+    assert fps_rungs(25.0) == (25, 15)  # 24 is too close to 25 to be worth a rung
+    assert fps_rungs(30000 / 1001)[0] == Fraction(30000, 1001)
+    assert fps_rungs(10.0) == (10,)
+    assert fps_rungs(None)[0] == 30 and fps_rungs(90000.0)[0] == 30  # absurd header
+
+
+def test_floor_refuses_long_videos_and_finds_the_longest_watchable():
+    long = info(1920, 1080, 30.0, 600)
+    p = plan_video(long, MB)
+    assert not p.watchable and p.bpp < FLOOR_BPP
+    longest = max_watchable_duration(long, MB)
+    assert 110 < longest < 170  # about two minutes of 240p15 per megabyte
+    assert plan_video(long, MB, longest).watchable
+    assert not plan_video(long, MB, longest + 2).watchable
+
+
+def test_overhead_grows_with_samples():
+    p30 = plan_video(info(1920, 1080, 30.0, 60), MB)
+    assert overhead_bytes(60, Fraction(30), p30.audio) > overhead_bytes(60, Fraction(15), p30.audio)
+
+
+def test_retry_target_drops_by_the_overshoot():
+    assert next_video_bytes(900_000, 1_030_000, MB) == 900_000 - 45_000
+    # A tiny overshoot still drops by at least 1% of the budget.
+    assert next_video_bytes(900_000, 1_000_100, MB) <= 890_000
+
+
+@pytest.mark.parametrize("duration, max_part", [(300, 140), (61, 30), (10, 3.1), (50, 100)])
+def test_split_points_cover_everything_within_the_part_limit(duration, max_part):
+    keyframes = tuple(float(t) for t in range(0, int(duration), 7))
+    parts = split_points(duration, max_part, keyframes)
+    assert parts[0][0] == 0
+    assert sum(length for _, length in parts) == pytest.approx(duration)
+    assert all(0 < length <= max_part + 1e-9 for _, length in parts)
+    for (s0, l0), (s1, _) in zip(parts, parts[1:]):
+        assert s0 + l0 == pytest.approx(s1)
+
+
+def test_split_prefers_a_keyframe_near_the_ideal_cut():
+    parts = split_points(300, 140, (0.0, 97.0, 101.5, 150.0, 203.0))
+    assert [round(s, 1) for s, _ in parts] == [0.0, 101.5, 203.0]
+
+
+def test_scaled_keeps_aspect():
+    assert scaled(1920, 1080, 360) == (640, 360)
+    assert scaled(1080, 1920, 360) == (360, 640)
