@@ -1,7 +1,6 @@
 """IMIconnect send and send-media, against real local HTTP servers."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import time
@@ -260,8 +259,6 @@ def _make_video(path) -> None:
               "-f", "matroska", f"file:{path}"], timeout=60)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mediaprep.fit.video") is None,
-                    reason="mediaprep.fit.video not merged yet (video branch)")
 def test_send_media_video_uploads_its_thumb_and_sends_both_ids(fake, tmp_path, monkeypatch):
     _wechat_env(monkeypatch, fake)
     fake.fake.token_uses = 1  # the token expires between the video and the thumb upload
@@ -327,53 +324,6 @@ def test_secrets_never_reach_output_errors_logs_or_files(fake, copy_of, tmp_path
     secrets = [fake.fake.key, fake.fake.secret, "given-token-SECRET", "wrong-secret-SECRET", *token_seen]
     assert token_seen and not [s for s in secrets if s in everything]
     assert "Traceback" in everything  # --debug did print tracebacks: they are scrubbed too
-
-
-def _standin_video(sniffed, info, profile, role, opts, out_dir, progress):  # noqa: ANN001
-    """What a video fit makes (an H.264/AAC MP4 and its JPEG thumb), made directly with
-    ffmpeg so deliver's video path runs before mediaprep.fit.video is merged."""
-    from mediaprep.model import Fitted, OutputFile
-    from mediaprep.tools.ffmpeg import run_args
-
-    mp4, jpg = out_dir / "clip.mp4", out_dir / "clip_thumb.jpg"
-    run_args(["-i", f"file:{sniffed.path}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-              "-c:a", "aac", "-b:a", "32k", "-f", "mp4", f"file:{mp4}"], timeout=60)
-    outputs = [OutputFile(mp4, "media", "video", mp4.stat().st_size, "mp4")]
-    if role == "thumb" or _STANDIN["thumb"]:
-        run_args(["-i", f"file:{sniffed.path}", "-frames:v", "1", "-c:v", "mjpeg", "-f", "image2",
-                  f"file:{jpg}"], timeout=60)
-        thumb = OutputFile(jpg, "thumb", "thumb", jpg.stat().st_size, "jpeg")
-        outputs = [thumb] if role == "thumb" else [*outputs, thumb]
-    return Fitted(outputs=tuple(outputs))
-
-
-_STANDIN = {"thumb": True}
-
-
-@pytest.mark.parametrize("fit_makes_thumb", [True, False])
-def test_send_media_video_path_with_a_standin_fit(fake, tmp_path, monkeypatch, fit_makes_thumb):
-    import mediaprep.pipeline
-
-    monkeypatch.setitem(mediaprep.pipeline._HANDLERS, ("video", "video"), "test_send:_standin_video")
-    monkeypatch.setitem(mediaprep.pipeline._HANDLERS, ("video", "thumb"), "test_send:_standin_video")
-    monkeypatch.setitem(_STANDIN, "thumb", fit_makes_thumb)
-    _wechat_env(monkeypatch, fake)
-    fake.fake.token_uses = 1  # the token expires between the video and the thumb upload
-    src = tmp_path / "clip.mkv"
-    _make_video(src)
-    res = CliRunner().invoke(main, ["send-media", str(src), "--to", "wx_user_1", "--text", "clip",
-                                    "--appid", "APP1", "-o", str(tmp_path / "out"), "--json", *NET_ARGS])
-    assert res.exit_code == 0, res.output
-    by_type = {v[0]: (k, v) for k, v in fake.fake.media.items()}
-    assert sorted(by_type) == ["thumb", "video"] and len(fake.fake.media) == 2
-    assert by_type["video"][1][1] == "clip.mp4" and by_type["thumb"][1][1] == "clip_thumb.jpg"
-    assert by_type["video"][1][2] == (tmp_path / "out" / "clip.mp4").read_bytes()
-    (queued,) = fake.fake.queued
-    assert queued["channels"]["OTT-Messaging"]["wechat"]["attachment"] == {
-        "type": "video", "media_id": by_type["video"][0], "thumb_media_id": by_type["thumb"][0]}
-    assert len(fake.fake.calls(TOKEN)) == 2 and len(fake.fake.calls(UPLOAD)) == 3
-    out = json.loads(res.stdout)
-    assert [u["type"] for u in out["uploads"]] == ["video", "thumb"]
 
 
 def _make_amr(path, seconds: float) -> None:
