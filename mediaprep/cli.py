@@ -173,6 +173,27 @@ def _print_prepared(result: PrepareResult) -> None:
         click.echo(json.dumps(block.to_dict(result.attachment_style)))
 
 
+class _StageBar:
+    """A one-line bar on a terminal for a single long prepare (video passes, voice
+    parts): redrawn in place on stderr, erased at the end; nothing when piped."""
+
+    def __init__(self, name: str, width: int = 24) -> None:
+        self.name = escape_name(name)
+        self.width = width
+        self.drawn = False
+
+    def __call__(self, done: float, total: float, what: str) -> None:
+        frac = 0.0 if total <= 0 else max(0.0, min(1.0, done / total))
+        fill = int(round(frac * self.width))
+        bar = "#" * fill + "-" * (self.width - fill)
+        click.echo(f"\r\x1b[K{self.name} [{bar}] {escape_name(what)}", err=True, nl=False)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+
 @main.command("prepare")
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("-o", "--out-dir", type=click.Path(path_type=str), help="Output folder (default: beside the input; never over it).")
@@ -196,7 +217,12 @@ def prepare_cmd(path: str, out_dir: str | None, as_: str | None, profile_name: s
     """Make one file compliant and print its attachment block (--upload: with real media ids)."""
     opts = PrepareOptions(as_=as_, media_id=media_id, thumb_media_id=thumb_media_id, trim=trim,
                           split=split, max_parts=max_parts, attachment_style=attachment_style)
-    result = prepare(path, out_dir=out_dir, profile=profile_name, options=opts)
+    progress = _StageBar(Path(path).name) if sys.stderr.isatty() else None
+    try:
+        result = prepare(path, out_dir=out_dir, profile=profile_name, options=opts, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if wechat is not None:
         result = upload_prepared_result(result, wechat)
     _warn(result.warnings, result.input)
