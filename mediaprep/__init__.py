@@ -3,6 +3,7 @@ through the IMIconnect (Webex Connect) messaging API."""
 from __future__ import annotations
 
 from .attachment import Attachment
+from .batch import BatchProgress, BatchResult, FileResult, batch  # the function shadows the module name
 from .check import CheckReport, Violation, check
 from .errors import (
     BadInput,
@@ -25,7 +26,7 @@ from .profiles import Profile, RoleLimits, get_profile, load_profile_file
 __version__ = "0.1.0"
 
 __all__ = [
-    "Attachment", "BadInput", "CannotComply", "CheckReport", "ExitCode", "LimitExceeded",
+    "Attachment", "BadInput", "BatchProgress", "BatchResult", "FileResult", "batch", "CannotComply", "CheckReport", "ExitCode", "LimitExceeded",
     "MediaprepError", "MissingDependency", "OutputError", "OutputFile", "PROFILES",
     "PrepareOptions", "PrepareResult", "Profile", "RoleLimits", "ToolFailed", "ToolTimeout",
     "UnsupportedType", "UsageError", "Violation", "check", "get_profile", "load_profile_file",

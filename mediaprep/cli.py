@@ -64,14 +64,19 @@ def _warn(messages: tuple[str, ...] | list[str], path: Path | None = None) -> No
         click.echo(f"mediaprep: warning: {where}{escape_name(msg)}", err=True)
 
 
-def _expand(paths: tuple[str, ...]) -> list[Path]:
-    out: list[Path] = []
+def _expand(paths: tuple[str, ...]) -> list[tuple[Path, str | None]]:
+    """Files named, and every file under folders named, with the reason an entry is
+    not read (FIFO, device, symlink leading outside the folder) or None. Folders
+    are walked by batch.walk, the same rules as `mediaprep batch`."""
+    from .batch import walk
+
+    out: list[tuple[Path, str | None]] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(q for q in path.rglob("*") if q.is_file() and not q.is_symlink()))
+            out.extend((f.path, f.skip or f.error) for f in walk(path))
         else:
-            out.append(path)
+            out.append((path, None))
     return out
 
 
@@ -89,7 +94,12 @@ def check_cmd(paths: tuple[str, ...], profile_name: str, as_: str | None, as_jso
     profile = get_profile(profile_name)
     results: list[dict[str, Any]] = []
     worst: ExitCode = ExitCode.OK
-    for path in _expand(paths):
+    for path, skip in _expand(paths):
+        if skip is not None:
+            results.append({"path": str(path), "skipped": skip})
+            if not as_json:
+                click.echo(f"SKIP  {escape_name(path)}: {escape_name(skip)}", err=True)
+            continue
         try:
             report = check(path, profile, as_)
         except MediaprepError as exc:
@@ -187,6 +197,10 @@ def profiles_cmd(as_json: bool) -> None:
         for role in ROLES:
             click.echo(f"  {role:<6} {p.limits(role).describe()}")
 
+
+from .cli_batch import batch_cmd  # noqa: E402 - the batch command lives in its own module
+
+main.add_command(batch_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,278 @@
+"""Run jobs in worker processes that can be killed one at a time.
+
+A ``concurrent.futures.ProcessPoolExecutor`` cannot stop one hung task: cancelling
+a running future does nothing, and a worker that dies breaks the whole pool. A
+batch must survive a file that hangs a decoder or eats all memory, so this module
+keeps N long-lived workers under a supervisor (the parent):
+
+- each worker runs one job at a time, sent over its own pipe;
+- each worker has an address-space limit (``RLIMIT_AS``, inherited by the ffmpeg
+  it starts), so a runaway allocation fails in that worker only;
+- each job has a wall-clock limit; past it, the supervisor freezes the worker,
+  kills everything the worker started (ffmpeg runs in its own session, see
+  tools/proc.py, so killing the worker alone would orphan it), kills the worker,
+  reports the job as timed out and starts a fresh worker for the next job;
+- a worker that dies (segfault, OOM killer) costs only its current job.
+
+A job may raise its own limit once it knows more (a video's limit scales with its
+duration, which is known only after probing): it calls :func:`set_time_limit`.
+
+Workers are started with the ``forkserver`` method (``spawn`` where it does not
+exist): the parent may hold threads (a Dask client, a hashing pool), and forking a
+threaded process can deadlock the child.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+# The worker's end of its pipe, so a running job can talk to the supervisor.
+_CONN: Connection | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    key: Any  # the caller's handle, echoed back in the Outcome
+    fn: Callable[[Any], Any]  # a module-level function (it is pickled by name)
+    arg: Any
+    time_limit: float  # seconds of wall clock before the worker is killed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: Any
+    ok: bool
+    value: Any = None  # fn's return value when ok
+    error: str = ""  # one line when not ok
+    reason: str = ""  # "" | "timeout" | "memory" | "crashed" | "raised"
+    seconds: float = 0.0  # wall time the job held a worker
+
+
+def set_time_limit(seconds: float) -> None:
+    """From inside a job: replace the job's wall-clock limit (counted from the job's start)."""
+    if _CONN is not None:
+        _CONN.send(("limit", float(seconds)))
+
+
+def _die_with_parent() -> None:
+    # Linux: SIGKILL this worker when the process that forked it exits (the
+    # forkserver, which exits when the batch process dies), so a batch killed with
+    # SIGKILL leaves no worker behind that could write after the rerun started.
+    if not hasattr(os, "sched_getaffinity"):  # a cheap "is this Linux" test
+        return
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
+def _worker_main(conn: Connection, memory_mb: int | None) -> None:
+    global _CONN
+    _CONN = conn
+    # Ctrl-C in a terminal reaches the whole foreground process group; only the
+    # supervisor decides what happens to running jobs.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if memory_mb:
+        limit = int(memory_mb) * 1024 * 1024
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    while True:
+        try:
+            fn, arg = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            value = fn(arg)
+            message: tuple[Any, ...] = ("done", value)
+        except MemoryError:
+            message = ("memory", f"ran out of memory (worker limit {memory_mb} MB)")
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, worker lives on
+            message = ("raised", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(message)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # noqa: BLE001 - the value could not be pickled
+            conn.send(("raised", f"result could not be sent: {type(exc).__name__}: {exc}"))
+
+
+def _children_of(pid: int) -> list[int]:
+    """Every live descendant of pid (Linux /proc; empty elsewhere)."""
+    parents: dict[int, list[int]] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may contain spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL pid and everything it started, including children in their own sessions."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGSTOP)  # frozen: it cannot start anything new meanwhile
+    for child in _children_of(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child, signal.SIGKILL)  # proc.run's children lead their own group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        # Import the heavy modules once in the server, not once per worker.
+        ctx.set_forkserver_preload(["mediaprep.pipeline", "mediaprep.batch"])
+    return ctx
+
+
+class _Worker:
+    def __init__(self, ctx: Any, memory_mb: int | None) -> None:
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child_conn, memory_mb), daemon=True)
+        self.proc.start()
+        child_conn.close()
+        self.job: Job | None = None
+        self.started = 0.0
+        self.limit = 0.0
+
+    def assign(self, job: Job) -> None:
+        self.job = job
+        self.started = time.monotonic()
+        self.limit = job.time_limit
+        self.conn.send((job.fn, job.arg))
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.limit
+
+    def kill(self) -> None:
+        if self.proc.pid is not None:
+            kill_tree(self.proc.pid)
+        self.proc.join(5)
+        self.conn.close()
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    workers: int,
+    on_done: Callable[[Outcome], None],
+    *,
+    memory_mb: int | None = None,
+    on_tick: Callable[[], None] | None = None,
+    tick: float = 0.5,
+    on_kill: Callable[[Job], None] | None = None,
+) -> None:
+    """Run jobs in order on ``workers`` processes; call on_done(outcome) in this
+    process as each finishes. ``on_kill(job)`` runs after a job's worker was killed
+    (to clean up what it left). Ctrl-C kills every worker and re-raises."""
+    pending = deque(jobs)
+    if not pending:
+        return
+    ctx = _context()
+    pool: list[_Worker] = []
+    try:
+        while pending or any(w.job is not None for w in pool):
+            for w in pool:
+                if w.job is None and pending:
+                    w.assign(pending.popleft())
+            while pending and len(pool) < workers:
+                w = _Worker(ctx, memory_mb)
+                pool.append(w)
+                w.assign(pending.popleft())
+            busy = [w for w in pool if w.job is not None]
+            now = time.monotonic()
+            wait_for = min([tick] + [max(0.0, w.deadline - now) for w in busy])
+            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], wait_for))
+            for w in list(busy):
+                job = w.job
+                assert job is not None
+                outcome: Outcome | None = None
+                if w.conn in ready:
+                    try:
+                        kind, payload = w.conn.recv()
+                    except (EOFError, OSError):
+                        kind, payload = "crashed", None
+                    if kind == "limit":
+                        w.limit = float(payload)
+                        continue
+                    seconds = time.monotonic() - w.started
+                    if kind == "done":
+                        outcome = Outcome(job.key, True, value=payload, seconds=seconds)
+                    elif kind in ("memory", "raised"):
+                        outcome = Outcome(job.key, False, error=str(payload), reason=kind,
+                                          seconds=seconds)
+                if outcome is None and (w.proc.sentinel in ready or (w.conn in ready)):
+                    w.proc.join(1)
+                    code = w.proc.exitcode
+                    why = (f"killed by signal {-code}" if code is not None and code < 0
+                           else f"exited with status {code}")
+                    if code == -signal.SIGKILL:
+                        why += " (out of memory?)"
+                    outcome = Outcome(job.key, False, error=f"worker process died: {why}",
+                                      reason="crashed", seconds=time.monotonic() - w.started)
+                    w.kill()
+                    pool.remove(w)
+                    if on_kill:
+                        on_kill(job)
+                elif outcome is None and time.monotonic() >= w.deadline:
+                    w.kill()
+                    pool.remove(w)
+                    if on_kill:
+                        on_kill(job)
+                    outcome = Outcome(job.key, False, reason="timeout",
+                                      error=f"did not finish within {w.limit:.0f} s and was stopped",
+                                      seconds=time.monotonic() - w.started)
+                if outcome is not None:
+                    w.job = None
+                    on_done(outcome)
+            if on_tick:
+                on_tick()
+    except BaseException:
+        for w in pool:
+            job = w.job
+            w.kill()
+            if job is not None and on_kill:
+                with contextlib.suppress(Exception):
+                    on_kill(job)
+        pool.clear()
+        raise
+    finally:
+        for w in pool:  # idle workers: closing the pipe makes them exit
+            w.conn.close()
+        for w in pool:
+            w.proc.join(5)
+            if w.proc.is_alive():
+                kill_tree(w.proc.pid)  # type: ignore[arg-type]
