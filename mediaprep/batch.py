@@ -46,6 +46,7 @@ MANIFEST = "manifest.jsonl"
 LOCK = ".mediaprep-batch.lock"
 STAGING_PREFIX = ".mediaprep-staging-"
 STATUSES = ("ok", "passed", "failed", "skipped")
+DASK_CONNECT_TIMEOUT = 15.0  # seconds to reach a scheduler before giving up
 
 # Extensions that promise media: a file with one of these that is not media is a
 # failure (a broken export), anything else that is not media is simply skipped
@@ -414,25 +415,13 @@ def _failed_from_outcome(task: Task, outcome: Outcome) -> FileResult:
 
 def run_isolated(task: Task) -> FileResult:
     """One file in its own killable, memory-limited process (the Dask task body)."""
-    import multiprocessing
-
     out: list[FileResult] = []
 
     def done(outcome: Outcome) -> None:
         out.append(outcome.value if outcome.ok else _failed_from_outcome(task, outcome))
 
-    # Dask's nanny starts workers as daemonic processes, which multiprocessing
-    # forbids to start children. Ours die with their parent anyway (PR_SET_PDEATHSIG
-    # in isolate.py), which is what the rule protects against.
-    me = multiprocessing.current_process()
-    was_daemon = me._config.get("daemon")  # type: ignore[attr-defined]
-    me._config["daemon"] = False  # type: ignore[attr-defined]
-    try:
-        run_jobs([_job(task)], 1, done, memory_mb=task.profile.safety.memory_mb,
-                 on_kill=lambda job: shutil.rmtree(job.arg.staging, ignore_errors=True))
-    finally:
-        if was_daemon is not None:
-            me._config["daemon"] = was_daemon  # type: ignore[attr-defined]
+    run_jobs([_job(task)], 1, done, memory_mb=task.profile.safety.memory_mb,
+             on_kill=lambda job: shutil.rmtree(job.arg.staging, ignore_errors=True))
     return out[0]
 
 
@@ -566,25 +555,29 @@ def _clashes(a: str, b: str) -> bool:
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
+# Inputs whose extension is already an output format keep the plain name first.
+_NATURAL = (".jpg", ".jpeg", ".mp4", ".amr")
+
+
 def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str]:
-    """Distinct output stems for the inputs of one folder. In sorted order, the first
-    keeps its plain stem; a later clash gets its extension added (photo.png ->
-    photo_png), then a counter. ``taken``: names already used in the output folder
-    (sub-folders)."""
+    """Distinct output stems for the inputs of one folder, the same every run for the
+    same folder. An input whose extension is already an output format (photo.jpg)
+    is served first, then the rest in byte order; on a clash the input's extension
+    is added (photo.png -> photo_png), then a counter. ``taken``: names already used
+    in the output folder (sub-folders)."""
     used: list[str] = list(taken)
     chosen: dict[Path, str] = {}
-    for path in sorted(names, key=lambda p: os.fsencode(p.name)):
+    order = sorted(names, key=lambda p: (p.suffix.lower() not in _NATURAL, os.fsencode(p.name)))
+    for path in order:
         base = safe_stem(path)
-        candidates = [base]
-        ext = safe_stem(Path("x" + path.suffix.replace(".", "_"))).lower()[1:].strip("_")
-        if ext:
-            candidates.append(f"{base}_{ext}")
+        flat = base.replace(".", "_")  # a dotless stem cannot clash by prefix
+        ext = "".join(ch for ch in path.suffix.lower() if ch.isascii() and ch.isalnum())
+        candidates = [base, flat] + ([f"{flat}_{ext}"] if ext else [])
+        stem = next((c for c in candidates if not any(_clashes(c, u) for u in used)), None)
         n = 2
-        while True:
-            stem = next((c for c in candidates if not any(_clashes(c, u) for u in used)), None)
-            if stem is not None:
-                break
-            candidates = [f"{candidates[-1] if ext else base}-{n}"]
+        while stem is None:  # ends: only finitely many names are taken
+            c = f"{candidates[-1]}-{n}"
+            stem = None if any(_clashes(c, u) for u in used) else c
             n += 1
         used.append(stem)
         chosen[path] = stem
@@ -858,7 +851,7 @@ def _run_dask(tasks: list[Task], address: str, done: Callable[[Task, FileResult]
         raise MissingDependency("--scheduler needs dask.distributed",
                                 hint="pip install 'mediaprep[dask]'") from exc
     try:
-        client = Client(address, timeout=30)
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}",
                          hint="check the address (tcp://host:8786) and that the scheduler runs"

@@ -17,19 +17,26 @@ keeps N long-lived workers under a supervisor (the parent):
 A job may raise its own limit once it knows more (a video's limit scales with its
 duration, which is known only after probing): it calls :func:`set_time_limit`.
 
-Workers are started with the ``forkserver`` method (``spawn`` where it does not
-exist): the parent may hold threads (a Dask client, a hashing pool), and forking a
-threaded process can deadlock the child.
+Workers are fresh interpreters (``python -c``), talking over a socketpair, not
+``multiprocessing`` children: multiprocessing's spawn and forkserver methods re-run
+the caller's main script in every worker (a library user's script without an
+``if __name__ == "__main__"`` guard would run again N times), fork is unsafe in a
+process holding threads (a Dask client, a hashing pool), and Dask's daemonic
+workers may not start multiprocessing children at all. A worker costs one
+interpreter start (imports included) and then serves many jobs.
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import ctypes.util
-import multiprocessing
 import os
+import pickle
 import resource
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -65,25 +72,35 @@ def set_time_limit(seconds: float) -> None:
         _CONN.send(("limit", float(seconds)))
 
 
-def _die_with_parent() -> None:
-    # Linux: SIGKILL this worker when the process that forked it exits (the
-    # forkserver, which exits when the batch process dies), so a batch killed with
-    # SIGKILL leaves no worker behind that could write after the rerun started.
-    if not hasattr(os, "sched_getaffinity"):  # a cheap "is this Linux" test
-        return
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+def _die_with_parent(parent: int) -> None:
+    # Linux: SIGKILL this worker when the batch process exits, even by SIGKILL, so
+    # no orphan keeps writing while a rerun has started.
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
+def worker_entry() -> None:
+    """``python -c 'from mediaprep.isolate import worker_entry; worker_entry()' FD PARENT MB``"""
+    fd, parent, memory_mb = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    _die_with_parent(parent)
+    conn = Connection(fd)
+    sys.path[:] = conn.recv()  # the parent's, so jobs' functions import the same way
+    for name in conn.recv():  # warm imports before the memory limit and the first job
+        __import__(name)
+    _worker_main(conn, memory_mb or None)
 
 
 def _worker_main(conn: Connection, memory_mb: int | None) -> None:
     global _CONN
     _CONN = conn
-    # Ctrl-C in a terminal reaches the whole foreground process group; only the
-    # supervisor decides what happens to running jobs.
+    # The worker has its own session, so a terminal's Ctrl-C does not reach it;
+    # only the supervisor decides what happens to running jobs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
     if memory_mb:
         limit = int(memory_mb) * 1024 * 1024
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -103,11 +120,13 @@ def _worker_main(conn: Connection, memory_mb: int | None) -> None:
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, worker lives on
             message = ("raised", f"{type(exc).__name__}: {exc}")
         try:
-            conn.send(message)
+            data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - the value could not be pickled
+            data = pickle.dumps(("raised", f"result not picklable: {type(exc).__name__}: {exc}"))
+        try:
+            conn.send_bytes(data)
         except (EOFError, OSError):
             return
-        except Exception as exc:  # noqa: BLE001 - the value could not be pickled
-            conn.send(("raised", f"result could not be sent: {type(exc).__name__}: {exc}"))
 
 
 def _children_of(pid: int) -> list[int]:
@@ -146,24 +165,31 @@ def kill_tree(pid: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(child, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)  # workers lead their own group
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
 
 
-def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        # Import the heavy modules once in the server, not once per worker.
-        ctx.set_forkserver_preload(["mediaprep.pipeline", "mediaprep.batch"])
-    return ctx
+# Imported by every worker before its first job (and before its memory limit).
+PRELOAD = ["mediaprep.pipeline", "mediaprep.batch"]
 
 
 class _Worker:
-    def __init__(self, ctx: Any, memory_mb: int | None) -> None:
-        self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child_conn, memory_mb), daemon=True)
-        self.proc.start()
-        child_conn.close()
+    def __init__(self, memory_mb: int | None) -> None:
+        mine, theirs = socket.socketpair()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from mediaprep.isolate import worker_entry; worker_entry()",
+                 str(theirs.fileno()), str(os.getpid()), str(memory_mb or 0)],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # stdout belongs to the batch's results
+                start_new_session=True,  # its own group: killable as a whole, no terminal ^C
+            )
+        finally:
+            theirs.close()
+        self.conn = Connection(mine.detach())
+        self.conn.send(list(sys.path))
+        self.conn.send(PRELOAD)
         self.job: Job | None = None
         self.started = 0.0
         self.limit = 0.0
@@ -178,10 +204,20 @@ class _Worker:
     def deadline(self) -> float:
         return self.started + self.limit
 
+    def exit_reason(self) -> str:
+        try:
+            code = self.proc.wait(2)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        if code < 0:
+            why = f"killed by signal {-code}"
+            return why + " (out of memory?)" if code == -signal.SIGKILL else why
+        return f"exited with status {code}"
+
     def kill(self) -> None:
-        if self.proc.pid is not None:
-            kill_tree(self.proc.pid)
-        self.proc.join(5)
+        kill_tree(self.proc.pid)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
         self.conn.close()
 
 
@@ -201,7 +237,6 @@ def run_jobs(
     pending = deque(jobs)
     if not pending:
         return
-    ctx = _context()
     pool: list[_Worker] = []
     try:
         while pending or any(w.job is not None for w in pool):
@@ -209,13 +244,14 @@ def run_jobs(
                 if w.job is None and pending:
                     w.assign(pending.popleft())
             while pending and len(pool) < workers:
-                w = _Worker(ctx, memory_mb)
+                w = _Worker(memory_mb)
                 pool.append(w)
                 w.assign(pending.popleft())
             busy = [w for w in pool if w.job is not None]
             now = time.monotonic()
             wait_for = min([tick] + [max(0.0, w.deadline - now) for w in busy])
-            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], wait_for))
+            # A dead worker's socket reads EOF, so the sockets alone tell us everything.
+            ready = set(wait([w.conn for w in busy], wait_for))
             for w in list(busy):
                 job = w.job
                 assert job is not None
@@ -225,6 +261,8 @@ def run_jobs(
                         kind, payload = w.conn.recv()
                     except (EOFError, OSError):
                         kind, payload = "crashed", None
+                    except Exception as exc:  # noqa: BLE001 - e.g. a result class we cannot import
+                        kind, payload = "raised", f"result could not be read: {exc}"
                     if kind == "limit":
                         w.limit = float(payload)
                         continue
@@ -234,13 +272,8 @@ def run_jobs(
                     elif kind in ("memory", "raised"):
                         outcome = Outcome(job.key, False, error=str(payload), reason=kind,
                                           seconds=seconds)
-                if outcome is None and (w.proc.sentinel in ready or (w.conn in ready)):
-                    w.proc.join(1)
-                    code = w.proc.exitcode
-                    why = (f"killed by signal {-code}" if code is not None and code < 0
-                           else f"exited with status {code}")
-                    if code == -signal.SIGKILL:
-                        why += " (out of memory?)"
+                if outcome is None and w.conn in ready:  # EOF: the worker died
+                    why = w.exit_reason()
                     outcome = Outcome(job.key, False, error=f"worker process died: {why}",
                                       reason="crashed", seconds=time.monotonic() - w.started)
                     w.kill()
@@ -253,7 +286,7 @@ def run_jobs(
                     if on_kill:
                         on_kill(job)
                     outcome = Outcome(job.key, False, reason="timeout",
-                                      error=f"did not finish within {w.limit:.0f} s and was stopped",
+                                      error=f"did not finish within {w.limit:g} s and was stopped",
                                       seconds=time.monotonic() - w.started)
                 if outcome is not None:
                     w.job = None
@@ -270,9 +303,11 @@ def run_jobs(
         pool.clear()
         raise
     finally:
-        for w in pool:  # idle workers: closing the pipe makes them exit
+        for w in pool:  # idle workers: closing the socket makes them exit
             w.conn.close()
         for w in pool:
-            w.proc.join(5)
-            if w.proc.is_alive():
-                kill_tree(w.proc.pid)  # type: ignore[arg-type]
+            try:
+                w.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                kill_tree(w.proc.pid)
+                w.proc.wait()
