@@ -425,6 +425,12 @@ def run_isolated(task: Task) -> FileResult:
     return out[0]
 
 
+def order(tasks: list[Task]) -> list[Task]:
+    """Longest expected work first (videos, then audio, then pictures, each by size):
+    the last file to start is a short one, so all workers finish close together."""
+    return sorted(tasks, key=lambda t: (-t.weight, t.index))
+
+
 def _job(task: Task) -> Job:
     limit = task.time_limit if task.time_limit is not None else default_time_limit(task.profile)
     return Job(key=task.index, fn=process, arg=task, time_limit=limit)
@@ -459,17 +465,20 @@ class ManifestWriter:
 
     def __init__(self, path: Path, dst: Path) -> None:
         self.path, self.dst = path, dst
+        try:
+            # O_NOFOLLOW: a manifest.jsonl symlinked elsewhere is never written through.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o666)
+        except OSError as exc:
+            raise OutputError(f"cannot write the manifest: {exc.strerror}", path=path,
+                              hint="remove it if it is a symlink") from exc
+        self.fh: IO[bytes] = os.fdopen(fd, "ab+")
         self._drop_torn_tail()
-        self.fh: IO[bytes] = open(path, "ab")
 
     def _drop_torn_tail(self) -> None:
-        try:
-            with open(self.path, "rb+") as fh:
-                data = fh.read()
-                if data and not data.endswith(b"\n"):
-                    fh.truncate(data.rfind(b"\n") + 1)
-        except FileNotFoundError:
-            pass
+        self.fh.seek(0)
+        data = self.fh.read()
+        if data and not data.endswith(b"\n"):
+            self.fh.truncate(data.rfind(b"\n") + 1)
 
     def append(self, result: FileResult) -> None:
         line = json.dumps(result.to_dict(self.dst), separators=(",", ":")) + "\n"
@@ -762,7 +771,7 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
                     todo.append(task)
                 else:
                     decided.append(res)
-    todo.sort(key=lambda t: (-t.weight, t.index))  # longest first
+    todo = order(todo)
 
     writer = ManifestWriter(manifest_path, dst)
     results: list[FileResult] = []

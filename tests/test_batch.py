@@ -396,3 +396,86 @@ def test_dask_scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(sys.modules["mediaprep.batch"], "DASK_CONNECT_TIMEOUT", 1.0)
     with pytest.raises(mediaprep.UsageError, match="cannot reach the Dask scheduler"):
         mediaprep.batch(src, dst, scheduler="tcp://127.0.0.1:9")
+
+
+def test_large_videos_start_first(tmp_path: Path) -> None:
+    from mediaprep.batch import Task, order
+    from mediaprep.profiles import WECHAT
+
+    def task(i: int, kind: str, size: int) -> Task:
+        return Task(index=i, path=tmp_path / f"{i}", rel=Path(f"{i}"), out_dir=tmp_path, stem=str(i),
+                    kind=kind, size=size, profile=WECHAT, options=mediaprep.PrepareOptions(),
+                    settings="", staging=tmp_path / f".s{i}", time_limit=None)
+
+    tasks = [task(0, "image", 9_000_000), task(1, "video", 2_000_000), task(2, "audio", 500_000),
+             task(3, "video", 40_000_000), task(4, "image", 100_000)]
+    assert [t.index for t in order(tasks)] == [3, 1, 0, 2, 4]
+
+
+def test_ctrl_c_stops_cleanly_and_rerun_finishes(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    photo = Image.open(IMAGES / "photo_rotated_gps.jpg")
+    for i in range(4):
+        photo.rotate(i * 11, expand=True).save(src / f"q{i}.jpg", quality=97)
+    proc = subprocess.Popen([sys.executable, "-m", "mediaprep.cli", "batch", str(src), str(dst),
+                             "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            (dst / MANIFEST).exists() and (dst / MANIFEST).read_bytes().count(b"\n") >= 1):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and b"interrupted" in err
+    assert not list(dst.glob(f"{STAGING_PREFIX}*"))  # the running file's work was removed
+    assert not [p for p in _all_files(dst) if p.name.endswith(".part")]
+    assert 1 <= len(read_manifest(dst / MANIFEST)) < 4
+    res = mediaprep.batch(src, dst, jobs=2)
+    assert res.exit_code == 0 and len(res.files) == 4 and res.dispatched < 4
+
+
+def test_progress_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path: Path) -> None:
+    import io
+
+    from mediaprep.progress import ProgressReporter
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _copy("grey.jpg", src / "a.jpg")
+    (src / "b.jpg").write_text("oops")
+    events: list = []
+    mediaprep.batch(src, dst, jobs=1, progress=events.append)
+    tty, log = io.StringIO(), io.StringIO()
+    bar, plain = ProgressReporter(tty, tty=True), ProgressReporter(log, tty=False, interval=0)
+    for e in events:
+        bar(e)
+        plain(e)
+    bar.close()
+    plain.close()
+    assert "\r\x1b[K[" in tty.getvalue() and "2/2 files" in tty.getvalue()
+    assert "1 failed" in tty.getvalue() and "FAIL  b.jpg: content is text/plain" in tty.getvalue()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and "\x1b" not in log.getvalue()
+    assert any(x.startswith("mediaprep: 2/2 files") for x in lines)
+    assert "FAIL  b.jpg: content is text/plain" in log.getvalue()
+
+
+def test_never_writes_through_symlinks_in_the_output_folder(tmp_path: Path) -> None:
+    src, dst, elsewhere = tmp_path / "src", tmp_path / "dst", tmp_path / "elsewhere"
+    _copy("grey.jpg", src / "sub" / "a.jpg")
+    _copy("grey.jpg", src / "b.jpg")
+    elsewhere.mkdir()
+    dst.mkdir()
+    (dst / "sub").symlink_to(elsewhere)
+    victim = elsewhere / "victim.txt"
+    victim.write_text("keep")
+    (dst / MANIFEST).symlink_to(victim)
+    with pytest.raises(mediaprep.OutputError):
+        mediaprep.batch(src, dst, jobs=1)
+    (dst / MANIFEST).unlink()
+    res = mediaprep.batch(src, dst, jobs=1)
+    by = {str(f.input): f for f in res.files}
+    assert by["b.jpg"].status == "passed"
+    assert by["sub/a.jpg"].status == "failed" and by["sub/a.jpg"].exit_code == 7
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["victim.txt"]
+    assert victim.read_text() == "keep"
