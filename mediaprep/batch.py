@@ -321,8 +321,9 @@ def process(task: Task) -> FileResult:
     from .pipeline import attachments_for, prepare
 
     t0, c0 = time.monotonic(), _cpu_seconds()
-    base = dict(input=task.rel, kind=_ROLE_OF.get(task.kind), input_bytes=task.size, settings=task.settings,
-                stem=task.stem, attachment_style=task.options.attachment_style)
+    base = dict(input=task.rel, kind=_ROLE_OF.get(task.kind), input_bytes=task.size,
+                settings=task.settings, stem=task.stem,
+                attachment_style=task.options.attachment_style)
     try:
         sha = file_sha256(task.path)
         base["input_bytes"] = task.path.stat().st_size

@@ -316,11 +316,15 @@ def test_torn_manifest_line_is_ignored_and_repaired(tmp_path: Path) -> None:
     assert [json.loads(x)["input"] for x in lines] == ["a.png", "b.jpg"]
 
 
+def _big_png(path: Path) -> None:
+    with Image.open(IMAGES / "photo_rotated_gps.jpg") as im:
+        im.convert("RGB").resize((2500, 4000)).save(path, compress_level=1)
+
+
 def test_time_limit_kills_one_file_not_the_batch(tmp_path: Path) -> None:
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()
-    noise = Image.effect_noise((3000, 3000), 80).convert("RGB")
-    noise.save(src / "big.png", compress_level=1)
+    _big_png(src / "big.png")
     res = mediaprep.batch(src, dst, jobs=1, time_limit=0.05)
     (f,) = res.files
     assert f.status == "failed" and "did not finish within 0.05 s" in (f.error or "")
@@ -331,14 +335,15 @@ def test_time_limit_kills_one_file_not_the_batch(tmp_path: Path) -> None:
 def test_memory_limit_from_profile(tmp_path: Path) -> None:
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()
-    Image.effect_noise((4000, 4000), 80).convert("RGB").save(src / "big.png", compress_level=1)
+    _big_png(src / "big.png")  # 10 MP: 30 MB decoded, more while resizing
     _copy("grey.jpg", src / "small.jpg")
     prof = tmp_path / "tight.toml"
     prof.write_text('name = "tight"\n[safety]\nmemory_mb = 150\n')
     res = mediaprep.batch(src, dst, str(prof), jobs=1)
     by = {str(f.input): f for f in res.files}
     assert by["small.jpg"].status == "passed"
-    assert by["big.png"].status == "failed" and "memory" in (by["big.png"].error or "")
+    assert by["big.png"].status == "failed", by["big.png"]
+    assert "ran out of memory (limit 150 MB)" in (by["big.png"].error or ""), by["big.png"].error
 
 
 def test_output_inside_source_is_not_walked_and_source_inside_output_is_refused(tmp_path: Path) -> None:
