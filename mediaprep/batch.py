@@ -60,6 +60,16 @@ MEDIA_EXTENSIONS = frozenset(ext for info in ALLOWED.values() for ext in info.ex
 # video from running alone at the end while the other workers sit idle.
 _COST_PER_BYTE = {"video": 20.0, "audio": 4.0, "image": 1.0}
 
+# A guess from the name, for ordering only (the worker sniffs the content).
+_KIND_BY_EXT = {**{ext: info.kind for info in ALLOWED.values() for ext in info.extensions},
+                ".mp4": "video", ".m4a": "audio", ".mpg": "video", ".mpeg": "video",
+                ".wmv": "video", ".flv": "video", ".ts": "video", ".wma": "audio"}
+
+
+def kind_from_name(path: Path) -> str:
+    return _KIND_BY_EXT.get(path.suffix.lower(), "image")
+
+
 # Content kind -> the role it is prepared as by default; results speak in roles.
 _ROLE_OF = {"image": "image", "audio": "voice", "video": "video"}
 
@@ -321,9 +331,19 @@ def process(task: Task) -> FileResult:
     from .pipeline import attachments_for, prepare
 
     t0, c0 = time.monotonic(), _cpu_seconds()
-    base = dict(input=task.rel, kind=_ROLE_OF.get(task.kind), input_bytes=task.size,
+    base = dict(input=task.rel, kind=None, input_bytes=task.size,
                 settings=task.settings, stem=task.stem,
                 attachment_style=task.options.attachment_style)
+    try:
+        sniffed = sniff(task.path)
+    except BadInput as exc:
+        if task.path.suffix.lower() not in MEDIA_EXTENSIONS:
+            return FileResult(status="skipped", reason=f"not a media file: {exc.message}",
+                              seconds=time.monotonic() - t0, **base)  # type: ignore[arg-type]
+        return FileResult(status="failed", error=error_line(task.rel, exc),
+                          exit_code=int(exc.exit_code), seconds=time.monotonic() - t0,
+                          **base)  # type: ignore[arg-type]
+    base["kind"] = _ROLE_OF.get(sniffed.kind)
     try:
         sha = file_sha256(task.path)
         base["input_bytes"] = task.path.stat().st_size
@@ -334,9 +354,9 @@ def process(task: Task) -> FileResult:
     base["sha256"] = sha
     try:
         task.staging.mkdir()
-        if task.time_limit is None and task.kind in ("audio", "video"):
+        if task.time_limit is None and sniffed.kind in ("audio", "video"):
             with contextlib.suppress(MediaprepError):
-                info = probe(sniff(task.path), task.profile)
+                info = probe(sniffed, task.profile)
                 set_time_limit(default_time_limit(task.profile, getattr(info, "duration", None)))
         result = prepare(task.path, out_dir=task.staging, profile=task.profile,
                          options=task.options)
@@ -483,9 +503,13 @@ class ManifestWriter:
 
     def append(self, result: FileResult) -> None:
         line = json.dumps(result.to_dict(self.dst), separators=(",", ":")) + "\n"
-        self.fh.write(line.encode("ascii"))  # json escapes everything else: one line always
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
+        try:
+            self.fh.write(line.encode("ascii"))  # json escapes everything else: one line always
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except OSError as exc:
+            raise OutputError(f"cannot write the manifest: {exc.strerror}", path=self.path,
+                              hint="free some space and rerun: finished files are kept") from exc
 
     def rewrite(self, results: Iterable[FileResult]) -> None:
         """At the end of a complete run: exactly one line per input, atomically."""
@@ -577,7 +601,12 @@ def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str
     in the output folder (sub-folders)."""
     used: list[str] = list(taken)
     chosen: dict[Path, str] = {}
-    order = sorted(names, key=lambda p: (p.suffix.lower() not in _NATURAL, os.fsencode(p.name)))
+    def rank(p: Path) -> tuple[int, bytes]:
+        ext = p.suffix.lower()
+        # Sidecars (photo.xmp, IMG_1.AAE) come last: they will not be media anyway.
+        return (0 if ext in _NATURAL else 1 if ext in MEDIA_EXTENSIONS else 2, os.fsencode(p.name))
+
+    order = sorted(names, key=rank)
     for path in order:
         base = safe_stem(path)
         flat = base.replace(".", "_")  # a dotless stem cannot clash by prefix
@@ -594,7 +623,7 @@ def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str
     return chosen
 
 
-def _ensure_out_dir(dst: Path, rel_dir: Path) -> Path:
+def _ensure_out_dir(dst: Path, rel_dir: Path, created: list[Path]) -> Path:
     """DST/rel_dir, created; refuses a symlink or non-folder on the way, so nothing
     is ever written outside DST."""
     cur = dst
@@ -608,6 +637,7 @@ def _ensure_out_dir(dst: Path, rel_dir: Path) -> Path:
             except OSError as exc:
                 raise OutputError(f"cannot create output folder: {exc.strerror}",
                                   path=cur) from exc
+            created.append(cur)
             continue
         if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
             raise OutputError("output folder is a symlink or not a folder; refusing to write "
@@ -643,21 +673,15 @@ def _lock(dst: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _classify(found: Found) -> tuple[str | None, FileResult | None]:
-    """Sniff in the parent: (content kind, None) for media, else the final result."""
+def _decided(found: Found) -> FileResult | None:
+    """The result of an entry that is never opened, or None for a file to prepare.
+    (The parent never parses a file's bytes: sniffing happens in the worker too.)"""
     if found.skip is not None:
-        return None, FileResult(input=found.rel, status="skipped", reason=found.skip)
+        return FileResult(input=found.rel, status="skipped", reason=found.skip)
     if found.error is not None:
-        return None, FileResult(input=found.rel, status="failed", exit_code=int(ExitCode.BAD_INPUT),
-                                error=f"{escape_name(found.rel)}: {found.error}")
-    try:
-        return sniff(found.path).kind, None
-    except BadInput as exc:
-        if found.path.suffix.lower() not in MEDIA_EXTENSIONS:
-            return None, FileResult(input=found.rel, status="skipped", input_bytes=found.size,
-                                    reason=f"not a media file: {exc.message}")
-        return None, FileResult(input=found.rel, status="failed", input_bytes=found.size,
-                                error=error_line(found.rel, exc), exit_code=int(exc.exit_code))
+        return FileResult(input=found.rel, status="failed", exit_code=int(ExitCode.BAD_INPUT),
+                          error=f"{escape_name(found.rel)}: {found.error}")
+    return None
 
 
 # ---------------------------------------------------------------- the run
@@ -710,39 +734,36 @@ def batch(
 
 
 def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: str,
-          time_limit: float | None) -> tuple[list[FileResult], list[Task]]:
+          time_limit: float | None, created: list[Path]) -> tuple[list[FileResult], list[Task]]:
     decided: list[FileResult] = []
-    media: list[tuple[Found, str]] = []
+    by_folder: dict[Path, list[Found]] = {}
     for found in walk(src, exclude=dst):
-        kind, result = _classify(found)
+        result = _decided(found)
         if result is not None:
             decided.append(result)
         else:
-            assert kind is not None
-            media.append((found, kind))
-    by_folder: dict[Path, list[tuple[Found, str]]] = {}
-    for found, kind in media:
-        by_folder.setdefault(found.rel.parent, []).append((found, kind))
+            by_folder.setdefault(found.rel.parent, []).append(found)
     run_id = uuid.uuid4().hex[:8]
     tasks: list[Task] = []
     for rel_dir, items in by_folder.items():
         try:
-            out_dir = _ensure_out_dir(dst, rel_dir)
+            out_dir = _ensure_out_dir(dst, rel_dir, created)
         except OutputError as exc:
-            decided.extend(FileResult(input=f.rel, status="failed", kind=_ROLE_OF.get(k),
-                                      input_bytes=f.size,
+            decided.extend(FileResult(input=f.rel, status="failed", input_bytes=f.size,
                                       error=error_line(f.rel, exc), exit_code=int(exc.exit_code))
-                           for f, k in items)
+                           for f in items)
             continue
         _clean_staging(out_dir)
+        taken: list[str] = []
         with contextlib.suppress(OSError):  # sub-folder names are taken in the output folder
             taken = [e.name for e in os.scandir(src / rel_dir) if e.is_dir(follow_symlinks=False)]
-        stems = choose_stems([f.path for f, _ in items], taken)
-        for found, kind in items:
+        stems = choose_stems([f.path for f in items], taken)
+        for found in items:
             index = len(tasks)
             tasks.append(Task(index=index, path=found.path.absolute(), rel=found.rel,
-                              out_dir=out_dir.absolute(), stem=stems[found.path], kind=kind,
-                              size=found.size, profile=prof, options=opts, settings=settings,
+                              out_dir=out_dir.absolute(), stem=stems[found.path],
+                              kind=kind_from_name(found.path), size=found.size, profile=prof,
+                              options=opts, settings=settings,
                               staging=out_dir.absolute() / f"{STAGING_PREFIX}{run_id}-{index}",
                               time_limit=time_limit))
     return decided, tasks
@@ -753,7 +774,8 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
          progress: ProgressCallback | None, t0: float) -> BatchResult:
     manifest_path = dst / MANIFEST
     previous = {} if force else read_manifest(manifest_path)
-    decided, tasks = _plan(src, dst, prof, opts, settings, time_limit)
+    created: list[Path] = []  # output folders this run made (removed again if left empty)
+    decided, tasks = _plan(src, dst, prof, opts, settings, time_limit, created)
 
     # Resume: hash only the inputs an earlier run made (the others are hashed by
     # their worker); threads, since hashlib releases the GIL on large reads.
@@ -807,6 +829,9 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
         writer.rewrite(results)
     finally:
         writer.close()
+        for folder in reversed(created):  # e.g. a folder that held only sidecar files
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return BatchResult(src=src, dst=dst, files=tuple(results), elapsed=time.monotonic() - t0,
                        jobs=jobs, dispatched=len(todo), manifest=manifest_path)
 

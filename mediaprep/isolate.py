@@ -290,6 +290,8 @@ def run_jobs(
                                       seconds=time.monotonic() - w.started)
                 if outcome is not None:
                     w.job = None
+                    if pending and w in pool:  # next job first: on_done may fsync
+                        w.assign(pending.popleft())
                     on_done(outcome)
             if on_tick:
                 on_tick()

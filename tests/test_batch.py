@@ -100,6 +100,8 @@ def mixed(tmp_path: Path) -> Path:
     (src / "bad" / "fake.png").write_text("not a picture\n")
     (src / "bad" / "empty.jpg").write_bytes(b"")
     (src / "notes.txt").write_text("a note, not media\n")
+    (src / "docs").mkdir()
+    (src / "docs" / "readme.md").write_text("# only a sidecar here\n")
     # A symlink leading out, one staying in, and a FIFO that would block if opened.
     outside = _copy("grey.jpg", tmp_path / "outside" / "secret.jpg")
     (src / "link_out.jpg").symlink_to(outside)
@@ -114,7 +116,7 @@ EXPECTED_STATUS = {
     "sub/PHOTO.gif": "ok", "-dash.png": "ok", "quote's \"x\" y.jpg": "passed",
     NEWLINE_NAME: "ok", BAD_BYTES_NAME: "ok", "link_in.jpg": "passed",
     "bad/truncated.jpg": "failed", "bad/fake.png": "failed", "bad/empty.jpg": "failed",
-    "notes.txt": "skipped", "link_out.jpg": "skipped", "pipe.jpg": "skipped",
+    "notes.txt": "skipped", "docs/readme.md": "skipped", "link_out.jpg": "skipped", "pipe.jpg": "skipped",
     "voice/note one.wav": "ok", "video/clip.mp4": "ok",
 }
 
@@ -190,6 +192,7 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
     assert outs[BAD_BYTES_NAME][0]["path"] == "badname.jpg"
     assert outs["-dash.png"][0]["path"] == "dash.jpg"
 
+    assert not (dst / "docs").exists()  # no empty mirror of a folder without media
     # No partial files or staging folders anywhere.
     assert not [p for p in _all_files(dst) if p.name.endswith(".part")]
     assert not [p for p in dst.rglob(f"{STAGING_PREFIX}*")]
@@ -367,6 +370,9 @@ def test_choose_stems_is_stable_and_distinct() -> None:
     assert stems[Path("photo.thumb.png")] == "photo_thumb"  # photo.thumb.jpg is the thumb slot
     assert stems[Path("x.jpg")] == "x_jpg"  # a sub-folder "x" exists
     assert choose_stems(list(reversed(names)), taken=["x"]) == stems
+    # A sidecar never takes the name from its picture, whatever the byte order.
+    assert choose_stems([Path("IMG_1.AAE"), Path("IMG_1.PNG")]) == {
+        Path("IMG_1.PNG"): "IMG_1", Path("IMG_1.AAE"): "IMG_1_aae"}
 
 
 def test_check_accepts_folders_and_never_opens_fifos_or_links_out(mixed: Path) -> None:
