@@ -183,6 +183,13 @@ def main() -> None:
           f"{'MET' if many['wall'] <= 1.10 * ideal else 'NOT MET'}")
     print(f"  (per-file work: {one['work']:.1f} s in the 1-job run, {many['work']:.1f} s in the "
           f"{n}-job run; the machine was {many['machine_busy']:.0%} busy during the {n}-job run)")
+    # On a shared machine the cores we get, not the jobs we ask for, bound the speedup:
+    # compare the work done per CPU-second and the cores actually obtained.
+    per_cpu_1, per_cpu_n = one["files"] / one["cpu"], many["files"] / many["cpu"]
+    print(f"  cores obtained: {one['cpu'] / one['wall']:.2f} at 1 job, "
+          f"{many['cpu'] / many['wall']:.2f} at {n} jobs; files per CPU-second: {per_cpu_1:.2f} "
+          f"at 1 job, {per_cpu_n:.2f} at {n} jobs (parallel overhead "
+          f"{1 - per_cpu_n / per_cpu_1:+.1%})")
 
 
 if __name__ == "__main__":
