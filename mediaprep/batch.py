@@ -257,7 +257,7 @@ class BatchResult:
             "counts": {s: c for s, c in self.counts().items() if c},
             "bytes_in": sum(f.input_bytes for f in self.files),
             "bytes_out": sum(f.output_bytes for f in self.files),
-            "files": [f.to_dict(self.dst) for f in self.files],
+            "files": [f.to_dict(self.dst.absolute()) for f in self.files],
         }
 
 
@@ -729,8 +729,10 @@ def batch(
         raise OutputError(f"cannot create output folder: {exc.strerror}", path=dst) from exc
 
     with _lock(dst):
-        return _run(src, dst.absolute(), prof, opts, settings, jobs, force, time_limit,
-                    scheduler, progress, t0)
+        result = _run(src, dst.absolute(), prof, opts, settings, jobs, force, time_limit,
+                      scheduler, progress, t0)
+    # Paths as the caller gave them (outputs stay absolute).
+    return dataclasses.replace(result, src=src, dst=dst, manifest=dst / MANIFEST)
 
 
 def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: str,
