@@ -37,12 +37,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from .errors import ToolFailed
 
 # The worker's end of its pipe, so a running job can talk to the supervisor.
 _CONN: Connection | None = None
@@ -92,6 +95,7 @@ def worker_entry() -> None:
     sys.path[:] = conn.recv()  # the parent's, so jobs' functions import the same way
     for name in conn.recv():  # warm imports before the memory limit and the first job
         __import__(name)
+    conn.send(("ready", None))
     _worker_main(conn, memory_mb or None)
 
 
@@ -172,37 +176,55 @@ def kill_tree(pid: int) -> None:
 
 # Imported by every worker before its first job (and before its memory limit).
 PRELOAD = ["mediaprep.pipeline", "mediaprep.batch"]
+STARTUP_LIMIT = 60.0  # seconds a new worker may take to import everything
 
 
 class _Worker:
     def __init__(self, memory_mb: int | None) -> None:
         mine, theirs = socket.socketpair()
+        # stderr kept in a file, read only if the worker fails to start (a pipe
+        # nobody reads could fill up and block it).
+        self.stderr = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", "from mediaprep.isolate import worker_entry; worker_entry()",
                  str(theirs.fileno()), str(os.getpid()), str(memory_mb or 0)],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # stdout belongs to the batch's results
+                stderr=self.stderr,
                 start_new_session=True,  # its own group: killable as a whole, no terminal ^C
             )
+        except OSError as exc:
+            mine.close()
+            raise ToolFailed(f"cannot start a worker process: {exc.strerror}",
+                             hint=f"check the Python interpreter {sys.executable}") from exc
         finally:
             theirs.close()
+        self.ready = False
         self.conn = Connection(mine.detach())
-        self.conn.send(list(sys.path))
-        self.conn.send(PRELOAD)
+        with contextlib.suppress(OSError):  # if it died already, EOF will say so
+            self.conn.send(list(sys.path))
+            self.conn.send(PRELOAD)
         self.job: Job | None = None
         self.started = 0.0
         self.limit = 0.0
 
-    def assign(self, job: Job) -> None:
+    def assign(self, job: Job) -> bool:
+        """Hand over a job; False when the worker died while idle (OOM killer, say)."""
+        try:
+            self.conn.send((job.fn, job.arg))
+        except OSError:
+            return False
         self.job = job
         self.started = time.monotonic()
         self.limit = job.time_limit
-        self.conn.send((job.fn, job.arg))
+        return True
 
     @property
     def deadline(self) -> float:
-        return self.started + self.limit
+        # The job's clock starts when the worker is ready (imports done); until
+        # then allow the worker a minute to start.
+        return self.started + (self.limit if self.ready else max(self.limit, STARTUP_LIMIT))
 
     def exit_reason(self) -> str:
         try:
@@ -214,11 +236,20 @@ class _Worker:
             return why + " (out of memory?)" if code == -signal.SIGKILL else why
         return f"exited with status {code}"
 
+    def stderr_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            self.stderr.seek(0)
+            lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            return lines[-1][:300] if lines else ""
+        return ""
+
     def kill(self) -> None:
-        kill_tree(self.proc.pid)
+        if self.proc.poll() is None:  # never signal a reaped pid: it may be reused
+            kill_tree(self.proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(5)
         self.conn.close()
+        self.stderr.close()
 
 
 def run_jobs(
@@ -238,15 +269,36 @@ def run_jobs(
     if not pending:
         return
     pool: list[_Worker] = []
+    start_failures = 0
     try:
+        def start_failed(w: _Worker) -> None:
+            nonlocal start_failures
+            why = w.stderr_tail() or w.exit_reason()
+            w.kill()
+            pool.remove(w)
+            start_failures += 1
+            if start_failures >= 3:
+                raise ToolFailed(f"worker processes cannot start: {why}",
+                                 hint=f"check that {sys.executable} can import mediaprep")
+
+        def give(w: _Worker) -> None:
+            job = pending.popleft()
+            if not w.assign(job):  # it died while idle or while starting
+                pending.appendleft(job)
+                if w.ready:
+                    w.kill()
+                    pool.remove(w)
+                else:
+                    start_failed(w)
+
         while pending or any(w.job is not None for w in pool):
-            for w in pool:
+            for w in list(pool):
                 if w.job is None and pending:
-                    w.assign(pending.popleft())
+                    give(w)
             while pending and len(pool) < workers:
                 w = _Worker(memory_mb)
                 pool.append(w)
-                w.assign(pending.popleft())
+                give(w)
             busy = [w for w in pool if w.job is not None]
             now = time.monotonic()
             wait_for = min([tick] + [max(0.0, w.deadline - now) for w in busy])
@@ -263,8 +315,20 @@ def run_jobs(
                         kind, payload = "crashed", None
                     except Exception as exc:  # noqa: BLE001 - e.g. a result class we cannot import
                         kind, payload = "raised", f"result could not be read: {exc}"
+                    if kind == "ready":
+                        w.ready = True
+                        w.started = time.monotonic()
+                        start_failures = 0
+                        continue
                     if kind == "limit":
                         w.limit = float(payload)
+                        continue
+                    if kind == "crashed" and not w.ready:
+                        # Died while starting: not the job's fault. Retry it on a new
+                        # worker, but give up if workers cannot start at all.
+                        w.job = None
+                        pending.appendleft(job)
+                        start_failed(w)
                         continue
                     seconds = time.monotonic() - w.started
                     if kind == "done":
@@ -291,7 +355,7 @@ def run_jobs(
                 if outcome is not None:
                     w.job = None
                     if pending and w in pool:  # next job first: on_done may fsync
-                        w.assign(pending.popleft())
+                        give(w)
                     on_done(outcome)
             if on_tick:
                 on_tick()
@@ -313,3 +377,4 @@ def run_jobs(
             except subprocess.TimeoutExpired:
                 kill_tree(w.proc.pid)
                 w.proc.wait()
+            w.stderr.close()

@@ -101,3 +101,14 @@ def test_ctrl_c_kills_running_workers(tmp_path):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
+
+
+def test_workers_that_cannot_start_stop_the_run_with_one_clear_error(tmp_path, monkeypatch):
+    import pytest
+
+    from mediaprep.errors import ToolFailed
+    from mediaprep import isolate
+
+    monkeypatch.setattr(isolate, "PRELOAD", ["mediaprep_no_such_module"])
+    with pytest.raises(ToolFailed, match="worker processes cannot start: .*mediaprep_no_such_module"):
+        run_jobs([Job(1, _square, 3, time_limit=10)], 1, lambda o: None)
