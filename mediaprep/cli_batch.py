@@ -23,8 +23,9 @@ PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .tom
               help="Seconds one file may take before its worker is killed "
                    "(default: 5 min plus 10 s per second of media).")
 @click.option("--scheduler", metavar="ADDRESS",
-              help="Run on an existing Dask distributed cluster (tcp://host:8786); "
-                   "its workers must see SRC and DST at the same paths.")
+              help="Run on an existing Dask distributed cluster (tcp://host:8786) instead of "
+                   "local workers (--jobs is then ignored); its workers must see SRC and DST "
+                   "at the same paths.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object (summary and every file) on stdout.")
 def batch_cmd(src: str, dst: str, profile_name: str, jobs: int | None, force: bool,
