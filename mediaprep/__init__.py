@@ -26,9 +26,10 @@ from .profiles import Profile, RoleLimits, get_profile, load_profile_file
 __version__ = "0.1.0"
 
 __all__ = [
-    "Attachment", "BadInput", "BatchProgress", "BatchResult", "FileResult", "batch", "CannotComply", "CheckReport", "ExitCode", "LimitExceeded",
+    "Attachment", "BadInput", "CannotComply", "CheckReport", "ExitCode", "LimitExceeded",
     "MediaprepError", "MissingDependency", "OutputError", "OutputFile", "PROFILES",
     "PrepareOptions", "PrepareResult", "Profile", "RoleLimits", "ToolFailed", "ToolTimeout",
     "UnsupportedType", "UsageError", "Violation", "check", "get_profile", "load_profile_file",
     "prepare", "__version__",
+    "BatchProgress", "BatchResult", "FileResult", "batch",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .check import CheckReport, check
-from .errors import ExitCode, MediaprepError, escape_name
+from .errors import BadInput, ExitCode, MediaprepError, escape_name
 from .model import PrepareOptions, PrepareResult
 from .pipeline import prepare
 from .profiles import BUILTIN, ROLES, get_profile
@@ -64,19 +64,16 @@ def _warn(messages: tuple[str, ...] | list[str], path: Path | None = None) -> No
         click.echo(f"mediaprep: warning: {where}{escape_name(msg)}", err=True)
 
 
-def _expand(paths: tuple[str, ...]) -> list[tuple[Path, str | None]]:
-    """Files named, and every file under folders named, with the reason an entry is
-    not read (FIFO, device, symlink leading outside the folder) or None. Folders
-    are walked by batch.walk, the same rules as `mediaprep batch`."""
-    from .batch import walk
+def _expand(paths: tuple[str, ...]) -> list[Any]:
+    """batch.Found entries: the files named, and every entry under the folders named,
+    walked by the same rules as `mediaprep batch` (FIFOs, devices and symlinks
+    leading outside the folder are marked skip and never opened)."""
+    from .batch import Found, walk
 
-    out: list[tuple[Path, str | None]] = []
+    out: list[Found] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            out.extend((f.path, f.skip or f.error) for f in walk(path))
-        else:
-            out.append((path, None))
+        out.extend(walk(path) if path.is_dir() else [Found(path, path)])
     return out
 
 
@@ -94,13 +91,16 @@ def check_cmd(paths: tuple[str, ...], profile_name: str, as_: str | None, as_jso
     profile = get_profile(profile_name)
     results: list[dict[str, Any]] = []
     worst: ExitCode = ExitCode.OK
-    for path, skip in _expand(paths):
-        if skip is not None:
-            results.append({"path": str(path), "skipped": skip})
+    for found in _expand(paths):
+        path = found.path
+        if found.skip is not None:
+            results.append({"path": str(path), "skipped": found.skip})
             if not as_json:
-                click.echo(f"SKIP  {escape_name(path)}: {escape_name(skip)}", err=True)
+                click.echo(f"SKIP  {escape_name(path)}: {escape_name(found.skip)}", err=True)
             continue
         try:
+            if found.error is not None:
+                raise BadInput(found.error, path=path)
             report = check(path, profile, as_)
         except MediaprepError as exc:
             results.append({"path": str(path), "error": exc.one_line(), "exit_code": int(exc.exit_code)})
