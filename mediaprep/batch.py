@@ -326,7 +326,8 @@ def _final_name(produced: str, prepare_stem: str, stem: str) -> str:
 
 
 def process(task: Task) -> FileResult:
-    """Prepare one file (runs in a worker). Never raises for a bad file."""
+    """Prepare one file (runs in a worker). Never raises for a bad file; a
+    MemoryError is left to the worker loop, which reports it and retires the worker."""
     from .check import probe
     from .pipeline import attachments_for, prepare
 
@@ -376,9 +377,7 @@ def process(task: Task) -> FileResult:
     except MediaprepError as exc:
         error, code = error_line(task.rel, exc), int(exc.exit_code)
     except MemoryError:
-        error = (f"{escape_name(task.rel)}: ran out of memory (limit "
-                 f"{task.profile.safety.memory_mb} MB)")
-        code = int(ExitCode.BAD_INPUT)
+        raise
     except OSError as exc:
         error = f"{escape_name(task.rel)}: cannot write output: {exc.strerror}"
         code = int(ExitCode.CANNOT_WRITE)

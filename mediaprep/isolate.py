@@ -113,10 +113,11 @@ def _worker_main(conn: Connection, memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     while True:
         try:
-            fn, arg = conn.recv()
+            data = conn.recv_bytes()
         except (EOFError, OSError):
             return
         try:
+            fn, arg = pickle.loads(data)
             value = fn(arg)
             message: tuple[Any, ...] = ("done", value)
         except MemoryError:
@@ -131,6 +132,8 @@ def _worker_main(conn: Connection, memory_mb: int | None) -> None:
             conn.send_bytes(data)
         except (EOFError, OSError):
             return
+        if message[0] == "memory":
+            return  # a fresh worker for the next job: this heap may stay bloated
 
 
 def _children_of(pid: int) -> list[int]:
@@ -336,6 +339,9 @@ def run_jobs(
                     elif kind in ("memory", "raised"):
                         outcome = Outcome(job.key, False, error=str(payload), reason=kind,
                                           seconds=seconds)
+                        if kind == "memory":  # that worker exits: see _worker_main
+                            w.kill()
+                            pool.remove(w)
                 if outcome is None and w.conn in ready:  # EOF: the worker died
                     why = w.exit_reason()
                     outcome = Outcome(job.key, False, error=f"worker process died: {why}",

@@ -346,7 +346,8 @@ def test_memory_limit_from_profile(tmp_path: Path) -> None:
     by = {str(f.input): f for f in res.files}
     assert by["small.jpg"].status == "passed"
     assert by["big.png"].status == "failed", by["big.png"]
-    assert "ran out of memory (limit 150 MB)" in (by["big.png"].error or ""), by["big.png"].error
+    assert "ran out of memory (worker limit 150 MB)" in (by["big.png"].error or ""), by["big.png"].error
+    assert by["big.png"].exit_code == 4
 
 
 def test_output_inside_source_is_not_walked_and_source_inside_output_is_refused(tmp_path: Path) -> None:
