@@ -33,6 +33,7 @@ from .errors import (
     MediaprepError,
     MissingDependency,
     OutputError,
+    UnsupportedType,
     UsageError,
     escape_name,
 )
@@ -338,6 +339,9 @@ def process(task: Task) -> FileResult:
     try:
         sniffed = sniff(task.path)
     except BadInput as exc:
+        if isinstance(exc, UnsupportedType):  # read fine, refused by content: still hash it
+            with contextlib.suppress(OSError):
+                base["sha256"] = file_sha256(task.path)
         if task.path.suffix.lower() not in MEDIA_EXTENSIONS:
             return FileResult(status="skipped", reason=f"not a media file: {exc.message}",
                               seconds=time.monotonic() - t0, **base)  # type: ignore[arg-type]

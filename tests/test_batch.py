@@ -179,6 +179,8 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
     assert "outside" in by_input["link_out.jpg"]["reason"]
     assert "FIFO" in by_input["pipe.jpg"]["reason"]
     assert "not a media file" in by_input["notes.txt"]["reason"]
+    assert by_input["notes.txt"]["sha256"] == hashlib.sha256(b"a note, not media\n").hexdigest()
+    assert by_input["bad/fake.png"]["bytes"] == len("not a picture\n")
 
     # Names are printed escaped: no raw newline or undecodable byte on stderr.
     assert "FAIL  bad/fake.png: content is text/plain" in stderr
