@@ -18,7 +18,7 @@ from PIL import Image
 
 import mediaprep
 from mediaprep.batch import MANIFEST, STAGING_PREFIX, choose_stems, read_manifest
-from mediaprep.tools.ffmpeg import get_ffmpeg, run_args
+from mediaprep.tools.ffmpeg import run_args
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "testdata" / "images"
