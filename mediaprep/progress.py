@@ -79,7 +79,7 @@ class ProgressReporter:
     def _draw(self, p: BatchProgress) -> None:
         text = self._text(p)
         width = shutil.get_terminal_size((80, 20)).columns
-        bar_width = max(10, min(30, width - len(text) - 4))
+        bar_width = 20 if width - len(text) - 4 >= 20 else 10  # steady, not jumping
         filled = int(bar_width * p.done / p.total) if p.total else bar_width
         bar = "#" * filled + "." * (bar_width - filled)
         self.stream.write(f"\r\x1b[K[{bar}] {text}"[: width + 5])
