@@ -493,3 +493,22 @@ def test_never_writes_through_symlinks_in_the_output_folder(tmp_path: Path) -> N
     assert by["sub/a.jpg"].status == "failed" and by["sub/a.jpg"].exit_code == 7
     assert sorted(p.name for p in elsewhere.iterdir()) == ["victim.txt"]
     assert victim.read_text() == "keep"
+
+
+def test_library_call_from_an_unguarded_script(tmp_path: Path) -> None:
+    # Workers are fresh interpreters, not multiprocessing children: a script without
+    # an `if __name__ == "__main__"` guard runs once, not once more per worker.
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _copy("ladybird.png", src / "a.png")
+    _copy("grey.jpg", src / "b.jpg")
+    script = tmp_path / "script.py"
+    counter = tmp_path / "runs.txt"
+    script.write_text(
+        "import mediaprep\n"
+        f"open({str(counter)!r}, 'a').write('run\\n')\n"
+        f"res = mediaprep.batch({str(src)!r}, {str(dst)!r}, jobs=2)\n"
+        "print(res.exit_code, len(res.files))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.split() == [b"0", b"2"]
+    assert counter.read_text() == "run\n"
