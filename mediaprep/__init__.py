@@ -3,6 +3,7 @@ through the IMIconnect (Webex Connect) messaging API."""
 from __future__ import annotations
 
 from .attachment import Attachment
+from .batch import BatchProgress, BatchResult, FileResult, batch  # the function shadows the module name
 from .check import CheckReport, Violation, check
 from .errors import (
     BadInput,
@@ -37,4 +38,5 @@ __all__ = [
     "prepare", "__version__",
     "OutcomeUnknown", "RemoteError", "RemoteTimeout", "RequestInvalid", "RequestProblem",
     "build_requests", "validate_request",
+    "BatchProgress", "BatchResult", "FileResult", "batch",
 ]

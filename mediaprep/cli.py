@@ -11,7 +11,7 @@ import click
 
 from .check import CheckReport, check
 from .cli_send import register as register_send_commands, upload_option, upload_prepared_result
-from .errors import ExitCode, MediaprepError, escape_name
+from .errors import BadInput, ExitCode, MediaprepError, escape_name
 from .model import PrepareOptions, PrepareResult
 from .pipeline import prepare
 from .profiles import BUILTIN, ROLES, get_profile
@@ -94,14 +94,16 @@ def _warn(messages: tuple[str, ...] | list[str], path: Path | None = None) -> No
         click.echo(f"mediaprep: warning: {where}{escape_name(msg)}", err=True)
 
 
-def _expand(paths: tuple[str, ...]) -> list[Path]:
-    out: list[Path] = []
+def _expand(paths: tuple[str, ...]) -> list[Any]:
+    """batch.Found entries: the files named, and every entry under the folders named,
+    walked by the same rules as `mediaprep batch` (FIFOs, devices and symlinks
+    leading outside the folder are marked skip and never opened)."""
+    from .batch import Found, walk
+
+    out: list[Found] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            out.extend(sorted(q for q in path.rglob("*") if q.is_file() and not q.is_symlink()))
-        else:
-            out.append(path)
+        out.extend(walk(path) if path.is_dir() else [Found(path, path)])
     return out
 
 
@@ -119,8 +121,16 @@ def check_cmd(paths: tuple[str, ...], profile_name: str, as_: str | None, as_jso
     profile = get_profile(profile_name)
     results: list[dict[str, Any]] = []
     worst: ExitCode = ExitCode.OK
-    for path in _expand(paths):
+    for found in _expand(paths):
+        path = found.path
+        if found.skip is not None:
+            results.append({"path": str(path), "skipped": found.skip})
+            if not as_json:
+                click.echo(f"SKIP  {escape_name(path)}: {escape_name(found.skip)}", err=True)
+            continue
         try:
+            if found.error is not None:
+                raise BadInput(found.error, path=path)
             report = check(path, profile, as_)
         except MediaprepError as exc:
             if _debug():
@@ -250,6 +260,10 @@ def profiles_cmd(as_json: bool) -> None:
 
 
 register_send_commands(main)
+
+from .cli_batch import batch_cmd  # noqa: E402 - the batch command lives in its own module
+
+main.add_command(batch_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
