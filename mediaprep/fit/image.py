@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from PIL import Image, ImageCms, ImageFilter, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from ..check import image_violations
 from ..errors import BadInput, CannotComply, LimitExceeded
@@ -34,13 +34,11 @@ from .jpeg_strip import NotAJpeg, strip_jpeg
 # per image, while a fixed 1280 scored 88.5 / 82.2 and 1600 less. Pixels beyond what the
 # phone shows cost bytes the quality needs; fewer pixels get upscaled on the phone.
 DISPLAY_SIDE = 1080
-# Larger than DISPLAY_SIDE only when the budget still buys this quality there (flat
-# graphics, screenshots): zooming in then shows more, and on the sweep it cost 0.1
-# SSIMULACRA2 on average at the phone's size (a threshold of q88 cost 0.5, q85 0.7).
-ZOOM_QUALITY = 97
-MIN_GROWTH = 1.2  # grow only by at least this much: a few % more pixels buy no zoom
-MAX_SIDE = 2560  # never larger, whatever the budget: nothing above ever scored better
-MAX_QUALITY = 98  # above this the bytes buy nothing visible
+# Larger sides were tried: growing while the budget still buys q94 (flat graphics, for
+# zooming in) cost 0.1 SSIMULACRA2 on the sweep and up to 2x the time (encodes at 2-4
+# MP, flattening at full size): dropped. A picture that already complies is passed
+# through at its own size anyway (see _passthrough).
+MAX_QUALITY = 100  # flat pictures fit even this at 1080 px; the budget is there to use
 # At DISPLAY_SIDE we accept any quality down to this before shrinking below it: the sweep
 # found 1080 at q35 still beating 960 at q52 (51.5 vs 47.5); upscaling on the phone hurts.
 FLOOR_QUALITY = 30
@@ -51,12 +49,17 @@ CANDIDATE_SIDES = (960, 864, 768, 640, 560, 480, 400, 320, 240, 160, 120, 80)
 # side**1.5 for noisy photos and side**2 for flat graphics); used only to guess the next
 # side to try, every guess is encoded and checked.
 SIDE_EXPONENT = 1.7
-GUESS_QUALITY = 88  # first quality tried when the highest misses: typical at 1080 px
+# The quality search starts at GUESS_QUALITY (typical at 1080 px for both budgets) and,
+# until the answer is bracketed, steps assuming the bytes grow this much per quality
+# step (about the median above q88 going up, below it going down; tuned on the sweep).
+GUESS_QUALITY = 88
+STEP_UP = 1.10
+STEP_DOWN = 1.04
 # JPEGs are decoded at a reduced DCT scale (1/2, 1/4, 1/8) when that still leaves this
-# many pixels on the long side: a 3840 px photo decodes at 1920 in a third of the time,
-# and the final Lanczos to 1080 then scores within 0.2 of one from the full decode
-# (a scale leaving less than ~1.75x the display side cost up to 1.3 points: measured).
-DECODE_SIDE = DISPLAY_SIDE * 7 // 4
+# many pixels on the long side: a 2560 px photo decodes at 1280 in a third of the time,
+# and then needs only a short Lanczos to 1080. Scores as Pillow's box reduction does
+# (REDUCING_GAP): 89.8 vs 89.7 at 128,000 B on the sweep's 2560 px JPEGs.
+DECODE_SIDE = DISPLAY_SIDE
 
 
 @dataclass(frozen=True)
@@ -204,11 +207,11 @@ def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
 # Resizing is most of our time (encodes are 5-10 ms at 1080 px; a Lanczos from 4 MP is
 # 60-100 ms). Pillow first box-reduces by an integer factor while the rest of the way is
 # still at least REDUCING_GAP times, then finishes with Lanczos: 2560 px -> 1080 goes
-# 2x box + 1.19x Lanczos in 45% of the time. The box step softens a little (-1.0
-# SSIMULACRA2 on the sweep's 2560 px photos at 128,000 B); a light unsharp mask after it
-# wins half of that back (-0.5) for 5 ms. Measured on mate-backgrounds, 2560 px JPEGs.
+# 2x box + 1.19x Lanczos in 45% of the time, for -1.0 SSIMULACRA2 at 128,000 B on the
+# sweep's 2560 px photos (-0.5 at 64,000). (A light unsharp mask after the box step won
+# half of that back but cost as much time as it saved: dropped.) JPEGs get the same 2x
+# step for free from a DCT-scaled decode (DECODE_SIDE), at the same quality.
 REDUCING_GAP = 1.0
-SHARPEN_AFTER_BOX = ImageFilter.UnsharpMask(radius=0.7, percent=30, threshold=0)
 
 
 def _resize(src: Image.Image, long_side: int) -> Image.Image:
@@ -217,10 +220,7 @@ def _resize(src: Image.Image, long_side: int) -> Image.Image:
         return src
     scale = long_side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    out = src.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
-    if 1 / scale >= 2 * REDUCING_GAP and out.mode in ("RGB", "L"):
-        out = out.filter(SHARPEN_AFTER_BOX)
-    return out
+    return src.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
 
 
 class _Search:
@@ -255,32 +255,40 @@ class _Search:
     def best_quality(self, side: int, lo: int, hi: int) -> int | None:
         """Highest quality in [lo, hi] that fits, or None. Sizes grow with quality.
 
-        Interpolation on log(bytes) between the nearest fitting and missing qualities,
-        falling back to bisection whenever a step fails to halve the interval (jpegli's
-        bytes grow ~2% per step at q70 but ~20% at q97, so pure interpolation stalls):
-        typically 4-5 encodes where bisection over [30, 98] takes 8.
+        Starts at GUESS_QUALITY; while only one side of the answer is known, steps by
+        the typical growth of jpegli's bytes per quality step; once bracketed,
+        interpolates on log(bytes), bisecting whenever a step fails to halve the
+        interval (bytes grow ~2% a step at q70 but ~20% at q97, so pure interpolation
+        stalls). 3.4 encodes on average on the sweep's pictures, where bisection over
+        [30, 100] took 6.3, for the same answers.
         """
-        if self.fits(side, hi):
-            return hi
-        good, bad = lo - 1, hi  # good: highest known to fit (lo - 1: none yet)
+        good, bad = lo - 1, hi + 1  # highest known to fit, lowest known to miss
+        q = min(max(GUESS_QUALITY, lo), hi)
         halve = False
-        while bad - good > 1:
-            if halve or good < lo:
-                q = (good + bad) // 2 if good >= lo else max(lo, min(bad - 1, GUESS_QUALITY))
-            else:
-                a, b = math.log(self.size_at(side, good)), math.log(self.size_at(side, bad))
-                t = (math.log(self.budget) - a) / (b - a) if b > a else 0.5
-                q = min(max(good + round(t * (bad - good)), good + 1), bad - 1)
+        while True:
             width = bad - good
             if self.fits(side, q):
                 good = q
             else:
                 bad = q
-                if q <= lo:
-                    return None
-            # Bisect next when this step kept more than half the interval.
-            halve = (bad - good) * 2 > width and not halve
-        return good
+            if bad - good <= 1:
+                break
+            if good >= lo and bad <= hi:
+                if halve:
+                    q = (good + bad) // 2
+                else:
+                    a, b = math.log(self.size_at(side, good)), math.log(self.size_at(side, bad))
+                    t = (math.log(self.budget) - a) / (b - a) if b > a else 0.5
+                    q = min(max(good + round(t * (bad - good)), good + 1), bad - 1)
+                # Bisect next when this step kept more than half the interval.
+                halve = (bad - good) * 2 > width and not halve
+            elif good >= lo:
+                room = math.log(self.budget / self.size_at(side, good))
+                q = min(hi, good + max(1, math.ceil(room / math.log(STEP_UP))))
+            else:
+                over = math.log(self.size_at(side, bad) / self.budget)
+                q = max(lo, bad - max(1, math.ceil(over / math.log(STEP_DOWN))))
+        return good if good >= lo else None
 
 
 def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
@@ -293,26 +301,6 @@ def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
         s2, b2 = pts[1]
         gamma = min(3.0, max(1.0, math.log(b2 / b1) / math.log(s2 / s1)))
     return s1 * (budget / b1) ** (1 / gamma)
-
-
-def _grow(search: _Search, start: int, top: int, q: int, tries: int = 3) -> int:
-    """Largest long side in [start, top] (start known to fit at q) that fits at q."""
-    good, bad = start, top + 1
-    known = [(start, search.size_at(start, q))]
-    for _ in range(tries):
-        if bad - good <= max(16, good // 20):
-            break  # within 5%: another resize is not worth its time
-        guess = _guess_side(known, int(search.budget * 0.98))
-        side = min(bad - 1, top, int(guess) // 8 * 8)
-        if side <= good or (good == start and side < start * MIN_GROWTH):
-            break  # a few more pixels buy no zoom; the phone's size scores better
-        size = search.size_at(side, q)
-        known.append((side, size))
-        if size <= search.budget:
-            good = side
-        else:
-            bad = side
-    return good
 
 
 def _shrink(search: _Search, display: int, floor_q: int) -> tuple[int, int]:
@@ -359,25 +347,17 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
              encode: Callable[[Image.Image, int], bytes] | None = None) -> tuple[Encoded, int]:
     """Choose size and quality together. Returns the encode and how many encodes it took.
 
-    1. The phone's size (DISPLAY_SIDE, or the picture's own if smaller) at the highest
-       quality that fits: where the sweep found the best picture for nearly every input.
-    2. If that quality is ZOOM_QUALITY or more, grow the side (up to MAX_SIDE) while the
-       budget still buys ZOOM_QUALITY: flat graphics keep detail for zooming in.
-    3. If even floor_q misses at the phone's size, shrink below it.
+    The phone's size (DISPLAY_SIDE, or the picture's own if smaller) at the highest
+    quality that fits: where the sweep found the best picture for nearly every input.
+    Only if even floor_q misses there, a smaller side (see _shrink).
     """
     search = _Search(_normalize(src), budget, encode or _pick_encoder())
-    long_side = max(src.size)
-    display = min(DISPLAY_SIDE, long_side)
+    display = min(DISPLAY_SIDE, max(src.size))
     q = search.best_quality(display, floor_q, MAX_QUALITY)
     if q is None:
         side, q = _shrink(search, display, floor_q)
     else:
         side = display
-        top = min(long_side, MAX_SIDE)
-        if q >= ZOOM_QUALITY and top > display:
-            side = _grow(search, display, top, ZOOM_QUALITY)
-            if side != display:
-                q = search.best_quality(side, ZOOM_QUALITY, MAX_QUALITY) or ZOOM_QUALITY
     data = search.bytes_at(side, q)
     im = search.image(side)
     return Encoded(data=data, width=im.width, height=im.height, quality=q), search.encodes
