@@ -263,7 +263,14 @@ class _Search:
         [30, 100] took 6.3, for the same answers.
         """
         good, bad = lo - 1, hi + 1  # highest known to fit, lowest known to miss
-        q = min(max(GUESS_QUALITY, lo), hi)
+        if (side, lo) in self.cache:  # _shrink has tried it already
+            if not self.fits(side, lo):
+                return None
+            good = lo
+            if good == hi:
+                return hi
+        q = min(max(GUESS_QUALITY, good + 1), hi)
+        misses: list[int] = []  # qualities that missed, before anything fitted
         halve = False
         while True:
             width = bad - good
@@ -271,6 +278,7 @@ class _Search:
                 good = q
             else:
                 bad = q
+                misses.append(q)
             if bad - good <= 1:
                 break
             if good >= lo and bad <= hi:
@@ -287,7 +295,13 @@ class _Search:
                 q = min(hi, good + max(1, math.ceil(room / math.log(STEP_UP))))
             else:
                 over = math.log(self.size_at(side, bad) / self.budget)
-                q = max(lo, bad - max(1, math.ceil(over / math.log(STEP_DOWN))))
+                step = math.log(STEP_DOWN)
+                if len(misses) >= 2 and misses[-2] != bad:
+                    # Low qualities gain few bytes a step: measure the slope, and aim past
+                    # the budget so the next try brackets the answer.
+                    step = math.log(self.size_at(side, misses[-2]) / self.size_at(side, bad))
+                    step = max(step / (misses[-2] - bad), 1e-4) / 1.5
+                q = max(lo, bad - max(1, math.ceil(over / step)))
         return good if good >= lo else None
 
 
