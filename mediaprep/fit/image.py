@@ -3,10 +3,15 @@
 Measured on real photos (shared/MEASURED.md): at a fixed byte budget, choosing the
 pixel size matters about ten times more than the encoder, the full original size
 never wins, and a plain quality search at full size (ImageMagick's jpeg:extent)
-collapses. So we choose the size and the quality together: the largest candidate
-size at which the budget still buys a quality of at least ``floor_q``, then the
-highest quality that fits at that size. Encoding is jpegli (baseline, 4:2:0),
-which scores higher than libjpeg-turbo at the same bytes on SSIMULACRA2.
+collapses. Our own sweep (bench/image_sweep.py: 11 sides x the best quality that
+fits, scored as a phone shows the picture, at 1080 px) then found one size best for
+nearly every picture: the phone's own, 1080 px on the long side. So: that size
+(or the picture's own when smaller) at the highest quality that fits; smaller only
+when the budget cannot buy even FLOOR_QUALITY there. Encoding is jpegli (baseline,
+4:2:0), which scores higher than libjpeg-turbo at the same bytes on SSIMULACRA2.
+Most of the time goes to decoding and resizing, so both take shortcuts that were
+measured not to cost visible quality (DECODE_SIDE, REDUCING_GAP, _normalize).
+bench/image.py measures the result against ImageMagick in the same run.
 """
 from __future__ import annotations
 
