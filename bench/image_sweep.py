@@ -23,7 +23,7 @@ from _quality import Reference, load_view  # noqa: E402
 from image import find_images  # noqa: E402
 from mediaprep.fit import image as fit  # noqa: E402
 
-SIDES = (960, 1080, 1200, 1280, 1440, 1600, 1800, 1920, 2048, 2304, 2560)
+SIDES = (640, 720, 800, 960, 1080, 1280, 1440, 1600, 1920, 2304, 2560)
 BUDGETS = (128_000, 64_000)
 PROBE_Q = (50, 60, 70, 75, 80, 85, 90, 95)
 
