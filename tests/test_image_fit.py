@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageOps, ImageStat, JpegImagePlugin
+from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, JpegImagePlugin
 
 import mediaprep
 from mediaprep.errors import CannotComply
@@ -136,3 +136,38 @@ def test_probe_still_finds_exif_after_png_image_data(tmp_path):
     (out,) = res.outputs
     assert not out.passed_through
     assert b"eXIf" not in out.path.read_bytes()
+
+
+def _coloured_lines() -> Image.Image:
+    """Thin saturated red and blue lines on a grey gradient: the colour detail that
+    4:2:0 smears at 1080 px."""
+    im = Image.linear_gradient("L").resize((2400, 1600)).convert("RGB")
+    draw = ImageDraw.Draw(im)
+    for x in range(-1600, 2400, 200):
+        draw.line([(x, 0), (x + 1600, 1600)], fill=(230, 20, 40), width=2)
+        draw.line([(x + 6, 0), (x + 1606, 1600)], fill=(20, 60, 230), width=1)
+    return im
+
+
+def test_chroma_detail_tells_colour_detail_from_a_photo(photo):
+    at_display = fit._resize(photo, fit.DISPLAY_SIDE)
+    assert fit.chroma_detail(at_display) < fit.GROW_IF_CHROMA
+    assert fit.chroma_detail(fit._resize(_coloured_lines(), fit.DISPLAY_SIDE)) > 2 * fit.GROW_IF_CHROMA
+
+
+def test_colour_detail_grows_past_the_display_side():
+    enc, _ = fit.fit_jpeg(_coloured_lines(), 128_000)
+    assert len(enc.data) <= 128_000
+    im = _decoded(enc.data)
+    assert max(im.size) >= fit.DISPLAY_SIDE * fit.MIN_GROWTH
+    assert enc.quality >= fit.GROW_QUALITY
+
+
+def test_flat_picture_grows_while_near_lossless():
+    grey = Image.linear_gradient("L").resize((2400, 1600))
+    flat = Image.merge("RGB", (grey, grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                               Image.new("L", grey.size, 128)))
+    enc, _ = fit.fit_jpeg(flat, 128_000)
+    assert len(enc.data) <= 128_000
+    assert max(_decoded(enc.data).size) > fit.DISPLAY_SIDE * fit.MIN_GROWTH
+    assert enc.quality >= fit.GROW_FLAT_QUALITY
