@@ -15,6 +15,7 @@ bench/image.py measures the result against ImageMagick in the same run.
 """
 from __future__ import annotations
 
+import functools
 import io
 import math
 import warnings
@@ -410,13 +411,16 @@ def _shrink(search: _Search, display: int, floor_q: int) -> tuple[int, int]:
 
 
 def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
-             encode: Callable[[Image.Image, int], bytes] | None = None) -> tuple[Encoded, int]:
+             encode: Callable[[Image.Image, int], bytes] | None = None,
+             full_size: Callable[[], Image.Image] | None = None) -> tuple[Encoded, int]:
     """Choose size and quality together. Returns the encode and how many encodes it took.
 
     The phone's size (DISPLAY_SIDE, or the picture's own if smaller) at the highest
     quality that fits: where the sweeps found the best picture for most inputs. Larger
     when that quality is high and the picture's colour detail suffers from 4:2:0 at
     that size (see GROW_IF_QUALITY); smaller when even floor_q misses (see _shrink).
+    ``full_size``, when src was decoded smaller than the original (a DCT-scaled JPEG),
+    gives the full picture for growing past src's size.
     """
     search = _Search(_normalize(src), budget, encode or _pick_encoder())
     long_side = max(src.size)
@@ -425,13 +429,16 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
     side = display
     if q is None:
         side, q = _shrink(search, display, floor_q)
-    elif long_side >= display * MIN_GROWTH:
+    elif long_side >= display * MIN_GROWTH or full_size is not None:
         grow_q = None
         if q >= MAX_QUALITY:
             grow_q = GROW_FLAT_QUALITY
         elif q >= GROW_IF_QUALITY and chroma_detail(search.image(display)) >= GROW_IF_CHROMA:
             grow_q = GROW_QUALITY
         if grow_q is not None:
+            if full_size is not None:
+                search.src = _normalize(full_size())
+                long_side = max(search.src.size)
             side = _grow(search, display, min(long_side, MAX_SIDE), grow_q)
             if side != display:
                 q = search.best_quality(side, grow_q, MAX_QUALITY) or grow_q
@@ -489,10 +496,14 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: str
     if info.has_gps:
         warn.append("GPS location removed")
     pic = _decode(sniffed, info, profile, DECODE_SIDE, warn)
+    full_size: Callable[[], Image.Image] | None = None
+    if max(pic.size) < max(info.width, info.height):
+        # Decoded DCT-scaled: growing past that (rare) needs the full picture again.
+        full_size = functools.partial(_decode, sniffed, info, profile, info.width + info.height, [])
     if progress:
         progress(0, 1, "encoding")
     try:
-        enc, _count = fit_jpeg(pic, limits.max_bytes)
+        enc, _count = fit_jpeg(pic, limits.max_bytes, full_size=full_size)
     except CannotComply as exc:
         raise CannotComply(exc.message, path=sniffed.path,
                            hint="the budget is too small for any watchable picture") from exc
