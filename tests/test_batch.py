@@ -343,12 +343,14 @@ def test_memory_limit_from_profile(tmp_path: Path) -> None:
     _big_png(src / "big.png")  # 10 MP: 30 MB decoded, more while resizing
     _copy("grey.jpg", src / "small.jpg")
     prof = tmp_path / "tight.toml"
-    prof.write_text('name = "tight"\n[safety]\nmemory_mb = 150\n')
+    prof.write_text('name = "tight"\n[safety]\nmemory_mb = 90\n')
     res = mediaprep.batch(src, dst, str(prof), jobs=1)
     by = {str(f.input): f for f in res.files}
     assert by["small.jpg"].status == "passed"
     assert by["big.png"].status == "failed", by["big.png"]
-    assert "ran out of memory (worker limit 150 MB)" in (by["big.png"].error or ""), by["big.png"].error
+    # Either the decoder's MemoryError (caught as "not enough memory") or the worker's
+    # own report: both name memory, and the batch goes on.
+    assert "memory" in (by["big.png"].error or ""), by["big.png"].error
     assert by["big.png"].exit_code == 4
 
 

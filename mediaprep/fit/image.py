@@ -3,13 +3,19 @@
 Measured on real photos (shared/MEASURED.md): at a fixed byte budget, choosing the
 pixel size matters about ten times more than the encoder, the full original size
 never wins, and a plain quality search at full size (ImageMagick's jpeg:extent)
-collapses. So we choose the size and the quality together: the largest candidate
-size at which the budget still buys a quality of at least ``floor_q``, then the
-highest quality that fits at that size. Encoding is jpegli (baseline, 4:2:0),
-which scores higher than libjpeg-turbo at the same bytes on SSIMULACRA2.
+collapses. Our own sweep (bench/image_sweep.py: 11 sides x the best quality that
+fits, scored as a phone shows the picture, at 1080 px) then found one size best for
+nearly every picture: the phone's own, 1080 px on the long side. So: that size
+(or the picture's own when smaller) at the highest quality that fits; smaller only
+when the budget cannot buy even FLOOR_QUALITY there. Encoding is jpegli (baseline,
+4:2:0), which scores higher than libjpeg-turbo at the same bytes on SSIMULACRA2.
+Most of the time goes to decoding and resizing, so both take shortcuts that were
+measured not to cost visible quality (DECODE_SIDE, REDUCING_GAP, _normalize).
+bench/image.py measures the result against ImageMagick in the same run.
 """
 from __future__ import annotations
 
+import functools
 import io
 import math
 import warnings
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from ..check import image_violations
 from ..errors import BadInput, CannotComply, LimitExceeded
@@ -28,13 +34,51 @@ from ..profiles import Profile, RoleLimits
 from ..sniff import Sniffed
 from .jpeg_strip import NotAJpeg, strip_jpeg
 
-# Long sides we consider. Photographs land at 1080-1600 at 128 KB, flat graphics
-# higher; nothing above 2560 ever won (phones show 1080 wide).
-CANDIDATE_SIDES = (2560, 2304, 2048, 1920, 1792, 1600, 1440, 1280, 1152, 1080, 960, 864, 768,
-                   640, 560, 480, 400, 320, 240, 160, 120, 80)
-MAX_QUALITY = 95  # above this the bytes buy nothing visible
-FLOOR_QUALITY = 80  # jpegli quality we insist on before we trade pixels for quality
-MIN_QUALITY = 30  # below this the picture is visibly damaged; shrink instead
+# Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
+# the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and
+# picture; a fixed 1080 scored 89.4 / 83.8 against 89.6 / 84.0 for the best of 11 sides
+# per image, while a fixed 1280 scored 88.5 / 82.2 and 1600 less. Pixels beyond what the
+# phone shows cost bytes the quality needs; fewer pixels get upscaled on the phone.
+DISPLAY_SIDE = 1080
+# Larger than DISPLAY_SIDE when 1080 px cannot show the picture well even at high
+# quality. The cause, measured: 4:2:0 halves the colour resolution, so at 1080 px a
+# picture with fine, saturated colour detail loses to its own 1920 px version (one
+# 3840 px wallpaper: 68 at 1080 q100 vs 83 at 1920, 4:4:4 would score 97 at 1080). So
+# when the budget buys GROW_IF_QUALITY at 1080 and the colour detail that 4:2:0 drops
+# (chroma_detail) is at least GROW_IF_CHROMA, the side grows while the budget still buys
+# GROW_QUALITY; a picture that fits MAX_QUALITY at 1080 grows while it buys
+# GROW_FLAT_QUALITY. Tuned on mate-backgrounds + gnome-backgrounds + ukui-wallpapers
+# sweeps: 86.3 mean at 128,000 B over both against 85.1 for a fixed 1080 (89.40 vs 89.42
+# on mate, 82.9 vs 80.5 on the others; any of q88-92 and chroma 6-10 gave the same).
+GROW_IF_QUALITY = 90
+GROW_IF_CHROMA = 8.0
+GROW_QUALITY = 83
+GROW_FLAT_QUALITY = 95
+MIN_GROWTH = 1.2  # grow only by at least this much: a few % more pixels buy nothing
+MAX_SIDE = 2560  # nothing larger ever scored better on the sweeps
+MAX_QUALITY = 100  # flat pictures fit even this at 1080 px; the budget is there to use
+# At DISPLAY_SIDE we accept any quality down to this before shrinking below it. On the
+# sweeps, 40 beat 30 and 50 overall at 64,000 B (+0.3): a photo at 1080 q35 still beat
+# 960 q52 (upscaling on the phone hurts), but fine-patterned graphics did better smaller.
+FLOOR_QUALITY = 40
+MIN_QUALITY = 20  # below DISPLAY_SIDE, the lowest quality we accept before refusing
+# Sides below DISPLAY_SIDE, for budgets too small for it (thumbnails of tiny profiles).
+CANDIDATE_SIDES = (960, 864, 768, 640, 560, 480, 400, 320, 240, 160, 120, 80)
+# JPEG bytes at a fixed quality grow about as side**1.7 on the sweep's pictures (between
+# side**1.5 for noisy photos and side**2 for flat graphics); used only to guess the next
+# side to try, every guess is encoded and checked.
+SIDE_EXPONENT = 1.7
+# The quality search starts at GUESS_QUALITY (typical at 1080 px for both budgets) and,
+# until the answer is bracketed, steps assuming the bytes grow this much per quality
+# step (about the median above q88 going up, below it going down; tuned on the sweep).
+GUESS_QUALITY = 88
+STEP_UP = 1.10
+STEP_DOWN = 1.04
+# JPEGs are decoded at a reduced DCT scale (1/2, 1/4, 1/8) when that still leaves this
+# many pixels on the long side: a 2560 px photo decodes at 1280 in a third of the time,
+# and then needs only a short Lanczos to 1080. Scores as Pillow's box reduction does
+# (REDUCING_GAP): 89.8 vs 89.7 at 128,000 B on the sweep's 2560 px JPEGs.
+DECODE_SIDE = DISPLAY_SIDE
 
 
 @dataclass(frozen=True)
@@ -95,8 +139,11 @@ def _to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
         return im
 
 
-def _flatten(im: Image.Image) -> Image.Image:
-    """Any mode -> 8-bit RGB, transparency composited onto white."""
+def _normalize(im: Image.Image) -> Image.Image:
+    """Any mode -> 8-bit RGB, or RGBA when some pixel is not opaque. The alpha is
+    kept this far so that it is flattened after resizing, on 4-16x fewer pixels:
+    Pillow resizes RGBA premultiplied, and compositing onto a constant colour is
+    linear in premultiplied values, so the order does not change the picture."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # 16-bit grey: scale to 8 bits rather than clip (convert('L') clips at 255).
@@ -109,11 +156,22 @@ def _flatten(im: Image.Image) -> Image.Image:
         mode = "L"
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info)
     if has_alpha:
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        rgba = im if mode == "RGBA" else im.convert("RGBA")
+        if rgba.getchannel("A").getextrema()[0] == 255:
+            return rgba.convert("RGB")  # an alpha channel that is all opaque: drop it
+        return rgba
     if mode != "RGB":
         return im.convert("RGB")
+    return im
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """Any mode -> 8-bit RGB, transparency composited onto white."""
+    im = _normalize(im)
+    if im.mode == "RGBA":
+        white = Image.new("RGB", im.size, (255, 255, 255))
+        white.paste(im, mask=im.getchannel("A"))
+        return white
     return im
 
 
@@ -122,7 +180,14 @@ def load_picture(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: 
     """Decode the first frame as a phone would show it: EXIF-oriented, sRGB, flat on
     white, 8-bit RGB. JPEGs are decoded at a reduced DCT scale when that still
     leaves at least ``max_side`` pixels on the long side (fast and sharp)."""
+    return _flatten(_decode(sniffed, info, profile, max_side, warn))
+
+
+def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
+            warn: list[str]) -> Image.Image:
+    """load_picture, but a picture with transparency stays RGBA (see _normalize)."""
     im = open_image(sniffed, profile.safety)
+    pic: Image.Image | None = None
     try:
         if info.frames > 1:
             warn.append(f"animated image ({info.frames} frames): only the first frame is kept")
@@ -137,21 +202,36 @@ def load_picture(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: 
             warnings.simplefilter("ignore")
             im.load()
         icc = im.info.get("icc_profile")
-        exif_transposed = ImageOps.exif_transpose(im)
-        if icc and "icc_profile" not in exif_transposed.info:
-            exif_transposed.info["icc_profile"] = icc
-        pic = _to_srgb(exif_transposed, warn)
-        return _flatten(pic)
+        # exif_transpose copies the whole picture even when there is nothing to turn
+        # (12 ms on 4 MP): call it only for a real orientation.
+        upright = ImageOps.exif_transpose(im) if info.orientation != 1 else im
+        if icc and "icc_profile" not in upright.info:
+            upright.info["icc_profile"] = icc
+        pic = _normalize(_to_srgb(upright, warn))
+        return pic
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadInput(f"cannot decode the {sniffed.fmt.upper()} image: {exc}", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     except MemoryError as exc:
         raise LimitExceeded("not enough memory to decode the image", path=sniffed.path) from exc
     finally:
-        im.close()
+        if pic is not im:
+            im.close()
+        elif getattr(im, "fp", None) is not None:
+            im.fp.close()  # the picture itself is the result: close only its file
 
 
 # ------------------------------------------------------------------ the search
+
+# Resizing is most of our time (encodes are 5-10 ms at 1080 px; a Lanczos from 4 MP is
+# 60-100 ms). Pillow first box-reduces by an integer factor while the rest of the way is
+# still at least REDUCING_GAP times, then finishes with Lanczos: 2560 px -> 1080 goes
+# 2x box + 1.19x Lanczos in 45% of the time, for -1.0 SSIMULACRA2 at 128,000 B on the
+# sweep's 2560 px photos (-0.5 at 64,000). (A light unsharp mask after the box step won
+# half of that back but cost as much time as it saved: dropped.) JPEGs get the same 2x
+# step for free from a DCT-scaled decode (DECODE_SIDE), at the same quality.
+REDUCING_GAP = 1.0
+
 
 def _resize(src: Image.Image, long_side: int) -> Image.Image:
     w, h = src.size
@@ -159,7 +239,7 @@ def _resize(src: Image.Image, long_side: int) -> Image.Image:
         return src
     scale = long_side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return src.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return src.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
 
 
 class _Search:
@@ -175,11 +255,14 @@ class _Search:
 
     def image(self, side: int) -> Image.Image:
         if side not in self.resized:
-            self.resized[side] = _resize(self.src, side)
+            self.resized[side] = _flatten(_resize(self.src, side))
         return self.resized[side]
 
     def size_at(self, side: int, q: int) -> int:
         return len(self.bytes_at(side, q))
+
+    def fits(self, side: int, q: int) -> bool:
+        return self.size_at(side, q) <= self.budget
 
     def bytes_at(self, side: int, q: int) -> bytes:
         key = (side, q)
@@ -189,67 +272,176 @@ class _Search:
         return self.cache[key]
 
     def best_quality(self, side: int, lo: int, hi: int) -> int | None:
-        """Highest quality in [lo, hi] that fits, or None. Sizes grow with quality."""
-        if self.size_at(side, lo) > self.budget:
-            return None
-        if self.size_at(side, hi) <= self.budget:
-            return hi
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self.size_at(side, mid) <= self.budget:
-                lo = mid
+        """Highest quality in [lo, hi] that fits, or None. Sizes grow with quality.
+
+        Starts at GUESS_QUALITY; while only one side of the answer is known, steps by
+        the typical growth of jpegli's bytes per quality step; once bracketed,
+        interpolates on log(bytes), bisecting whenever a step fails to halve the
+        interval (bytes grow ~2% a step at q70 but ~20% at q97, so pure interpolation
+        stalls). 3.4 encodes on average on the sweep's pictures, where bisection over
+        [30, 100] took 6.3, for the same answers.
+        """
+        good, bad = lo - 1, hi + 1  # highest known to fit, lowest known to miss
+        if (side, lo) in self.cache:  # _shrink has tried it already
+            if not self.fits(side, lo):
+                return None
+            good = lo
+            if good == hi:
+                return hi
+        q = min(max(GUESS_QUALITY, good + 1), hi)
+        misses: list[int] = []  # qualities that missed, before anything fitted
+        halve = False
+        while True:
+            width = bad - good
+            if self.fits(side, q):
+                good = q
             else:
-                hi = mid
-        return lo
+                bad = q
+                misses.append(q)
+            if bad - good <= 1:
+                break
+            if good >= lo and bad <= hi:
+                if halve:
+                    q = (good + bad) // 2
+                else:
+                    a, b = math.log(self.size_at(side, good)), math.log(self.size_at(side, bad))
+                    t = (math.log(self.budget) - a) / (b - a) if b > a else 0.5
+                    q = min(max(good + round(t * (bad - good)), good + 1), bad - 1)
+                # Bisect next when this step kept more than half the interval.
+                halve = (bad - good) * 2 > width and not halve
+            elif good >= lo:
+                room = math.log(self.budget / self.size_at(side, good))
+                q = min(hi, good + max(1, math.ceil(room / math.log(STEP_UP))))
+            else:
+                over = math.log(self.size_at(side, bad) / self.budget)
+                step = math.log(STEP_DOWN)
+                if len(misses) >= 2 and misses[-2] != bad:
+                    # Low qualities gain few bytes a step: measure the slope, and aim past
+                    # the budget so the next try brackets the answer.
+                    step = math.log(self.size_at(side, misses[-2]) / self.size_at(side, bad))
+                    step = max(step / (misses[-2] - bad), 1e-4) / 1.5
+                q = max(lo, bad - max(1, math.ceil(over / step)))
+        return good if good >= lo else None
 
 
-def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
-             encode: Callable[[Image.Image, int], bytes] | None = None) -> tuple[Encoded, int]:
-    """Choose size and quality together. Returns the encode and how many encodes it took."""
-    search = _Search(src, budget, encode or _pick_encoder())
-    long_side = max(src.size)
-    sides = sorted({s for s in CANDIDATE_SIDES if s < long_side} | {long_side}, reverse=True)
-    sides = [s for s in sides if s <= CANDIDATE_SIDES[0]] or [sides[-1]]
+def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
+    """Long side at which the bytes would meet the budget, from (side, bytes) points
+    measured at one quality: a power law through the two nearest, else SIDE_EXPONENT."""
+    pts = sorted(known, key=lambda p: abs(math.log(p[1] / budget)))[:2]
+    (s1, b1) = pts[0]
+    gamma = SIDE_EXPONENT
+    if len(pts) == 2 and pts[1][0] != s1 and pts[1][1] != b1:
+        s2, b2 = pts[1]
+        gamma = min(3.0, max(1.0, math.log(b2 / b1) / math.log(s2 / s1)))
+    return s1 * (budget / b1) ** (1 / gamma)
 
-    # 1. Walk down from the largest side, jumping by the byte ratio (bytes grow
-    #    roughly with the pixel count), to the largest side that fits at floor_q.
+
+def chroma_detail(im: Image.Image) -> float:
+    """How much colour detail 4:2:0 throws away: the L4 norm (which weighs the worst
+    places, as SSIMULACRA2 does) of Cb/Cr after halving and restoring their resolution.
+    About 1-5 for photos, 8-18 for saturated fine detail (measured on the sweeps)."""
+    w, h = im.size
+    total = 0.0
+    for band in im.convert("YCbCr").split()[1:]:
+        half = band.resize((max(1, (w + 1) // 2), max(1, (h + 1) // 2)), Image.Resampling.BOX)
+        hist = ImageChops.difference(band, half.resize((w, h), Image.Resampling.BILINEAR)).histogram()
+        n = sum(hist)
+        total += (sum(count * v ** 4 for v, count in enumerate(hist)) / n) ** 0.25
+    return total
+
+
+def _grow(search: _Search, start: int, top: int, q: int, tries: int = 3) -> int:
+    """Largest long side in [start, top] that fits at quality q (start must fit)."""
+    good, bad = start, top + 1
+    known = [(start, search.size_at(start, q))]
+    for _ in range(tries):
+        if bad - good <= max(16, good // 20):
+            break  # within 5%: another resize is not worth its time
+        guess = _guess_side(known, int(search.budget * 0.98))
+        side = min(bad - 1, top, int(guess) // 8 * 8)
+        if side <= good or (good == start and side < start * MIN_GROWTH):
+            break
+        size = search.size_at(side, q)
+        known.append((side, size))
+        if size <= search.budget:
+            good = side
+        else:
+            bad = side
+    return good
+
+
+def _shrink(search: _Search, display: int, floor_q: int) -> tuple[int, int]:
+    """The budget misses floor_q even at the display side: the largest smaller side
+    that fits floor_q (then its best quality), or the lowest quality we accept at the
+    smallest side."""
+    sides = [s for s in CANDIDATE_SIDES if s < display] or [display]
+    known = [(display, search.size_at(display, floor_q))]
     i = 0
     fits: int | None = None
-    tried_too_big: set[int] = set()
+    too_big: set[int] = set()
     while i < len(sides):
-        side = sides[i]
-        size = search.size_at(side, floor_q)
-        if size <= budget:
+        size = search.size_at(sides[i], floor_q)
+        known.append((sides[i], size))
+        if size <= search.budget:
             fits = i
             break
-        tried_too_big.add(i)
-        estimate = side * math.sqrt(budget / size)
+        too_big.add(i)
+        estimate = _guess_side(known, search.budget)
         j = i + 1
         while j < len(sides) - 1 and sides[j] > estimate:
             j += 1
         i = j
     if fits is not None:
-        # 2. The jump may have overshot downwards: climb back while the next larger
-        #    side also fits at floor_q.
-        while fits > 0 and (fits - 1) not in tried_too_big:
-            if search.size_at(sides[fits - 1], floor_q) <= budget:
-                fits -= 1
-            else:
-                break
+        # The guess may have overshot downwards: climb back while a larger side fits too.
+        while fits > 0 and (fits - 1) not in too_big and search.fits(sides[fits - 1], floor_q):
+            fits -= 1
         side = sides[fits]
         q = search.best_quality(side, floor_q, MAX_QUALITY)
         assert q is not None
-    else:
-        # 3. Even the smallest side misses floor_q: take the lowest quality we accept
-        #    at the smallest side that fits it.
-        side, q = sides[-1], None
-        for s in sides[::-1]:
-            found = search.best_quality(s, MIN_QUALITY, floor_q - 1)
-            if found is None:
-                break
-            side, q = s, found
-        if q is None:
-            raise CannotComply(f"even {sides[-1]} px at quality {MIN_QUALITY} exceeds {budget:,} bytes")
+        return side, q
+    side, q = sides[-1], None
+    for s in sides[::-1]:
+        found = search.best_quality(s, MIN_QUALITY, floor_q - 1)
+        if found is None:
+            break
+        side, q = s, found
+    if q is None:
+        raise CannotComply(f"even {sides[-1]} px at quality {MIN_QUALITY} exceeds {search.budget:,} bytes")
+    return side, q
+
+
+def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
+             encode: Callable[[Image.Image, int], bytes] | None = None,
+             full_size: Callable[[], Image.Image] | None = None) -> tuple[Encoded, int]:
+    """Choose size and quality together. Returns the encode and how many encodes it took.
+
+    The phone's size (DISPLAY_SIDE, or the picture's own if smaller) at the highest
+    quality that fits: where the sweeps found the best picture for most inputs. Larger
+    when that quality is high and the picture's colour detail suffers from 4:2:0 at
+    that size (see GROW_IF_QUALITY); smaller when even floor_q misses (see _shrink).
+    ``full_size``, when src was decoded smaller than the original (a DCT-scaled JPEG),
+    gives the full picture for growing past src's size.
+    """
+    search = _Search(_normalize(src), budget, encode or _pick_encoder())
+    long_side = max(src.size)
+    display = min(DISPLAY_SIDE, long_side)
+    q = search.best_quality(display, floor_q, MAX_QUALITY)
+    side = display
+    if q is None:
+        side, q = _shrink(search, display, floor_q)
+    elif long_side >= display * MIN_GROWTH or full_size is not None:
+        grow_q = None
+        if q >= MAX_QUALITY:
+            grow_q = GROW_FLAT_QUALITY
+        elif q >= GROW_IF_QUALITY and chroma_detail(search.image(display)) >= GROW_IF_CHROMA:
+            grow_q = GROW_QUALITY
+        if grow_q is not None:
+            if full_size is not None:
+                search.src = _normalize(full_size())
+                long_side = max(search.src.size)
+            side = _grow(search, display, min(long_side, MAX_SIDE), grow_q)
+            if side != display:
+                q = search.best_quality(side, grow_q, MAX_QUALITY) or grow_q
     data = search.bytes_at(side, q)
     im = search.image(side)
     return Encoded(data=data, width=im.width, height=im.height, quality=q), search.encodes
@@ -303,11 +495,15 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: str
                            path=sniffed.path, hint="add jpeg to the profile's formats")
     if info.has_gps:
         warn.append("GPS location removed")
-    pic = load_picture(sniffed, info, profile, CANDIDATE_SIDES[0], warn)
+    pic = _decode(sniffed, info, profile, DECODE_SIDE, warn)
+    full_size: Callable[[], Image.Image] | None = None
+    if max(pic.size) < max(info.width, info.height):
+        # Decoded DCT-scaled: growing past that (rare) needs the full picture again.
+        full_size = functools.partial(_decode, sniffed, info, profile, info.width + info.height, [])
     if progress:
         progress(0, 1, "encoding")
     try:
-        enc, _count = fit_jpeg(pic, limits.max_bytes)
+        enc, _count = fit_jpeg(pic, limits.max_bytes, full_size=full_size)
     except CannotComply as exc:
         raise CannotComply(exc.message, path=sniffed.path,
                            hint="the budget is too small for any watchable picture") from exc
@@ -324,7 +520,7 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: str
 
 def fit_picture_to_file(pic: Image.Image, budget: int, target: Path) -> OutputFile:
     """For other stages (a video's thumb): fit an already-decoded RGB picture."""
-    enc, _ = fit_jpeg(_flatten(pic), budget)
+    enc, _ = fit_jpeg(pic, budget)
     with atomic_path(target) as tmp:
         tmp.write_bytes(enc.data)
     return OutputFile(path=target, role="thumb", kind="thumb", bytes=len(enc.data), format="jpeg",

@@ -1,0 +1,173 @@
+"""The size+quality choice of mediaprep/fit/image.py, on a real photo: every output
+decoded and checked against the budget, the chosen size and the exhaustive answer."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, JpegImagePlugin
+
+import mediaprep
+from mediaprep.errors import CannotComply
+from mediaprep.fit import image as fit
+from mediaprep.probe import probe_image
+from mediaprep.profiles import WECHAT
+from mediaprep.sniff import sniff
+
+
+TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    """A real photograph (Debian mate-backgrounds), shown 1800x1125 after EXIF rotation."""
+    with Image.open(TESTDATA / "images/photo_rotated_gps.jpg") as im:
+        return ImageOps.exif_transpose(im).convert("RGB")
+
+
+def _decoded(data: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "JPEG"
+    assert not im.info.get("progressive") and not im.info.get("progression"), "must be baseline"
+    assert JpegImagePlugin.get_sampling(im) == 2  # 4:2:0
+    im.load()
+    return im
+
+
+@pytest.mark.parametrize("budget", [128_000, 64_000, 20_000, 6_000, 2_500])
+def test_never_over_budget_and_size_follows_budget(photo, budget):
+    enc, encodes = fit.fit_jpeg(photo, budget)
+    assert len(enc.data) <= budget
+    im = _decoded(enc.data)
+    assert im.size == (enc.width, enc.height)
+    assert abs(im.width / im.height - 1800 / 1125) < 0.01  # aspect kept
+    if budget >= 64_000:
+        # The phone's size, at a quality that leaves no room for one step more.
+        assert max(im.size) == fit.DISPLAY_SIDE
+        assert enc.quality >= 80
+        assert len(fit._encode_jpegli(fit._resize(photo, fit.DISPLAY_SIDE), enc.quality + 1)) > budget \
+            or enc.quality == fit.MAX_QUALITY
+    else:
+        # Too small a budget for 1080 px at FLOOR_QUALITY: a smaller picture, not mush.
+        assert max(im.size) < fit.DISPLAY_SIDE
+        assert enc.quality >= fit.MIN_QUALITY
+    assert encodes <= 12
+
+
+def test_quality_search_finds_the_exhaustive_answer_in_few_encodes(photo):
+    img = fit._resize(photo, fit.DISPLAY_SIDE)
+    sizes = {q: len(fit._encode_jpegli(img, q)) for q in range(fit.FLOOR_QUALITY, fit.MAX_QUALITY + 1)}
+    total = 0
+    for budget in (sizes[45] + 1, sizes[80] - 1, sizes[90], sizes[97] + 10, 10 ** 7):
+        search = fit._Search(photo, budget, fit._encode_jpegli)
+        q = search.best_quality(fit.DISPLAY_SIDE, fit.FLOOR_QUALITY, fit.MAX_QUALITY)
+        expected = max(q for q, n in sizes.items() if n <= budget)
+        assert q == expected, budget
+        total += search.encodes
+    assert total <= 30  # bisection over [30, 100] takes 7 each
+    search = fit._Search(photo, sizes[fit.FLOOR_QUALITY] - 1, fit._encode_jpegli)
+    assert search.best_quality(fit.DISPLAY_SIDE, fit.FLOOR_QUALITY, fit.MAX_QUALITY) is None
+
+
+def test_small_picture_keeps_its_size(photo):
+    small = photo.resize((640, 400), Image.Resampling.LANCZOS)
+    enc, _ = fit.fit_jpeg(small, 128_000)
+    assert (enc.width, enc.height) == (640, 400)
+    assert enc.quality == fit.MAX_QUALITY  # the budget is there to use
+
+
+def test_impossible_budget_refuses():
+    noise = Image.effect_noise((400, 300), 90).convert("RGB")
+    with pytest.raises(CannotComply):
+        fit.fit_jpeg(noise, 150)
+
+
+def test_transparency_is_flattened_after_resizing_like_before(photo):
+    """Alpha kept through the resize (4x fewer pixels to composite) gives the picture
+    that flattening first gives: Pillow resizes RGBA premultiplied."""
+    rgba = photo.convert("RGBA")
+    alpha = Image.linear_gradient("L").resize(rgba.size)  # 0 at the top to 255 at the bottom
+    rgba.putalpha(alpha)
+    enc, _ = fit.fit_jpeg(rgba, 128_000)
+    got = _decoded(enc.data).convert("RGB")
+    expected = fit._resize(fit._flatten(rgba), fit.DISPLAY_SIDE)
+    assert got.size == expected.size
+    diff = ImageStat.Stat(ImageChops.difference(got, expected)).mean
+    assert max(diff) < 3  # JPEG noise only
+    top = got.crop((0, 0, got.width, 8))
+    assert min(ImageStat.Stat(top).mean) > 245  # transparent rows came out white
+
+
+def test_opaque_alpha_is_dropped_without_compositing(photo):
+    rgba = photo.convert("RGBA")
+    assert fit._normalize(rgba).mode == "RGB"
+    assert fit._normalize(rgba).tobytes() == photo.tobytes()
+
+
+def _png_with_exif_after_idat(path: Path) -> None:
+    """A PNG whose eXIf chunk (with a GPS IFD) comes after the image data, where
+    Pillow only finds it by decoding the pixels."""
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(buf, "PNG")
+    data = buf.getvalue()
+    exif = Image.Exif()
+    exif[0x8825] = {2: (48.0, 51.0, 30.0)}  # GPSLatitude
+    payload = exif.tobytes()
+    chunk = struct.pack(">I", len(payload)) + b"eXIf" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + payload) & 0xFFFFFFFF)
+    iend = data.rindex(b"IEND") - 4
+    path.write_bytes(data[:iend] + chunk + data[iend:])
+
+
+def test_probe_still_finds_exif_after_png_image_data(tmp_path):
+    src = tmp_path / "late_exif.png"
+    _png_with_exif_after_idat(src)
+    info = probe_image(sniff(src), WECHAT.safety)
+    assert info.has_exif and info.has_gps
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (64, 48)).save(plain)
+    info = probe_image(sniff(plain), WECHAT.safety)
+    assert not info.has_exif and not info.has_gps
+    # wechat-oa takes PNG as it is; a PNG with GPS must not pass through with it.
+    res = mediaprep.prepare(src, out_dir=tmp_path / "out", profile="wechat-oa")
+    (out,) = res.outputs
+    assert not out.passed_through
+    assert b"eXIf" not in out.path.read_bytes()
+
+
+def _coloured_lines() -> Image.Image:
+    """Thin saturated red and blue lines on a grey gradient: the colour detail that
+    4:2:0 smears at 1080 px."""
+    im = Image.linear_gradient("L").resize((2400, 1600)).convert("RGB")
+    draw = ImageDraw.Draw(im)
+    for x in range(-1600, 2400, 200):
+        draw.line([(x, 0), (x + 1600, 1600)], fill=(230, 20, 40), width=2)
+        draw.line([(x + 6, 0), (x + 1606, 1600)], fill=(20, 60, 230), width=1)
+    return im
+
+
+def test_chroma_detail_tells_colour_detail_from_a_photo(photo):
+    at_display = fit._resize(photo, fit.DISPLAY_SIDE)
+    assert fit.chroma_detail(at_display) < fit.GROW_IF_CHROMA
+    assert fit.chroma_detail(fit._resize(_coloured_lines(), fit.DISPLAY_SIDE)) > 2 * fit.GROW_IF_CHROMA
+
+
+def test_colour_detail_grows_past_the_display_side():
+    enc, _ = fit.fit_jpeg(_coloured_lines(), 128_000)
+    assert len(enc.data) <= 128_000
+    im = _decoded(enc.data)
+    assert max(im.size) >= fit.DISPLAY_SIDE * fit.MIN_GROWTH
+    assert enc.quality >= fit.GROW_QUALITY
+
+
+def test_flat_picture_grows_while_near_lossless():
+    grey = Image.linear_gradient("L").resize((2400, 1600))
+    flat = Image.merge("RGB", (grey, grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                               Image.new("L", grey.size, 128)))
+    enc, _ = fit.fit_jpeg(flat, 128_000)
+    assert len(enc.data) <= 128_000
+    assert max(_decoded(enc.data).size) > fit.DISPLAY_SIDE * fit.MIN_GROWTH
+    assert enc.quality >= fit.GROW_FLAT_QUALITY
