@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .errors import ToolFailed
+from .tools.ffmpeg import THREADS_ENV
 
 # The worker's end of its pipe, so a running job can talk to the supervisor.
 _CONN: Connection | None = None
@@ -196,6 +197,9 @@ class _Worker:
                 stdout=subprocess.DEVNULL,  # stdout belongs to the batch's results
                 stderr=self.stderr,
                 start_new_session=True,  # its own group: killable as a whole, no terminal ^C
+                # One ffmpeg thread per worker unless the user says otherwise: the
+                # workers are the parallelism (see tools/ffmpeg.THREADS_ENV).
+                env={THREADS_ENV: "1", **os.environ},
             )
         except OSError as exc:
             mine.close()

@@ -173,7 +173,7 @@ def _x264_args(bitrate: int, pass_no: int, passlog: Path, fps: Fraction) -> list
     # every 10 s: at these rates every I-frame is expensive.
     return ["-c:v", "libx264", "-preset", PRESET, "-profile:v", "main", "-pix_fmt", "yuv420p",
             "-b:v", str(int(bitrate)), "-pass", str(pass_no), "-passlogfile", str(passlog),
-            "-g", str(max(1, int(round(float(fps) * 10))))]
+            "-g", str(max(1, int(round(float(fps) * 10)))), *ff.thread_args()]
 
 
 # ------------------------------------------------------------------ encoding

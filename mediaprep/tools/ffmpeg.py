@@ -33,6 +33,28 @@ PROBE_TIMEOUT = 20.0
 # Prepended to every run, right after the binary.
 GLOBAL_ARGS = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y")
 
+# Threads per ffmpeg run (decoders, filters, x264). Unset: ffmpeg's own choice (all
+# cores). A batch sets 1 in its workers: there the files are the unit of
+# parallelism, and N workers each running an all-core x264 only oversubscribe.
+THREADS_ENV = "MEDIAPREP_THREADS"
+
+
+def threads() -> int | None:
+    value = os.environ.get(THREADS_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def thread_args() -> list[str]:
+    """``-threads N`` for one decoder or encoder, when a thread count is set."""
+    n = threads()
+    return ["-threads", str(n)] if n else []
+
+
+def _global_args() -> list[str]:
+    n = threads()
+    extra = ["-filter_threads", str(n), "-filter_complex_threads", str(n)] if n else []
+    return [*GLOBAL_ARGS, *extra]
+
 _ENCODER_LINE = re.compile(r"^\s*[VAS][F.][S.][X.][B.][D.]\s+(\S+)", re.M)
 _FILTER_LINE = re.compile(r"^\s*[T.][S.][C.]?\s+(\S+)\s+\S+->\S+", re.M)
 
@@ -146,6 +168,8 @@ def input_url(path: Path) -> str:
 
 def safe_input(path: Path, demuxer: str, **kwargs: Any) -> Any:
     """An ffmpeg-python input node with the demuxer forced and only the file protocol."""
+    if threads():
+        kwargs.setdefault("threads", str(threads()))
     return ffmpeg_python.input(input_url(path), f=demuxer, protocol_whitelist="file", **kwargs)
 
 
@@ -153,7 +177,7 @@ def compile_args(stream: Any) -> list[str]:
     """argv for an ffmpeg-python graph, with our defensive global flags up front."""
     ff = get_ffmpeg()
     args = ffmpeg_python.compile(stream, cmd=ff.path)
-    return [ff.path, *GLOBAL_ARGS, *args[1:]]
+    return [ff.path, *_global_args(), *args[1:]]
 
 
 def pipe_input(demuxer: str, **kwargs: Any) -> Any:
@@ -171,7 +195,7 @@ def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = Non
     """Run ffmpeg with hand-built arguments (for what ffmpeg-python cannot express,
     such as a null output for pass 1 or a filter that writes to stderr)."""
     ff = get_ffmpeg()
-    return proc.run([ff.path, *GLOBAL_ARGS, *args], timeout=timeout, tool="ffmpeg",
+    return proc.run([ff.path, *_global_args(), *args], timeout=timeout, tool="ffmpeg",
                     input_bytes=input_bytes)
 
 
@@ -199,7 +223,7 @@ def safe_input_args(path: Path, demuxer: str, *, start: float | None = None,
         args += ["-t", f"{duration:.3f}"]
     if max_pixels:
         args += ["-max_pixels", str(int(max_pixels))]
-    return [*args, "-f", demuxer, "-protocol_whitelist", "file", "-i", input_url(path)]
+    return [*args, *thread_args(), "-f", demuxer, "-protocol_whitelist", "file", "-i", input_url(path)]
 
 
 def has_filter(name: str) -> bool:
