@@ -324,6 +324,8 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
         video: list[VideoStream] = []
         for s in streams:
             cc = s.codec_context
+            if cc is None:
+                continue  # a codec libav does not know (or a damaged header): not media we can use
             default = bool(int(getattr(s, "disposition", 0) or 0) & 1)
             if s.type == "audio":
                 audio.append(AudioStream(index=s.index, codec=cc.name, sample_rate=int(cc.sample_rate or 0),
