@@ -41,21 +41,27 @@ def _notify(message: str) -> None:
     click.echo(f"mediaprep: {escape_name(redact(message))}", err=True)
 
 
+_NET_FLAGS = _stack(
+    click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+                 help="Seconds to wait on each HTTP request (connect, send, answer)."),
+    click.option("--attempts", type=click.IntRange(min=1), default=4, show_default=True,
+                 help="Tries for failures that are safe to repeat."),
+    click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
+                 help="Seconds before the first retry; doubles each time."),
+)
+
+
+def _pop_net(kw: dict[str, Any]) -> NetOptions:
+    return NetOptions(timeout=kw.pop("timeout"), attempts=kw.pop("attempts"), backoff=kw.pop("backoff"),
+                      notify=_notify)
+
+
 def _net_options(f: F) -> F:
     """--timeout/--attempts/--backoff, passed on as one NetOptions ``net``."""
     @functools.wraps(f)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        net = NetOptions(timeout=kw.pop("timeout"), attempts=kw.pop("attempts"), backoff=kw.pop("backoff"),
-                         notify=_notify)
-        return f(*args, net=net, **kw)
-    return _stack(
-        click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
-                     help="Seconds to wait on each HTTP request (connect, send, answer)."),
-        click.option("--attempts", type=click.IntRange(min=1), default=4, show_default=True,
-                     help="Tries for failures that are safe to repeat."),
-        click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
-                     help="Seconds before the first retry; doubles each time."),
-    )(wrapper)
+        return f(*args, net=_pop_net(kw), **kw)
+    return _NET_FLAGS(wrapper)
 
 
 _WECHAT_OPTIONS = _stack(
@@ -81,20 +87,13 @@ def upload_option(f: F) -> F:
     ``wechat`` argument (a WeChatConfig, or None without --upload)."""
     @functools.wraps(f)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        net = NetOptions(timeout=kw.pop("timeout"), attempts=kw.pop("attempts"), backoff=kw.pop("backoff"),
-                         notify=_notify)
-        config = _wechat_config(kw, net, kw.get("profile_name") or "wechat")
+        config = _wechat_config(kw, _pop_net(kw), kw.get("profile_name") or "wechat")
         return f(*args, wechat=config if kw.pop("upload") else None, **kw)
     return _stack(
         click.option("--upload", is_flag=True,
                      help="Upload the outputs to WeChat and put the real media ids in the blocks."),
         _WECHAT_OPTIONS,
-        click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
-                     help="Seconds to wait on each HTTP request."),
-        click.option("--attempts", type=click.IntRange(min=1), default=4, show_default=True,
-                     help="Tries for failures that are safe to repeat."),
-        click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
-                     help="Seconds before the first retry; doubles each time."),
+        _NET_FLAGS,
     )(wrapper)
 
 
