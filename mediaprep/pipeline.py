@@ -32,7 +32,8 @@ def _handler(sniffed: Sniffed, info: ImageInfo | MediaInfo, role: str) -> Callab
         kind = "audio"  # audio-only MP4/MKV/WebM
     key = _HANDLERS.get((kind, role))
     if key is None:
-        raise UsageError(f"a {kind} file cannot be prepared as {role}", path=sniffed.path,
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise UsageError(f"{article} {kind} file cannot be prepared as {role}", path=sniffed.path,
                          hint=f"drop --as, or use --as {default_role(sniffed, info)}")
     module_name, func = key.split(":")
     return getattr(importlib.import_module(module_name), func)  # type: ignore[no-any-return]

@@ -12,7 +12,6 @@ import dataclasses
 import struct
 import warnings
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +168,13 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
                 raise LimitExceeded(
                     f"{key} metadata is {len(value):,} bytes (limit {limits.max_metadata_bytes:,})",
                     path=sniffed.path, hint="strip the metadata with another tool first")
+        # The bytes, read once: the PNG eXIf look-up, the JPEG scan count and the
+        # end-of-image walk all need them.
+        data = sniffed.path.read_bytes() if sniffed.fmt in ("jpeg", "png") else b""
         try:
             # Pillow's PNG getexif() decodes every pixel to look for an eXIf chunk after
             # the image data (50 ms on 2 MP); the bytes tell first whether there is one.
-            if sniffed.fmt == "png" and "exif" not in info and b"eXIf" not in sniffed.path.read_bytes():
+            if sniffed.fmt == "png" and "exif" not in info and b"eXIf" not in data:
                 exif = Image.Exif()
             else:
                 exif = im.getexif()
@@ -189,7 +191,6 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
         has_xmp = "xmp" in info or "XML:com.adobe.xmp" in info
         trailing = 0
         if sniffed.fmt == "jpeg":
-            data = sniffed.path.read_bytes()
             scans = _jpeg_scans(data)
             if scans > limits.max_jpeg_scans:
                 raise LimitExceeded(
@@ -198,7 +199,7 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
                     hint="re-save it as a baseline JPEG with another tool first")
             trailing = _jpeg_trailing(data, sniffed.path)
         elif sniffed.fmt == "png":
-            trailing = _png_trailing(sniffed.path.read_bytes(), sniffed.path)
+            trailing = _png_trailing(data, sniffed.path)
         subsampling = None
         progressive = False
         if sniffed.fmt == "jpeg":
@@ -427,10 +428,3 @@ def _packet_duration(container: Any, limits: SafetyLimits, sniffed: Sniffed,
         raise BadInput("no media data (the file holds headers but no packets)", path=sniffed.path,
                        hint="the file is truncated or the recording failed")
     return max(0.0, end - start), rotation, packets
-
-
-def fraction_or_none(value: Any) -> Fraction | None:
-    try:
-        return Fraction(value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
