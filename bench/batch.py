@@ -113,7 +113,7 @@ def run(src: Path, dst: Path, jobs: int) -> dict[str, float]:
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0, total0 = proc_stat_busy()
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "mediaprep.cli", "batch", str(src), str(dst),
+    proc = subprocess.run([sys.executable, "-m", "mediaprep", "batch", str(src), str(dst),
                            "--jobs", str(jobs), "--force"], capture_output=True, timeout=7200)
     wall = time.monotonic() - t0
     busy1, total1 = proc_stat_busy()

@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import mediaprep  # noqa: E402
-from mediaprep.check import check_probed, probe  # noqa: E402
 from mediaprep.errors import MediaprepError  # noqa: E402
+from mediaprep.preflight.check import check_probed, probe  # noqa: E402
+from mediaprep.preflight.sniff import sniff  # noqa: E402
 from mediaprep.profiles import get_profile  # noqa: E402
-from mediaprep.sniff import sniff  # noqa: E402
 
 SAMPLE_DIRS = ("testdata/images", "testdata/audio", "testdata/video")
 MAX_SAMPLE = 400_000  # bytes: keep each case cheap

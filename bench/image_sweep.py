@@ -19,8 +19,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _quality import Reference, load_view  # noqa: E402
-
 from image import find_images  # noqa: E402
+
 from mediaprep.fit import image as fit  # noqa: E402
 
 SIDES = (640, 720, 800, 960, 1080, 1280, 1440, 1600, 1920, 2304, 2560)

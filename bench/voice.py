@@ -96,7 +96,7 @@ def cpu() -> float:
 
 
 class Timed:
-    def __enter__(self) -> "Timed":
+    def __enter__(self) -> Timed:
         self.w0, self.c0 = time.perf_counter(), cpu()
         return self
 

@@ -3,8 +3,7 @@ through the IMIconnect (Webex Connect) messaging API."""
 from __future__ import annotations
 
 from .attachment import Attachment
-from .batch import BatchProgress, BatchResult, FileResult, batch  # the function shadows the module name
-from .check import CheckReport, Violation, check
+from .batching.run import BatchProgress, BatchResult, FileResult, batch  # the function shadows the module name
 from .errors import (
     BadInput,
     CannotComply,
@@ -24,9 +23,10 @@ from .errors import (
 )
 from .model import OutputFile, PrepareOptions, PrepareResult
 from .pipeline import prepare
+from .preflight.check import CheckReport, Violation, check
 from .profiles import BUILTIN as PROFILES
 from .profiles import Profile, RoleLimits, get_profile, load_profile_file
-from .request import RequestProblem, build_requests, validate_request
+from .send.request import RequestProblem, build_requests, validate_request
 
 __version__ = "0.1.0"
 

@@ -124,7 +124,7 @@ class RequestInvalid(UsageError):
     """A message request body IMIconnect would refuse. ``problems`` lists every one,
     each with the code the API would answer (7003, 7004, 7009, ...)."""
 
-    def __init__(self, problems: "tuple[object, ...]", *, path: Path | str | None = None,
+    def __init__(self, problems: tuple[object, ...], *, path: Path | str | None = None,
                  hint: str | None = None) -> None:
         self.problems = tuple(problems)
         listed = "; ".join(str(p) for p in self.problems)

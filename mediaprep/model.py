@@ -1,9 +1,10 @@
 """Plain typed objects passed between stages (no dicts threaded through)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .attachment import Attachment
 

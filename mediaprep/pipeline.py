@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .attachment import Attachment, placeholder
-from .check import default_role, probe
 from .errors import UsageError
 from .model import Fitted, OutputFile, PrepareOptions, PrepareResult, ProgressFn
 from .output import resolve_out_dir
-from .probe import ImageInfo, MediaInfo
+from .preflight.check import default_role, probe
+from .preflight.probe import ImageInfo, MediaInfo
+from .preflight.sniff import Sniffed, sniff
 from .profiles import ROLES, Profile, get_profile
-from .sniff import Sniffed, sniff
 
 # (content kind, role) -> "module:function" of the fit stage that makes it.
 # Every handler is called as handler(sniffed, info, profile, role, opts, out_dir, progress).

@@ -17,9 +17,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     # Tokens are cached per process by base URL; a new server may reuse an old port.
-    import mediaprep.wechat
+    import mediaprep.send.wechat
 
-    mediaprep.wechat._TOKENS.clear()
+    mediaprep.send.wechat._TOKENS.clear()
 
 
 @pytest.fixture

@@ -16,13 +16,14 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from mediaprep.net import NetOptions
+from mediaprep.send.net import NetOptions
 
 # Small enough to keep the suite fast, large enough for a loaded 2-core machine.
 FAST = NetOptions(timeout=2.0, attempts=3, backoff=0.01, backoff_max=0.05)
@@ -223,7 +224,7 @@ class FakeApis:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import mediaprep
-from mediaprep.batch import MANIFEST, STAGING_PREFIX, choose_stems, read_manifest
+from mediaprep.batching.run import MANIFEST, STAGING_PREFIX, choose_stems, read_manifest
 from mediaprep.tools.ffmpeg import run_args
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ BAD_BYTES_NAME = os.fsdecode(b"bad\xffname.jpg")
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "mediaprep.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mediaprep", *args], capture_output=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -272,7 +272,7 @@ def test_killed_run_leaves_no_partial_output_and_rerun_finishes(tmp_path: Path) 
     photo = Image.open(IMAGES / "photo_rotated_gps.jpg")
     for i in range(N_KILL):  # distinct real pictures, each about a second of work
         photo.rotate(i * 7, expand=True).save(src / f"p{i:02d}.jpg", quality=97)
-    proc = subprocess.Popen([sys.executable, "-m", "mediaprep.cli", "batch", str(src), str(dst),
+    proc = subprocess.Popen([sys.executable, "-m", "mediaprep", "batch", str(src), str(dst),
                              "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             stdin=subprocess.DEVNULL)
     manifest = dst / MANIFEST
@@ -409,13 +409,13 @@ def test_dask_scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         assert len(read_manifest(dst / MANIFEST)) == 3
         again = mediaprep.batch(src, dst, scheduler=cluster.scheduler_address)
         assert again.dispatched == 1  # only the broken file is retried
-    monkeypatch.setattr(sys.modules["mediaprep.batch"], "DASK_CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(sys.modules["mediaprep.batching.run"], "DASK_CONNECT_TIMEOUT", 1.0)
     with pytest.raises(mediaprep.UsageError, match="cannot reach the Dask scheduler"):
         mediaprep.batch(src, dst, scheduler="tcp://127.0.0.1:9")
 
 
 def test_large_videos_start_first(tmp_path: Path) -> None:
-    from mediaprep.batch import Task, order
+    from mediaprep.batching.run import Task, order
     from mediaprep.profiles import WECHAT
 
     def task(i: int, kind: str, size: int) -> Task:
@@ -434,7 +434,7 @@ def test_ctrl_c_stops_cleanly_and_rerun_finishes(tmp_path: Path) -> None:
     photo = Image.open(IMAGES / "photo_rotated_gps.jpg")
     for i in range(4):
         photo.rotate(i * 11, expand=True).save(src / f"q{i}.jpg", quality=97)
-    proc = subprocess.Popen([sys.executable, "-m", "mediaprep.cli", "batch", str(src), str(dst),
+    proc = subprocess.Popen([sys.executable, "-m", "mediaprep", "batch", str(src), str(dst),
                              "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -454,7 +454,7 @@ def test_ctrl_c_stops_cleanly_and_rerun_finishes(tmp_path: Path) -> None:
 def test_progress_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path: Path) -> None:
     import io
 
-    from mediaprep.progress import ProgressReporter
+    from mediaprep.batching.progress import ProgressReporter
 
     src, dst = tmp_path / "src", tmp_path / "dst"
     _copy("grey.jpg", src / "a.jpg")

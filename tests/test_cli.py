@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from PIL import Image
 
-from mediaprep.cli import main
+from mediaprep.cli.main import main
 
 EXE = str(Path(sys.executable).parent / "mediaprep")
 

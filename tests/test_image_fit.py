@@ -13,10 +13,9 @@ from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, JpegImagePlug
 import mediaprep
 from mediaprep.errors import CannotComply
 from mediaprep.fit import image as fit
-from mediaprep.probe import probe_image
+from mediaprep.preflight.probe import probe_image
+from mediaprep.preflight.sniff import sniff
 from mediaprep.profiles import WECHAT
-from mediaprep.sniff import sniff
-
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 

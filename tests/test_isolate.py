@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from mediaprep.isolate import Job, Outcome, run_jobs, set_time_limit
+from mediaprep.batching.isolate import Job, Outcome, run_jobs, set_time_limit
 
 
 def _square(x: int) -> int:
@@ -106,8 +106,8 @@ def test_ctrl_c_kills_running_workers(tmp_path):
 def test_workers_that_cannot_start_stop_the_run_with_one_clear_error(tmp_path, monkeypatch):
     import pytest
 
+    from mediaprep.batching import isolate
     from mediaprep.errors import ToolFailed
-    from mediaprep import isolate
 
     monkeypatch.setattr(isolate, "PRELOAD", ["mediaprep_no_such_module"])
     with pytest.raises(ToolFailed, match="worker processes cannot start: .*mediaprep_no_such_module"):

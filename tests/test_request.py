@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import mediaprep
 from mediaprep import Attachment, RequestInvalid, build_requests, validate_request
-from mediaprep.cli import main
+from mediaprep.cli.main import main
 from mediaprep.errors import ExitCode
 
 IMG = Attachment("image", "1057943604868669445")

@@ -22,9 +22,9 @@ from fake_apis import (
 )
 
 from mediaprep import Attachment, build_requests
-from mediaprep.cli import main
+from mediaprep.cli.main import main
 from mediaprep.errors import ExitCode, OutcomeUnknown, RemoteError, UsageError
-from mediaprep.imiconnect import Journal, Sender
+from mediaprep.send.imiconnect import Journal, Sender
 
 NET_ARGS = ["--timeout", "2", "--attempts", "3", "--backoff", "0.01"]
 
@@ -334,10 +334,10 @@ def _make_amr(path, seconds: float) -> None:
 
 
 def test_split_voice_is_uploaded_part_by_part_and_sent_as_one_request_each_in_order(fake, tmp_path):
-    from mediaprep.deliver import upload_prepared
-    from mediaprep.imiconnect import Sender
     from mediaprep.model import OutputFile, PrepareResult
-    from mediaprep.wechat import WeChatClient, WeChatConfig
+    from mediaprep.send.deliver import upload_prepared
+    from mediaprep.send.imiconnect import Sender
+    from mediaprep.send.wechat import WeChatClient, WeChatConfig
 
     parts = []
     for n, seconds in ((1, 3.0), (2, 1.0)):

@@ -20,7 +20,7 @@ from fake_apis import (
     parse_multipart,
 )
 
-from mediaprep.cli import main
+from mediaprep.cli.main import main
 from mediaprep.errors import (
     CannotComply,
     ExitCode,
@@ -28,8 +28,8 @@ from mediaprep.errors import (
     RemoteTimeout,
     UsageError,
 )
-from mediaprep.net import NetOptions
-from mediaprep.wechat import WeChatClient, WeChatConfig
+from mediaprep.send.net import NetOptions
+from mediaprep.send.wechat import WeChatClient, WeChatConfig
 
 pytest_plugins = ("conftest_net",)  # fixtures: fake (the servers), _clean_env (autouse)
 

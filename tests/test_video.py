@@ -18,9 +18,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 import mediaprep
-from mediaprep.cli import main as cli_main
-from mediaprep.errors import (BadInput, CannotComply, ExitCode, ToolFailed, UnsupportedType,
-                              UsageError)
+from mediaprep.cli.main import main as cli_main
+from mediaprep.errors import BadInput, CannotComply, ExitCode, ToolFailed, UnsupportedType, UsageError
 from mediaprep.fit.video import moov_before_mdat, mvhd_duration
 from mediaprep.tools import ffmpeg as ff
 

@@ -5,10 +5,18 @@ from fractions import Fraction
 
 import pytest
 
-from mediaprep.fit.video_plan import (FLOOR_BPP, TARGET_BPP, fps_rungs, max_watchable_duration,
-                                      next_video_bytes, overhead_bytes, plan_video, scaled,
-                                      split_points)
-from mediaprep.probe import AudioStream, MediaInfo, VideoStream
+from mediaprep.fit.video_plan import (
+    FLOOR_BPP,
+    TARGET_BPP,
+    fps_rungs,
+    max_watchable_duration,
+    next_video_bytes,
+    overhead_bytes,
+    plan_video,
+    scaled,
+    split_points,
+)
+from mediaprep.preflight.probe import AudioStream, MediaInfo, VideoStream
 
 MB = 1_000_000
 

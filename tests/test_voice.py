@@ -27,11 +27,11 @@ from audio_helpers import (
 from click.testing import CliRunner
 
 import mediaprep
-from mediaprep.check import check
-from mediaprep.cli import main
+from mediaprep.cli.main import main
 from mediaprep.errors import BadInput, CannotComply, ExitCode, MediaprepError
-from mediaprep.fit import amr
+from mediaprep.formats import amr
 from mediaprep.fit.voice_plan import TARGET_LEVEL_DB
+from mediaprep.preflight.check import check
 from mediaprep.tools.ffmpeg import get_ffmpeg
 
 

@@ -15,7 +15,7 @@ import pytest
 from audio_helpers import ffmpeg_exe, write_wav
 from click.testing import CliRunner
 
-from mediaprep.cli import main
+from mediaprep.cli.main import main
 from mediaprep.errors import ExitCode
 from mediaprep.tools.ffmpeg import get_ffmpeg
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediaprep.fit import amr
+from mediaprep.formats import amr
 from mediaprep.fit.voice import max_part_frames
 from mediaprep.fit.voice_plan import (
     FRAME,

@@ -19,20 +19,20 @@ import functools
 import io
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageChops, ImageCms, ImageFilter, ImageOps
 
-from ..check import image_violations
 from ..errors import BadInput, CannotComply, LimitExceeded
+from ..formats.jpeg_strip import NotAJpeg, strip_jpeg
 from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
 from ..output import atomic_path, output_path, write_bytes
-from ..probe import ImageInfo, open_image
+from ..preflight.check import image_violations
+from ..preflight.probe import ImageInfo, open_image
+from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
-from ..sniff import Sniffed
-from .jpeg_strip import NotAJpeg, strip_jpeg
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
 # the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and

@@ -27,24 +27,32 @@ import re
 import shutil
 import struct
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from PIL import Image
 
-from ..check import video_violations
 from ..errors import BadInput, CannotComply, ToolFailed, ToolTimeout, UsageError
 from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
 from ..output import atomic_path, output_path
-from ..probe import MediaInfo, VideoStream
+from ..preflight.check import video_violations
+from ..preflight.probe import MediaInfo, VideoStream
+from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
-from ..sniff import Sniffed
 from ..tools import ffmpeg as ff
 from .image import fit_picture_to_file
-from .video_plan import (RATE_MARGIN, Plan, display_size, max_watchable_duration,
-                         next_video_bytes, plan_video, split_points)
+from .video_plan import (
+    RATE_MARGIN,
+    Plan,
+    display_size,
+    max_watchable_duration,
+    next_video_bytes,
+    plan_video,
+    split_points,
+)
 
 PRESET = "medium"  # libx264 preset of the final pass
 MAX_ENCODES = 4  # final-pass attempts before giving up (MEASURED.md: one retry sufficed)
@@ -485,7 +493,7 @@ def _keyframes(sniffed: Sniffed, info: MediaInfo, keep: float) -> tuple[float, .
     """Keyframe times of the main video stream, from packets only (no decode)."""
     import av
 
-    from ..probe import open_av
+    from ..preflight.probe import open_av
 
     v = info.default_video
     assert v is not None

@@ -27,15 +27,15 @@ from pathlib import Path
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds the graph; tools.ffmpeg runs it
 import numpy as np
 
-from ..check import voice_format, voice_violations
 from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
+from ..formats import amr
 from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
 from ..output import atomic_path, output_path, write_bytes
-from ..probe import MediaInfo
+from ..preflight.check import voice_format, voice_violations
+from ..preflight.probe import MediaInfo
+from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
-from ..sniff import Sniffed
 from ..tools import ffmpeg as ff
-from . import amr
 from .voice_plan import (
     FRAME,
     FRAME_S,

@@ -40,13 +40,14 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from .errors import ToolFailed
-from .tools.ffmpeg import THREADS_ENV
+from ..errors import ToolFailed
+from ..tools.ffmpeg import THREADS_ENV
 
 # The worker's end of its pipe, so a running job can talk to the supervisor.
 _CONN: Connection | None = None
@@ -89,7 +90,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def worker_entry() -> None:
-    """``python -c 'from mediaprep.isolate import worker_entry; worker_entry()' FD PARENT MB``"""
+    """``python -c 'from mediaprep.batching.isolate import worker_entry; worker_entry()' FD PARENT MB``"""
     fd, parent, memory_mb = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     _die_with_parent(parent)
     conn = Connection(fd)
@@ -179,7 +180,7 @@ def kill_tree(pid: int) -> None:
 
 
 # Imported by every worker before its first job (and before its memory limit).
-PRELOAD = ["mediaprep.pipeline", "mediaprep.batch"]
+PRELOAD = ["mediaprep.pipeline", "mediaprep.batching.run"]
 STARTUP_LIMIT = 60.0  # seconds a new worker may take to import everything
 
 
@@ -191,7 +192,7 @@ class _Worker:
         self.stderr = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from mediaprep.isolate import worker_entry; worker_entry()",
+                [sys.executable, "-c", "from mediaprep.batching.isolate import worker_entry; worker_entry()",
                  str(theirs.fileno()), str(os.getpid()), str(memory_mb or 0)],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # stdout belongs to the batch's results

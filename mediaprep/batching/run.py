@@ -21,13 +21,14 @@ import shutil
 import stat
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any
 
-from .attachment import Attachment
-from .errors import (
+from ..attachment import Attachment
+from ..errors import (
     BadInput,
     ExitCode,
     MediaprepError,
@@ -37,11 +38,11 @@ from .errors import (
     UsageError,
     escape_name,
 )
+from ..model import OutputFile, PrepareOptions
+from ..output import safe_stem
+from ..preflight.sniff import ALLOWED, sniff
+from ..profiles import Profile, get_profile
 from .isolate import Job, Outcome, run_jobs, set_time_limit
-from .model import OutputFile, PrepareOptions
-from .output import safe_stem
-from .profiles import Profile, get_profile
-from .sniff import ALLOWED, sniff
 
 MANIFEST = "manifest.jsonl"
 LOCK = ".mediaprep-batch.lock"
@@ -329,8 +330,8 @@ def _final_name(produced: str, prepare_stem: str, stem: str) -> str:
 def process(task: Task) -> FileResult:
     """Prepare one file (runs in a worker). Never raises for a bad file; a
     MemoryError is left to the worker loop, which reports it and retires the worker."""
-    from .check import probe
-    from .pipeline import attachments_for, prepare
+    from ..pipeline import attachments_for, prepare
+    from ..preflight.check import probe
 
     t0, c0 = time.monotonic(), _cpu_seconds()
     base = dict(input=task.rel, kind=None, input_bytes=task.size,
@@ -516,7 +517,7 @@ class ManifestWriter:
 
     def rewrite(self, results: Iterable[FileResult]) -> None:
         """At the end of a complete run: exactly one line per input, atomically."""
-        from .output import atomic_path
+        from ..output import atomic_path
 
         self.fh.close()
         with atomic_path(self.path) as tmp:
@@ -562,7 +563,7 @@ def _resume(entry: dict[str, Any] | None, task: Task, sha: str, dst: Path) -> Fi
             return None
         if not stat.S_ISREG(st.st_mode) or st.st_size != out.bytes:
             return None
-    from .pipeline import attachments_for
+    from ..pipeline import attachments_for
 
     return FileResult(input=task.rel, status="skipped", kind=kind, input_bytes=task.size,
                       sha256=sha, outputs=outputs,
@@ -577,7 +578,7 @@ def _resume(entry: dict[str, Any] | None, task: Task, sha: str, dst: Path) -> Fi
 
 def settings_key(profile: Profile, options: PrepareOptions) -> str:
     """Changes when anything that shapes the outputs changes."""
-    from . import __version__
+    from .. import __version__
 
     blob = json.dumps({"mediaprep": __version__, "profile": dataclasses.asdict(profile),
                        "options": dataclasses.asdict(options)}, sort_keys=True, default=str)

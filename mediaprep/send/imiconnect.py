@@ -18,15 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import httpx
 
-from .errors import OutcomeUnknown, RemoteError, UsageError
+from ..errors import OutcomeUnknown, RemoteError, UsageError
+from ..output import write_bytes
 from .net import NetOptions, TransportFailure, exchange, make_client, parse_json, redact, register_secret, retrying
-from .output import write_bytes
 from .request import ensure_valid
 
 DEFAULT_URL = "https://api.imiconnect.io/resources/v1/messaging"
@@ -164,7 +165,7 @@ class Sender:
     def __repr__(self) -> str:
         return f"Sender(url={self.url!r})"
 
-    def __enter__(self) -> "Sender":
+    def __enter__(self) -> Sender:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,21 +9,37 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from .attachment import STYLES
-from .errors import MediaprepError, UsageError, escape_name
-from .imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Journal, SendResult, Sender, default_journal_path
-from .model import PrepareOptions, PrepareResult
-from .net import NetOptions, redact
-from .profiles import ROLES
-from .request import (RECIPIENT_KEYS, AttachmentLike, attachment_from_block, attachments_from_prepared,
-                      build_requests, load_bodies)
-from .wechat import (DEFAULT_BASE_URL, ENV_ACCESS_TOKEN, ENV_APPID, ENV_BASE_URL, ENV_SECRET, UPLOAD_TYPES,
-                     Uploaded, WeChatClient, WeChatConfig)
+from ..attachment import STYLES
+from ..errors import MediaprepError, UsageError, escape_name
+from ..model import PrepareOptions, PrepareResult
+from ..profiles import ROLES
+from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Journal, Sender, SendResult, default_journal_path
+from ..send.net import NetOptions, redact
+from ..send.request import (
+    RECIPIENT_KEYS,
+    AttachmentLike,
+    attachment_from_block,
+    attachments_from_prepared,
+    build_requests,
+    load_bodies,
+)
+from ..send.wechat import (
+    DEFAULT_BASE_URL,
+    ENV_ACCESS_TOKEN,
+    ENV_APPID,
+    ENV_BASE_URL,
+    ENV_SECRET,
+    UPLOAD_TYPES,
+    Uploaded,
+    WeChatClient,
+    WeChatConfig,
+)
 
 PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .toml file."
 F = Callable[..., Any]
@@ -99,7 +115,7 @@ def upload_option(f: F) -> F:
 
 def upload_prepared_result(result: PrepareResult, config: WeChatConfig) -> PrepareResult:
     """`prepare --upload`: upload every output, report each id on stderr."""
-    from .deliver import upload_prepared
+    from ..send.deliver import upload_prepared
 
     with WeChatClient(config) as client:
         uploaded, _ = upload_prepared(result, client,
@@ -299,7 +315,7 @@ def send_media_cmd(path: Path, appid: str, text: str | None, to: tuple[str, ...]
                    out_dir: str | None, as_: str | None, profile_name: str, key: str | None, url: str,
                    net: NetOptions, as_json: bool, **kw: Any) -> None:
     """Prepare FILE, upload it to WeChat (a video with its thumb), build, validate and send."""
-    from .deliver import send_media
+    from ..send.deliver import send_media
 
     if as_ == "thumb":
         raise UsageError("a thumb is not sent on its own", hint="send the video; its thumb goes with it")

@@ -18,17 +18,27 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
-from .check import check
-from .errors import CannotComply, RemoteError, UsageError
-from .net import (NetOptions, Reply, TransportFailure, exchange, make_client, parse_json, redact,
-                  register_secret, retrying)
-from .output import safe_stem
+from ..errors import CannotComply, RemoteError, UsageError
+from ..output import safe_stem
+from ..preflight.check import check
+from .net import (
+    NetOptions,
+    Reply,
+    TransportFailure,
+    exchange,
+    make_client,
+    parse_json,
+    redact,
+    register_secret,
+    retrying,
+)
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 ENV_ACCESS_TOKEN = "MEDIAPREP_WECHAT_ACCESS_TOKEN"
@@ -90,7 +100,7 @@ class WeChatConfig:
     net: NetOptions = field(default_factory=NetOptions)
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "WeChatConfig":
+    def from_env(cls, **overrides: Any) -> WeChatConfig:
         """Fill what the caller left None from MEDIAPREP_WECHAT_* variables."""
         env = {"base_url": os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
                "access_token": os.environ.get(ENV_ACCESS_TOKEN) or None,
@@ -168,7 +178,7 @@ class WeChatClient:
             raise UsageError(f"WeChat base URL {config.base_url!r} is not http(s)",
                              hint=f"e.g. {DEFAULT_BASE_URL}")
 
-    def __enter__(self) -> "WeChatClient":
+    def __enter__(self) -> WeChatClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

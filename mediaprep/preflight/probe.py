@@ -17,8 +17,8 @@ from typing import Any
 
 from PIL import Image, ImageFile
 
-from .errors import BadInput, LimitExceeded
-from .profiles import SafetyLimits
+from ..errors import BadInput, LimitExceeded
+from ..profiles import SafetyLimits
 from .sniff import Sniffed
 
 # Pillow must fail loudly on truncated data rather than fill with grey.
@@ -110,7 +110,7 @@ def _jpeg_trailing(data: bytes, path: Path) -> int:
     """Bytes after the JPEG's EOI marker: appended archives, scripts, second images.
     Found by walking the markers (a payload may itself end in FF D9). A JPEG whose
     markers do not reach an EOI is truncated: refused, never passed through."""
-    from .fit.jpeg_strip import NotAJpeg, jpeg_end
+    from ..formats.jpeg_strip import NotAJpeg, jpeg_end
 
     try:
         return len(data) - jpeg_end(data)

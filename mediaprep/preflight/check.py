@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..profiles import Profile, RoleLimits, get_profile
 from .probe import ImageInfo, MediaInfo, probe_av, probe_image
-from .profiles import Profile, RoleLimits, get_profile
 from .sniff import Sniffed, sniff
 
 # libav decoder names -> the codec a profile format means.

@@ -6,8 +6,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BadInput, UnsupportedType
-from .tools.magic import mime_of
+from ..errors import BadInput, UnsupportedType
+from ..tools.magic import mime_of
 
 # How many leading bytes libmagic sees. Enough for every container signature we
 # accept (ftyp boxes, RIFF headers, ID3 tags of a few hundred KB before an MP3 frame).

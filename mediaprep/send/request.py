@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Union
 from urllib.parse import urlsplit
 
-from .attachment import ATTACHMENT_TYPES, STYLES, Attachment
-from .errors import RequestInvalid, UsageError
+from ..attachment import ATTACHMENT_TYPES, STYLES, Attachment
+from ..errors import RequestInvalid, UsageError
 
 # Response codes from the page's table.
 MANDATORY_MISSING = 7003

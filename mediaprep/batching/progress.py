@@ -12,8 +12,8 @@ import sys
 import time
 from typing import TextIO
 
-from .batch import BatchProgress, BatchResult, FileResult
-from .errors import escape_name
+from ..errors import escape_name
+from .run import BatchProgress, BatchResult, FileResult
 
 
 def _mb(n: int) -> str:

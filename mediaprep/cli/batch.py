@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from .batch import batch
-from .progress import ProgressReporter, summary
+from ..batching.progress import ProgressReporter, summary
+from ..batching.run import batch
 
 PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .toml file."
 

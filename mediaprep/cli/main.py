@@ -9,12 +9,13 @@ from typing import Any
 
 import click
 
-from .check import CheckReport, check
-from .cli_send import register as register_send_commands, upload_option, upload_prepared_result
-from .errors import BadInput, ExitCode, MediaprepError, escape_name
-from .model import PrepareOptions, PrepareResult
-from .pipeline import prepare
-from .profiles import BUILTIN, ROLES, get_profile
+from ..errors import BadInput, ExitCode, MediaprepError, escape_name
+from ..model import PrepareOptions, PrepareResult
+from ..pipeline import prepare
+from ..preflight.check import CheckReport, check
+from ..profiles import BUILTIN, ROLES, get_profile
+from .send import register as register_send_commands
+from .send import upload_option, upload_prepared_result
 
 PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .toml file."
 
@@ -98,7 +99,7 @@ def _expand(paths: tuple[str, ...]) -> list[Any]:
     """batch.Found entries: the files named, and every entry under the folders named,
     walked by the same rules as `mediaprep batch` (FIFOs, devices and symlinks
     leading outside the folder are marked skip and never opened)."""
-    from .batch import Found, walk
+    from ..batching.run import Found, walk
 
     out: list[Found] = []
     for p in paths:
@@ -261,7 +262,7 @@ def profiles_cmd(as_json: bool) -> None:
 
 register_send_commands(main)
 
-from .cli_batch import batch_cmd  # noqa: E402 - the batch command lives in its own module
+from .batch import batch_cmd  # noqa: E402 - the batch command lives in its own module
 
 main.add_command(batch_cmd)
 

@@ -18,12 +18,13 @@ import re
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from .errors import RemoteError, RemoteTimeout
+from ..errors import RemoteError, RemoteTimeout
 
 T = TypeVar("T")
 
@@ -101,7 +102,7 @@ def make_client(net: NetOptions) -> httpx.Client:
 
 
 def _user_agent() -> str:
-    from . import __version__
+    from .. import __version__
 
     return f"mediaprep/{__version__}"
 

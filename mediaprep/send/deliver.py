@@ -8,16 +8,17 @@ missing text or a bad recipient stops the run before anything is encoded or uplo
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from .attachment import Attachment
-from .imiconnect import DEFAULT_URL, SendResult, Sender
-from .model import OutputFile, PrepareOptions, PrepareResult
+from ..attachment import Attachment
+from ..model import OutputFile, PrepareOptions, PrepareResult
+from ..pipeline import prepare
+from ..profiles import Profile
+from .imiconnect import DEFAULT_URL, Sender, SendResult
 from .net import NetOptions
-from .pipeline import prepare
-from .profiles import Profile
 from .request import build_requests
 from .wechat import Uploaded, WeChatClient, WeChatConfig
 
