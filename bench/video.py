@@ -220,7 +220,7 @@ def main() -> int:
         t = time.monotonic()
         res = mediaprep.prepare(src, out_dir=out_dir, profile=str(profile))
         ours_t = time.monotonic() - t
-        media = next(o for o in res.outputs if o.role == "media")
+        media = next(o for o in res.outputs if o.slot == "media")
         st = dict(media.details)
         dur, size, fps, audio = facts(media.path)
         ours = Row(name, "mediaprep", media.bytes, dur, size, fps, audio, str(st["encodes"]), ours_t)

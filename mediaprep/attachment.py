@@ -8,24 +8,27 @@ it is offered only behind an explicit option (style "media").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-ATTACHMENT_TYPES = ("image", "voice", "video")
-STYLES = ("table", "media")
+AttachmentType = Literal["image", "voice", "video"]
+# "table": the API page's parameter table; "media": the form of its request example.
+AttachmentStyle = Literal["table", "media"]
+ATTACHMENT_TYPES: tuple[AttachmentType, ...] = get_args(AttachmentType)
+STYLES: tuple[AttachmentStyle, ...] = get_args(AttachmentStyle)
 
 
-def placeholder(kind: str, filename: str) -> str:
+def placeholder(role: str, filename: str) -> str:
     """A media id nobody can mistake for a real one: upload the file, then replace it."""
-    return f"<{kind}_media_id of {filename}>"
+    return f"<{role}_media_id of {filename}>"
 
 
 @dataclass(frozen=True)
 class Attachment:
-    type: str  # image | voice | video
+    type: AttachmentType
     media_id: str
     thumb_media_id: str | None = None
 
-    def to_dict(self, style: str = "table") -> dict[str, Any]:
+    def to_dict(self, style: AttachmentStyle = "table") -> dict[str, Any]:
         if style == "media":
             block: dict[str, Any] = {"type": "media", "media": {"id": self.media_id}}
             if self.thumb_media_id is not None:

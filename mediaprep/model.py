@@ -4,9 +4,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from .attachment import Attachment
+from .attachment import Attachment, AttachmentStyle
+
+# The words for the closed sets, one meaning each:
+# - kind: what the bytes are (from sniffing): image, audio or video;
+# - role: what a file is sent as (a profile has limits per role);
+# - slot: which id of the attachment block an output fills (media_id or thumb_media_id).
+Kind = Literal["image", "audio", "video"]
+Role = Literal["image", "voice", "video", "thumb"]
+Slot = Literal["media", "thumb"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+ROLES: tuple[Role, ...] = get_args(Role)
 
 # A stage reports progress as (done, total, what) so long work can show a bar.
 ProgressFn = Callable[[float, float, str], None]
@@ -14,20 +24,20 @@ ProgressFn = Callable[[float, float, str], None]
 
 @dataclass(frozen=True)
 class PrepareOptions:
-    as_: str | None = None  # image | thumb | voice | video (None: from the content)
+    as_: Role | None = None  # None: the role follows from the content
     media_id: str | None = None
     thumb_media_id: str | None = None
     trim: float | None = None  # keep only the first N seconds; 0 means "the profile's limit"
     split: bool | None = None  # None: the role decides (voice splits, video refuses)
     max_parts: int | None = None
-    attachment_style: str = "table"
+    attachment_style: AttachmentStyle = "table"
 
 
 @dataclass(frozen=True)
 class OutputFile:
     path: Path
-    role: str  # "media" | "thumb"
-    kind: str  # image | voice | video | thumb
+    slot: Slot  # a video's thumb fills thumb_media_id; everything else media_id
+    role: Role  # what this file is sent as (a video's thumb: "thumb")
     bytes: int
     format: str  # jpeg | amr | mp4 | png | ...
     width: int | None = None
@@ -39,7 +49,8 @@ class OutputFile:
     details: tuple[tuple[str, Any], ...] = ()  # encoder settings chosen, for humans and JSON
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": str(self.path), "role": self.role, "bytes": self.bytes,
+        out: dict[str, Any] = {"path": str(self.path), "slot": self.slot, "role": self.role,
+                               "bytes": self.bytes,
                                "format": self.format}
         for key in ("width", "height", "duration", "quality", "part"):
             value = getattr(self, key)
@@ -63,17 +74,17 @@ class Fitted:
 @dataclass(frozen=True)
 class PrepareResult:
     input: Path
-    kind: str  # image | voice | video | thumb: what the input was prepared as
+    role: Role  # what the input was prepared as
     input_bytes: int
     outputs: tuple[OutputFile, ...]
     attachments: tuple[Attachment, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
-    attachment_style: str = "table"
+    attachment_style: AttachmentStyle = "table"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "input": str(self.input),
-            "kind": self.kind,
+            "role": self.role,
             "outputs": [o.to_dict() for o in self.outputs],
             "attachments": [a.to_dict(self.attachment_style) for a in self.attachments],
             "warnings": list(self.warnings),

@@ -45,8 +45,8 @@ def attachments_for(outputs: tuple[OutputFile, ...], role: str,
     """One block per media output, in order; a video's block names its part's thumb."""
     if role == "thumb":
         return ()
-    media = [o for o in outputs if o.role == "media"]
-    thumbs = {o.part: o for o in outputs if o.role == "thumb"}
+    media = [o for o in outputs if o.slot == "media"]
+    thumbs = {o.part: o for o in outputs if o.slot == "thumb"}
     single = len(media) == 1
     blocks = []
     for out in media:
@@ -90,8 +90,8 @@ def prepare(
     target_dir = resolve_out_dir(path, Path(out_dir) if out_dir is not None else None)
     fitted = handler(sniffed, info, prof, role, opts, target_dir, progress)
     warnings = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings)))
-    if len([o for o in fitted.outputs if o.role == "media"]) > 1 and opts.media_id:
+    if len([o for o in fitted.outputs if o.slot == "media"]) > 1 and opts.media_id:
         warnings += ("--media-id ignored: there are several parts, each needs its own upload",)
-    return PrepareResult(input=path, kind=role, input_bytes=sniffed.size, outputs=fitted.outputs,
+    return PrepareResult(input=path, role=role, input_bytes=sniffed.size, outputs=fitted.outputs,
                          attachments=attachments_for(fitted.outputs, role, opts),
                          warnings=warnings, attachment_style=opts.attachment_style)

@@ -17,8 +17,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from .errors import UsageError
-
-ROLES = ("image", "voice", "video", "thumb")
+from .model import ROLES as ROLES
 
 
 @dataclass(frozen=True)

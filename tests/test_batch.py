@@ -155,7 +155,7 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
             path = dst / out["path"]
             assert path.parent.relative_to(dst) == Path(name).parent
             assert path.stat().st_size == out["bytes"]
-            if entry["kind"] == "image":
+            if entry["role"] == "image":
                 with Image.open(path) as im:
                     im.load()
                     assert im.format == "JPEG" and out["bytes"] <= 128_000
@@ -205,7 +205,7 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
         assert data.startswith(b"#!AMR\n") and voice["path"].endswith(".amr")
         assert 1.8 < voice["duration"] < 2.2
     if HAS_VIDEO:
-        roles = sorted(o["role"] for o in by_input["video/clip.mp4"]["outputs"])
+        roles = sorted(o["slot"] for o in by_input["video/clip.mp4"]["outputs"])
         assert roles == ["media", "thumb"]
         assert by_input["video/clip.mp4"]["attachments"][0]["type"] == "video"
 

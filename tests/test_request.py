@@ -110,9 +110,9 @@ def test_every_problem_is_listed_at_once():
 
 
 def test_cli_request_from_prepared_json_gives_one_request_per_part(tmp_path):
-    prepared = {"input": "long.wav", "kind": "voice",
-                "outputs": [{"path": "long_part1.amr", "role": "media", "bytes": 90000, "part": 1},
-                            {"path": "long_part2.amr", "role": "media", "bytes": 50000, "part": 2}],
+    prepared = {"input": "long.wav", "role": "voice",
+                "outputs": [{"path": "long_part1.amr", "slot": "media", "role": "voice", "bytes": 90000, "part": 1},
+                            {"path": "long_part2.amr", "slot": "media", "role": "voice", "bytes": 50000, "part": 2}],
                 "attachments": [{"type": "voice", "media_id": "VOICE-1"}, {"type": "voice", "media_id": "VOICE-2"}],
                 "warnings": []}
     src = tmp_path / "prepared.json"

@@ -344,7 +344,7 @@ def test_split_voice_is_uploaded_part_by_part_and_sent_as_one_request_each_in_or
         path = tmp_path / f"note_part{n}.amr"
         _make_amr(path, seconds)
         parts.append(OutputFile(path, "media", "voice", path.stat().st_size, "amr", duration=seconds, part=n))
-    result = PrepareResult(input=tmp_path / "note.wav", kind="voice", input_bytes=1, outputs=tuple(parts),
+    result = PrepareResult(input=tmp_path / "note.wav", role="voice", input_bytes=1, outputs=tuple(parts),
                            attachments=())
     config = WeChatConfig(base_url=fake.base_url, appid=fake.fake.appid, secret=fake.fake.secret, net=FAST)
     with WeChatClient(config) as client:

@@ -88,8 +88,8 @@ def inspect_mp4(path: Path, budget: int) -> Facts:
 
 
 def media_and_thumb(res: Any) -> tuple[Any, Any]:
-    media = [o for o in res.outputs if o.role == "media"]
-    thumbs = [o for o in res.outputs if o.role == "thumb"]
+    media = [o for o in res.outputs if o.slot == "media"]
+    thumbs = [o for o in res.outputs if o.slot == "thumb"]
     assert len(media) == 1 and len(thumbs) == 1
     return media[0], thumbs[0]
 
@@ -398,8 +398,8 @@ def test_split_gives_parts_each_with_thumb_and_block(clips, tmp_path):
     budget = 20_000
     profile = str(small_profile(tmp_path, budget))
     res = mediaprep.prepare(clips["long"], out_dir=tmp_path / "out", profile=profile, split=True)
-    media = [o for o in res.outputs if o.role == "media"]
-    thumbs = {o.part: o for o in res.outputs if o.role == "thumb"}
+    media = [o for o in res.outputs if o.slot == "media"]
+    thumbs = {o.part: o for o in res.outputs if o.slot == "thumb"}
     assert len(media) >= 2
     total = 0.0
     for i, m in enumerate(media, start=1):

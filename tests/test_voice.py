@@ -157,7 +157,7 @@ def test_cli_json_lists_one_output_and_block_per_part(tmp_path):
                                   "--max-parts", "2"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert doc["kind"] == "voice"
+    assert doc["role"] == "voice"
     assert [o["part"] for o in doc["outputs"]] == [1, 2]
     assert [o["format"] for o in doc["outputs"]] == ["amr", "amr"]
     assert [a["media_id"] for a in doc["attachments"]] == [

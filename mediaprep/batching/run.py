@@ -38,7 +38,7 @@ from ..errors import (
     UsageError,
     escape_name,
 )
-from ..model import OutputFile, PrepareOptions
+from ..model import ROLES, Kind, OutputFile, PrepareOptions, Role
 from ..output import safe_stem
 from ..preflight.sniff import ALLOWED, sniff
 from ..profiles import Profile, get_profile
@@ -60,20 +60,20 @@ MEDIA_EXTENSIONS = frozenset(ext for info in ALLOWED.values() for ext in info.ex
 # Relative cost per input byte, for ordering only: encoding a second of video costs
 # far more than decoding a photo of the same size. Longest-first keeps a late large
 # video from running alone at the end while the other workers sit idle.
-_COST_PER_BYTE = {"video": 20.0, "audio": 4.0, "image": 1.0}
+_COST_PER_BYTE: dict[Kind, float] = {"video": 20.0, "audio": 4.0, "image": 1.0}
 
 # A guess from the name, for ordering only (the worker sniffs the content).
-_KIND_BY_EXT = {**{ext: info.kind for info in ALLOWED.values() for ext in info.extensions},
+_KIND_BY_EXT: dict[str, Kind] = {**{ext: info.kind for info in ALLOWED.values() for ext in info.extensions},
                 ".mp4": "video", ".m4a": "audio", ".mpg": "video", ".mpeg": "video",
                 ".wmv": "video", ".flv": "video", ".ts": "video", ".wma": "audio"}
 
 
-def kind_from_name(path: Path) -> str:
+def kind_from_name(path: Path) -> Kind:
     return _KIND_BY_EXT.get(path.suffix.lower(), "image")
 
 
 # Content kind -> the role it is prepared as by default; results speak in roles.
-_ROLE_OF = {"image": "image", "audio": "voice", "video": "video"}
+_ROLE_OF: dict[Kind, Role] = {"image": "image", "audio": "voice", "video": "video"}
 
 
 # ---------------------------------------------------------------- walking
@@ -162,7 +162,7 @@ class FileResult:
 
     input: Path  # relative to SRC
     status: str  # ok | passed | failed | skipped
-    kind: str | None = None  # what it was prepared as (image, voice, video) or its content kind
+    role: Role | None = None  # what it was (or would have been) prepared as; None: not media
     input_bytes: int = 0
     sha256: str | None = None
     outputs: tuple[OutputFile, ...] = ()  # absolute paths
@@ -192,7 +192,7 @@ class FileResult:
                     d["path"] = str(o.path.relative_to(dst))
             outputs.append(d)
         out: dict[str, Any] = {"input": str(self.input), "status": self.status}
-        for key in ("kind", "sha256", "error", "exit_code", "reason", "settings", "stem"):
+        for key in ("role", "sha256", "error", "exit_code", "reason", "settings", "stem"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -244,11 +244,11 @@ class BatchResult:
         return ExitCode.BATCH_FAILURES if self.failed else ExitCode.OK
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """{status: {kind: count}} for the summary table."""
+        """{status: {role: count}} for the summary table."""
         table: dict[str, dict[str, int]] = {s: {} for s in STATUSES}
         for f in self.files:
-            kind = f.kind or "other"
-            table[f.status][kind] = table[f.status].get(kind, 0) + 1
+            role = f.role or "other"
+            table[f.status][role] = table[f.status].get(role, 0) + 1
         return table
 
     def to_dict(self) -> dict[str, Any]:
@@ -274,7 +274,7 @@ class Task:
     rel: Path
     out_dir: Path  # absolute: DST plus the input's relative folder
     stem: str  # output names are this plus the suffix prepare() chose
-    kind: str  # content kind from sniffing: image | audio | video
+    kind: Kind  # content kind, from the extension until the worker sniffs it
     size: int
     profile: Profile
     options: PrepareOptions
@@ -334,7 +334,7 @@ def process(task: Task) -> FileResult:
     from ..preflight.check import probe
 
     t0, c0 = time.monotonic(), _cpu_seconds()
-    base = dict(input=task.rel, kind=None, input_bytes=task.size,
+    base = dict(input=task.rel, role=None, input_bytes=task.size,
                 settings=task.settings, stem=task.stem,
                 attachment_style=task.options.attachment_style)
     try:
@@ -349,7 +349,7 @@ def process(task: Task) -> FileResult:
         return FileResult(status="failed", error=error_line(task.rel, exc),
                           exit_code=int(exc.exit_code), seconds=time.monotonic() - t0,
                           **base)  # type: ignore[arg-type]
-    base["kind"] = _ROLE_OF.get(sniffed.kind)
+    base["role"] = _ROLE_OF.get(sniffed.kind)
     try:
         sha = file_sha256(task.path)
         base["input_bytes"] = task.path.stat().st_size
@@ -374,9 +374,9 @@ def process(task: Task) -> FileResult:
             outputs.append(dataclasses.replace(out, path=final))
         _fsync_dir(task.out_dir)
         status = "passed" if outputs and all(o.passed_through for o in outputs) else "ok"
-        base["kind"] = result.kind
+        base["role"] = result.role
         return FileResult(status=status, outputs=tuple(outputs),
-                          attachments=attachments_for(tuple(outputs), result.kind, task.options),
+                          attachments=attachments_for(tuple(outputs), result.role, task.options),
                           warnings=result.warnings, seconds=time.monotonic() - t0,
                           cpu_seconds=_cpu_seconds() - c0, **base)  # type: ignore[arg-type]
     except MediaprepError as exc:
@@ -431,7 +431,7 @@ def _failed_from_outcome(task: Task, outcome: Outcome) -> FileResult:
         code, hint = ExitCode.BAD_INPUT, "the file needs more memory than the profile's memory_mb"
     else:
         code, hint = ExitCode.INTERNAL, "rerun this file alone with --debug and report it"
-    return FileResult(input=task.rel, status="failed", kind=_ROLE_OF.get(task.kind),
+    return FileResult(input=task.rel, status="failed", role=_ROLE_OF.get(task.kind),
                       input_bytes=task.size, settings=task.settings, stem=task.stem,
                       error=f"{escape_name(task.rel)}: {escape_name(outcome.error)} ({hint})",
                       exit_code=int(code), seconds=outcome.seconds,
@@ -534,9 +534,15 @@ class ManifestWriter:
             self.fh.close()
 
 
-def _output_from_dict(d: dict[str, Any], dst: Path, kind: str) -> OutputFile:
-    role = d["role"]
-    return OutputFile(path=dst / d["path"], role=role, kind="thumb" if role == "thumb" else kind,
+def _output_from_dict(d: dict[str, Any], dst: Path, role: Role) -> OutputFile:
+    # Manifests written before "slot" existed used "role" for media/thumb.
+    slot = d.get("slot") or d["role"]
+    if slot not in ("media", "thumb"):
+        raise ValueError(f"bad slot {slot!r}")
+    out_role = d["role"] if "slot" in d else ("thumb" if slot == "thumb" else role)
+    if out_role not in ROLES:
+        raise ValueError(f"bad role {out_role!r}")
+    return OutputFile(path=dst / d["path"], slot=slot, role=out_role,
                       bytes=int(d["bytes"]), format=d["format"], width=d.get("width"),
                       height=d.get("height"), duration=d.get("duration"),
                       quality=d.get("quality"), part=d.get("part"),
@@ -551,9 +557,11 @@ def _resume(entry: dict[str, Any] | None, task: Task, sha: str, dst: Path) -> Fi
     if (entry.get("sha256") != sha or entry.get("settings") != task.settings
             or entry.get("stem") != task.stem or not entry.get("outputs")):
         return None
-    kind = str(entry.get("kind") or _ROLE_OF.get(task.kind))
+    role = entry.get("role") or entry.get("kind") or _ROLE_OF[task.kind]
+    if role not in ROLES:
+        return None
     try:
-        outputs = tuple(_output_from_dict(o, dst, kind) for o in entry["outputs"])
+        outputs = tuple(_output_from_dict(o, dst, role) for o in entry["outputs"])
     except (KeyError, TypeError, ValueError):
         return None
     for out in outputs:
@@ -565,9 +573,9 @@ def _resume(entry: dict[str, Any] | None, task: Task, sha: str, dst: Path) -> Fi
             return None
     from ..pipeline import attachments_for
 
-    return FileResult(input=task.rel, status="skipped", kind=kind, input_bytes=task.size,
+    return FileResult(input=task.rel, status="skipped", role=role, input_bytes=task.size,
                       sha256=sha, outputs=outputs,
-                      attachments=attachments_for(outputs, kind, task.options),
+                      attachments=attachments_for(outputs, role, task.options),
                       warnings=tuple(entry.get("warnings") or ()),
                       reason="unchanged since an earlier run (use --force to redo)",
                       settings=task.settings, stem=task.stem, resumed=True,

@@ -178,7 +178,7 @@ def _print_prepared(result: PrepareResult) -> None:
         dur = f", {out.duration:.2f} s" if out.duration is not None else ""
         q = f", quality {out.quality}" if out.quality is not None else ""
         how = " (passed through unchanged)" if out.passed_through else ""
-        click.echo(f"{escape_name(result.input)} -> {escape_name(out.path)} [{out.role}]: "
+        click.echo(f"{escape_name(result.input)} -> {escape_name(out.path)} [{out.slot}]: "
                    f"{result.input_bytes:,} -> {out.bytes:,} bytes{dims}{dur}{q}{how}")
     for block in result.attachments:
         click.echo(json.dumps(block.to_dict(result.attachment_style)))

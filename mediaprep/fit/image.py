@@ -192,7 +192,7 @@ def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
         if info.frames > 1:
             warn.append(f"animated image ({info.frames} frames): only the first frame is kept")
             im.seek(0)
-        if sniffed.fmt == "jpeg":
+        if sniffed.format == "jpeg":
             w, h = im.size
             long_side = max(w, h)
             if long_side > max_side:
@@ -210,7 +210,7 @@ def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
         pic = _normalize(_to_srgb(upright, warn))
         return pic
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise BadInput(f"cannot decode the {sniffed.fmt.upper()} image: {exc}", path=sniffed.path,
+        raise BadInput(f"cannot decode the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     except MemoryError as exc:
         raise LimitExceeded("not enough memory to decode the image", path=sniffed.path) from exc
@@ -481,7 +481,7 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
 def _passthrough(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> bytes | None:
     """The input's own bytes when it complies; its losslessly stripped bytes when it
     complies but carries extras that can go without touching a pixel; else None."""
-    if info.frames > 1 and info.fmt != "gif":
+    if info.frames > 1 and info.format != "gif":
         return None
     rules = [v for v in image_violations(sniffed, info, limits) if v.rule != "bytes"]
     if rules:
@@ -489,7 +489,7 @@ def _passthrough(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> bytes
     data = sniffed.path.read_bytes()
     if not info.carries_extras:
         return data if limits.min_bytes <= len(data) <= limits.max_bytes else None
-    if info.fmt != "jpeg" or info.orientation != 1:
+    if info.format != "jpeg" or info.orientation != 1:
         return None  # rotating or re-encoding is needed: do the full fit
     if info.has_icc:
         return None  # dropping a non-trivial ICC profile would shift colours
@@ -509,14 +509,14 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: str
     suffix = ".thumb.jpg" if role == "thumb" else ".jpg"
     same = _passthrough(sniffed, info, limits)
     if same is not None:
-        ext = {"jpeg": ".jpg", "png": ".png", "gif": ".gif"}[info.fmt]
+        ext = {"jpeg": ".jpg", "png": ".png", "gif": ".gif"}[info.format]
         target = output_path(sniffed.path, out_dir, (".thumb" if role == "thumb" else "") + ext)
         write_bytes(target, same)
         identical = len(same) == sniffed.size
         if not identical:
             warn.append("metadata removed losslessly (EXIF/XMP/comments/trailing bytes); pixels untouched")
-        return Fitted(outputs=(OutputFile(path=target, role="thumb" if role == "thumb" else "media",
-                                          kind=role, bytes=len(same), format=info.fmt,
+        return Fitted(outputs=(OutputFile(path=target, slot="thumb" if role == "thumb" else "media", role=role,
+                                           bytes=len(same), format=info.format,
                                           width=info.width, height=info.height,
                                           passed_through=identical),), warnings=tuple(warn))
     if "jpeg" not in limits.formats:
@@ -541,8 +541,8 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: str
     write_bytes(target, enc.data)
     if progress:
         progress(1, 1, "done")
-    return Fitted(outputs=(OutputFile(path=target, role="thumb" if role == "thumb" else "media",
-                                      kind=role, bytes=len(enc.data), format="jpeg",
+    return Fitted(outputs=(OutputFile(path=target, slot="thumb" if role == "thumb" else "media", role=role,
+                                       bytes=len(enc.data), format="jpeg",
                                       width=enc.width, height=enc.height, quality=enc.quality),),
                   warnings=tuple(warn))
 
@@ -552,5 +552,5 @@ def fit_picture_to_file(pic: Image.Image, budget: int, target: Path) -> OutputFi
     enc, _ = fit_jpeg(pic, budget)
     with atomic_path(target) as tmp:
         tmp.write_bytes(enc.data)
-    return OutputFile(path=target, role="thumb", kind="thumb", bytes=len(enc.data), format="jpeg",
+    return OutputFile(path=target, slot="thumb", role="thumb", bytes=len(enc.data), format="jpeg",
                       width=enc.width, height=enc.height, quality=enc.quality)

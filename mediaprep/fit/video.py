@@ -563,7 +563,7 @@ def _media_output(enc: Encoded, part: int | None) -> OutputFile:
         ("audio_hz", plan.audio.sample_rate if plan.audio else 0),
         ("encodes", enc.encodes),
     )
-    return OutputFile(path=enc.path, role="media", kind="video", bytes=enc.bytes, format="mp4",
+    return OutputFile(path=enc.path, slot="media", role="video", bytes=enc.bytes, format="mp4",
                       width=plan.width, height=plan.height,
                       duration=_output_duration(enc.path) or plan.duration, part=part,
                       passed_through=enc.passed_through, details=details)
@@ -648,7 +648,7 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, profile: Profile, out_dir: P
         note = ("metadata and extra tracks removed by a lossless remux (+faststart); "
                 "picture and sound untouched",)
     written.append(target)
-    media = OutputFile(path=target, role="media", kind="video", bytes=size, format="mp4",
+    media = OutputFile(path=target, slot="media", role="video", bytes=size, format="mp4",
                        width=v.width, height=v.height, duration=info.duration,
                        passed_through=mode == "copy",
                        details=(("fps", round(v.fps or 0.0, 3)), ("encodes", 0)))

@@ -215,7 +215,7 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str
         fmt = voice_format(info)
         target = output_path(sniffed.path, out_dir, "." + fmt)
         write_bytes(target, same)
-        return Fitted(outputs=(OutputFile(path=target, role="media", kind="voice", bytes=len(same),
+        return Fitted(outputs=(OutputFile(path=target, slot="media", role="voice", bytes=len(same),
                                           format=fmt, duration=info.duration,
                                           passed_through=True),))
     if "amr" not in limits.formats:
@@ -291,7 +291,7 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str
     for i, (part, target, (frames, size)) in enumerate(zip(parts, targets, made), start=1):
         details = (*settings, ("start", round(part.start * FRAME_S, 3)),
                    ("end", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
-        outputs.append(OutputFile(path=target, role="media", kind="voice", bytes=size, format="amr",
+        outputs.append(OutputFile(path=target, slot="media", role="voice", bytes=size, format="amr",
                                   duration=frames * amr.FRAME_SECONDS, part=None if single else i,
                                   details=details))
     return Fitted(outputs=tuple(outputs), warnings=tuple(warn))

@@ -79,9 +79,9 @@ def _fmts(limits: RoleLimits) -> str:
 
 def image_violations(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> list[Violation]:
     out = _size_rules(sniffed.size, limits)
-    if info.fmt not in limits.formats:
-        out.append(Violation("format", info.fmt.upper(), _fmts(limits)))
-    elif info.fmt == "jpeg" and info.mode not in ("RGB", "L"):
+    if info.format not in limits.formats:
+        out.append(Violation("format", info.format.upper(), _fmts(limits)))
+    elif info.format == "jpeg" and info.mode not in ("RGB", "L"):
         # CMYK/YCCK JPEGs decode with wrong colours in many phone viewers.
         out.append(Violation("colour", f"{info.mode} JPEG", "RGB or greyscale JPEG"))
     return out
@@ -91,13 +91,13 @@ def voice_format(info: MediaInfo) -> str:
     """The profile format an audio file counts as: amr (AMR-NB only), mp3, or other."""
     audio = info.default_audio
     codec = audio.codec if audio else ""
-    if info.container == "amr" and codec in _AMR_NB:
+    if info.format == "amr" and codec in _AMR_NB:
         return "amr"
-    if info.container == "mp3" and codec in _MP3:
+    if info.format == "mp3" and codec in _MP3:
         return "mp3"
     if codec in _AMR_WB:
         return "amr-wb"  # wide-band: WeChat's "AMR" is the narrow-band codec only
-    return f"{info.container}/{codec or 'none'}"
+    return f"{info.format}/{codec or 'none'}"
 
 
 def voice_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> list[Violation]:
@@ -114,8 +114,8 @@ def voice_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> l
 
 def video_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> list[Violation]:
     out = _size_rules(sniffed.size, limits)
-    if info.container not in limits.formats:
-        out.append(Violation("format", info.container.upper(), _fmts(limits)))
+    if info.format not in limits.formats:
+        out.append(Violation("format", info.format.upper(), _fmts(limits)))
     v = info.default_video
     if v is None:
         out.append(Violation("streams", "no video stream", "one H.264 video stream"))
@@ -140,11 +140,11 @@ def video_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> l
 
 def facts_of(info: ImageInfo | MediaInfo) -> tuple[tuple[str, Any], ...]:
     if isinstance(info, ImageInfo):
-        return (("format", info.fmt), ("width", info.width), ("height", info.height),
+        return (("format", info.format), ("width", info.width), ("height", info.height),
                 ("mode", info.mode), ("orientation", info.orientation), ("frames", info.frames),
                 ("exif", info.has_exif), ("gps", info.has_gps), ("icc", info.has_icc),
                 ("trailing_bytes", info.trailing_bytes))
-    facts: list[tuple[str, Any]] = [("container", info.container), ("duration", round(info.duration, 3))]
+    facts: list[tuple[str, Any]] = [("format", info.format), ("duration", round(info.duration, 3))]
     a = info.default_audio
     if a is not None:
         facts += [("audio_codec", a.codec), ("sample_rate", a.sample_rate), ("channels", a.channels)]

@@ -37,7 +37,7 @@ class ImageInfo:
     width: int
     height: int
     mode: str
-    fmt: str  # our canonical name (jpeg, png, ...)
+    format: str  # our canonical name (jpeg, png, ...)
     orientation: int  # EXIF orientation 1..8 (1 = upright)
     frames: int  # animation frames (1 for a still)
     has_exif: bool
@@ -85,10 +85,10 @@ def open_image(sniffed: Sniffed, limits: SafetyLimits) -> Image.Image:
         if "too large" in str(exc).lower():  # a text/ICC chunk that inflates past Pillow's cap
             raise LimitExceeded("a metadata chunk inflates to more than we accept", path=sniffed.path,
                                 hint="strip the metadata with another tool first") from exc
-        raise BadInput(f"cannot read the {sniffed.fmt.upper()} image: {exc}", path=sniffed.path,
+        raise BadInput(f"cannot read the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     except (OSError, SyntaxError, EOFError) as exc:
-        raise BadInput(f"cannot read the {sniffed.fmt.upper()} image: {exc}", path=sniffed.path,
+        raise BadInput(f"cannot read the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     w, h = im.size
     if w <= 0 or h <= 0 or w > limits.max_side or h > limits.max_side or w * h > limits.max_pixels:
@@ -170,11 +170,11 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
                     path=sniffed.path, hint="strip the metadata with another tool first")
         # The bytes, read once: the PNG eXIf look-up, the JPEG scan count and the
         # end-of-image walk all need them.
-        data = sniffed.path.read_bytes() if sniffed.fmt in ("jpeg", "png") else b""
+        data = sniffed.path.read_bytes() if sniffed.format in ("jpeg", "png") else b""
         try:
             # Pillow's PNG getexif() decodes every pixel to look for an eXIf chunk after
             # the image data (50 ms on 2 MP); the bytes tell first whether there is one.
-            if sniffed.fmt == "png" and "exif" not in info and b"eXIf" not in data:
+            if sniffed.format == "png" and "exif" not in info and b"eXIf" not in data:
                 exif = Image.Exif()
             else:
                 exif = im.getexif()
@@ -187,10 +187,10 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
             orientation = 1
         frames = _count_frames(im, limits.max_frames_probe)
         text_keys = {k for k in info if isinstance(info.get(k), str)} - {"dpi", "jfif", "icc_profile"}
-        has_comment = "comment" in info or (sniffed.fmt == "png" and bool(text_keys))
+        has_comment = "comment" in info or (sniffed.format == "png" and bool(text_keys))
         has_xmp = "xmp" in info or "XML:com.adobe.xmp" in info
         trailing = 0
-        if sniffed.fmt == "jpeg":
+        if sniffed.format == "jpeg":
             scans = _jpeg_scans(data)
             if scans > limits.max_jpeg_scans:
                 raise LimitExceeded(
@@ -198,20 +198,20 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
                     "take far longer than its size suggests", path=sniffed.path,
                     hint="re-save it as a baseline JPEG with another tool first")
             trailing = _jpeg_trailing(data, sniffed.path)
-        elif sniffed.fmt == "png":
+        elif sniffed.format == "png":
             trailing = _png_trailing(data, sniffed.path)
         subsampling = None
         progressive = False
-        if sniffed.fmt == "jpeg":
+        if sniffed.format == "jpeg":
             from PIL import JpegImagePlugin
 
             subsampling = _SUBSAMPLING.get(JpegImagePlugin.get_sampling(im))
             progressive = bool(info.get("progressive") or info.get("progression"))
         bits = 16 if im.mode in ("I;16", "I;16B", "I;16L", "I", "RGB;16") else 8
-        if sniffed.fmt == "png" and "I;16" in im.mode:
+        if sniffed.format == "png" and "I;16" in im.mode:
             bits = 16
         return ImageInfo(
-            width=im.width, height=im.height, mode=im.mode, fmt=sniffed.fmt,
+            width=im.width, height=im.height, mode=im.mode, format=sniffed.format,
             orientation=orientation, frames=frames, has_exif=has_exif, has_gps=has_gps,
             has_icc="icc_profile" in info and bool(info["icc_profile"]), has_xmp=has_xmp,
             has_comment=has_comment, trailing_bytes=trailing, bits=bits,
@@ -250,7 +250,7 @@ class VideoStream:
 
 @dataclass(frozen=True)
 class MediaInfo:
-    container: str  # our canonical format name from sniff
+    format: str  # our canonical format name from sniff
     demuxer: str
     duration: float  # seconds, from the packets actually present (headers lie)
     header_duration: float | None  # what the container header claims
@@ -285,9 +285,9 @@ def open_av(sniffed: Sniffed) -> Any:
                        options={"probesize": "5000000", "analyzeduration": "5000000"})
     except av.FFmpegError as exc:
         fh.close()
-        raise BadInput(f"cannot read the {sniffed.fmt.upper()} file: {exc}", path=sniffed.path,
+        raise BadInput(f"cannot read the {sniffed.format.upper()} file: {exc}", path=sniffed.path,
                        hint="the file is damaged, truncated or not really "
-                       f"{sniffed.fmt.upper()}; export or download it again") from exc
+                       f"{sniffed.format.upper()}; export or download it again") from exc
     except BaseException:
         fh.close()
         raise
@@ -359,11 +359,11 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
                 found = dataclasses.replace(found, rotation=frame_rotation)
             video = [found if v is main_video else v for v in video]
         tags = tuple(sorted((str(k), str(v)) for k, v in container.metadata.items()))
-        return MediaInfo(container=sniffed.fmt, demuxer=sniffed.demuxer or "", duration=duration,
+        return MediaInfo(format=sniffed.format, demuxer=sniffed.demuxer or "", duration=duration,
                          header_duration=header, audio=tuple(audio), video=tuple(video),
                          tags=tags, size=sniffed.size)
     except av.FFmpegError as exc:
-        raise BadInput(f"cannot read the {sniffed.fmt.upper()} file: {exc}", path=sniffed.path,
+        raise BadInput(f"cannot read the {sniffed.format.upper()} file: {exc}", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     finally:
         container.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput, UnsupportedType
+from ..model import Kind
 from ..tools.magic import mime_of
 
 # How many leading bytes libmagic sees. Enough for every container signature we
@@ -16,8 +17,8 @@ HEAD_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class FormatInfo:
-    kind: str  # "image" | "audio" | "video"
-    fmt: str  # our canonical name
+    kind: Kind
+    format: str  # our canonical name
     demuxer: str | None  # the ffmpeg/libav demuxer forced on this input (audio/video)
     pillow: str | None  # the one Pillow plugin allowed to open it (images)
     extensions: tuple[str, ...]  # extensions that agree with the content
@@ -76,8 +77,8 @@ _REFUSAL_HINTS: dict[str, str] = {
 class Sniffed:
     path: Path
     mime: str
-    kind: str  # "image" | "audio" | "video"
-    fmt: str
+    kind: Kind
+    format: str
     demuxer: str | None
     pillow: str | None
     size: int
@@ -123,7 +124,7 @@ def sniff(path: Path | str) -> Sniffed:
     ext = path.suffix.lower()
     if ext not in info.extensions:
         shown = ext or "no extension"
-        warnings.append(f"extension {shown!s} does not match the content ({info.fmt}, {mime}); "
+        warnings.append(f"extension {shown!s} does not match the content ({info.format}, {mime}); "
                         "going by the content")
-    return Sniffed(path=path, mime=mime, kind=info.kind, fmt=info.fmt, demuxer=info.demuxer,
+    return Sniffed(path=path, mime=mime, kind=info.kind, format=info.format, demuxer=info.demuxer,
                    pillow=info.pillow, size=size, warnings=tuple(warnings))

@@ -34,23 +34,23 @@ def upload_prepared(result: PrepareResult, client: WeChatClient, extra_thumbs: S
     for out in (*result.outputs, *extra_thumbs):
         if out.path in ids:
             continue
-        media_type = "thumb" if out.role == "thumb" else result.kind
+        media_type = "thumb" if out.slot == "thumb" else result.role
         done = client.upload(out.path, media_type)
         uploads.append(done)
         ids[out.path] = done.media_id
         if on_upload is not None:
             on_upload(done)
-    if result.kind == "thumb":
+    if result.role == "thumb":
         return result, uploads
-    thumbs = {o.part: o for o in result.outputs if o.role == "thumb"}
+    thumbs = {o.part: o for o in result.outputs if o.slot == "thumb"}
     fallback = extra_thumbs[0] if extra_thumbs else next(iter(thumbs.values()), None)
     blocks = []
-    for out in (o for o in result.outputs if o.role == "media"):
+    for out in (o for o in result.outputs if o.slot == "media"):
         thumb_id = None
-        if result.kind == "video":
+        if result.role == "video":
             thumb = thumbs.get(out.part) or fallback
             thumb_id = ids[thumb.path] if thumb is not None else None
-        blocks.append(Attachment(type=result.kind, media_id=ids[out.path], thumb_media_id=thumb_id))
+        blocks.append(Attachment(type=result.role, media_id=ids[out.path], thumb_media_id=thumb_id))
     return replace(result, attachments=tuple(blocks)), uploads
 
 
@@ -96,9 +96,9 @@ def send_media(
         opts = options or PrepareOptions()
         result = prepare(path, out_dir=out_dir, profile=profile, options=opts)
         extra: tuple[OutputFile, ...] = ()
-        media = [o for o in result.outputs if o.role == "media"]
-        parts_with_thumbs = {o.part for o in result.outputs if o.role == "thumb"}
-        if result.kind == "video" and any(o.part not in parts_with_thumbs for o in media):
+        media = [o for o in result.outputs if o.slot == "media"]
+        parts_with_thumbs = {o.part for o in result.outputs if o.slot == "thumb"}
+        if result.role == "video" and any(o.part not in parts_with_thumbs for o in media):
             # The video fit made no thumb for some part: make one from the source.
             thumb = prepare(path, out_dir=out_dir, profile=profile, options=replace(opts, as_="thumb"))
             extra = tuple(o for o in thumb.outputs if o.role in ("media", "thumb"))[:1]

@@ -99,7 +99,8 @@ def attachments_from_prepared(data: Any, source: Path | str | None = None) -> li
     if not data["attachments"]:
         raise UsageError("the prepared file has no attachment blocks", path=source,
                          hint="a thumb on its own is not an attachment; prepare the video itself")
-    kind = data.get("kind") if isinstance(data.get("kind"), str) else None
+    role = data.get("role", data.get("kind"))  # "kind" in files from before the rename
+    kind = role if isinstance(role, str) else None
     return [attachment_from_block(b, kind) for b in data["attachments"]]
 
 
