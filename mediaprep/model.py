@@ -1,6 +1,7 @@
 """Plain typed objects passed between stages (no dicts threaded through)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,23 @@ class PrepareOptions:
     split: bool | None = None  # None: the role decides (voice splits, video refuses)
     max_parts: int | None = None
     attachment_style: AttachmentStyle = "table"
+
+    def __post_init__(self) -> None:
+        """Every option is checked once, here, whoever made it (CLI, library, batch)."""
+        from .attachment import STYLES
+        from .errors import UsageError
+
+        if self.as_ is not None and self.as_ not in ROLES:
+            raise UsageError(f"unknown --as {self.as_!r}", hint=f"use one of {', '.join(ROLES)}")
+        if self.trim is not None and not (isinstance(self.trim, (int, float))
+                                          and math.isfinite(self.trim) and self.trim >= 0):
+            raise UsageError(f"--trim must be a number of seconds >= 0, not {self.trim!r}",
+                             hint="e.g. --trim 60, or --trim alone for the profile's limit")
+        if self.max_parts is not None and not (isinstance(self.max_parts, int) and self.max_parts >= 1):
+            raise UsageError(f"--max-parts must be a whole number >= 1, not {self.max_parts!r}")
+        if self.attachment_style not in STYLES:
+            raise UsageError(f"unknown attachment style {self.attachment_style!r}",
+                             hint=f"use one of {', '.join(STYLES)}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # only on 3.10
 
 from .errors import UsageError
 from .model import ROLES as ROLES
@@ -72,9 +72,15 @@ class Profile:
     safety: SafetyLimits = field(default_factory=SafetyLimits)
 
     def limits(self, role: str) -> RoleLimits:
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}", hint=f"use one of {', '.join(ROLES)}")
-        return getattr(self, role)
+        if role == "image":
+            return self.image
+        if role == "voice":
+            return self.voice
+        if role == "video":
+            return self.video
+        if role == "thumb":
+            return self.thumb
+        raise UsageError(f"unknown role {role!r}", hint=f"use one of {', '.join(ROLES)}")
 
 
 _KB = 1000

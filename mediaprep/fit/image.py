@@ -27,7 +27,7 @@ from PIL import Image, ImageChops, ImageCms, ImageFilter, ImageOps
 
 from ..errors import BadInput, CannotComply, LimitExceeded
 from ..formats.jpeg_strip import NotAJpeg, strip_jpeg
-from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
+from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import image_violations
 from ..preflight.probe import ImageInfo, open_image
@@ -500,7 +500,7 @@ def _passthrough(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> bytes
     return stripped if limits.min_bytes <= len(stripped) <= limits.max_bytes else None
 
 
-def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: str,
+def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Role,
                   opts: PrepareOptions, out_dir: Path,
                   progress: ProgressFn | None = None) -> Fitted:
     """role is "image" or "thumb"."""

@@ -36,7 +36,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from ..errors import BadInput, CannotComply, ToolFailed, ToolTimeout, UsageError
-from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
+from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path
 from ..preflight.check import video_violations
 from ..preflight.probe import MediaInfo, VideoStream
@@ -569,7 +569,7 @@ def _media_output(enc: Encoded, part: int | None) -> OutputFile:
                       passed_through=enc.passed_through, details=details)
 
 
-def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str,
+def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Role,
                   opts: PrepareOptions, out_dir: Path,
                   progress: ProgressFn | None = None) -> Fitted:
     limits = profile.limits("video")
@@ -658,7 +658,7 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, profile: Profile, out_dir: P
     return Fitted(outputs=(media, thumb), warnings=note)
 
 
-def prepare_thumb(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str,
+def prepare_thumb(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Role,
                   opts: PrepareOptions, out_dir: Path,
                   progress: ProgressFn | None = None) -> Fitted:
     """``--as thumb`` on a video: only the thumb, from a representative frame."""

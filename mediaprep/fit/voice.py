@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
 from ..formats import amr
-from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn
+from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import voice_format, voice_violations
 from ..preflight.probe import MediaInfo
@@ -202,7 +202,7 @@ def _fmt_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: str,
+def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Role,
                   opts: PrepareOptions, out_dir: Path,
                   progress: ProgressFn | None = None) -> Fitted:
     limits = profile.limits("voice")

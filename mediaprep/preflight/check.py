@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..model import Role
 from ..profiles import Profile, RoleLimits, get_profile
 from .probe import ImageInfo, MediaInfo, probe_av, probe_image
 from .sniff import Sniffed, sniff
@@ -54,7 +55,7 @@ class CheckReport:
         }
 
 
-def default_role(sniffed: Sniffed, info: ImageInfo | MediaInfo | None = None) -> str:
+def default_role(sniffed: Sniffed, info: ImageInfo | MediaInfo | None = None) -> Role:
     if sniffed.kind == "image":
         return "image"
     if sniffed.kind == "audio":

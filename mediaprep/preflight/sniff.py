@@ -66,7 +66,8 @@ _REFUSAL_HINTS: dict[str, str] = {
     "image/svg+xml": "SVG is refused; export it to PNG or JPEG first",
     "application/postscript": "PostScript/EPS is refused; export it to PNG or JPEG first",
     "application/pdf": "PDF is refused; export the page to PNG or JPEG first",
-    "image/heic": "HEIC is not supported yet; export it as JPEG (iPhone: Settings > Camera > Formats > Most Compatible)",
+    "image/heic": ("HEIC is not supported yet; export it as JPEG "
+                   "(iPhone: Settings > Camera > Formats > Most Compatible)"),
     "image/heif": "HEIF is not supported yet; export it as JPEG",
     "application/x-empty": "the file is empty",
     "inode/x-empty": "the file is empty",
