@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo install sysdeps bench-deps clean testdata
+.PHONY: test test-fast lint demo install sysdeps bench-deps clean testdata
 
 install: $(STAMP) sysdeps
 
@@ -29,8 +29,17 @@ sysdeps:
 	  else echo "warning: missing system packages:$$missing (apt-get install$$missing)"; fi; \
 	fi
 
-test: install
+# The gates: lint and strict typing first (seconds), then the whole suite.
+lint: install
+	$(VENV)/bin/ruff check mediaprep tests bench testdata demo.py
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest -q
+
+# A quick loop: the same gates, without the tests that encode real video (marked slow).
+test-fast: lint
+	$(PY) -m pytest -q -m "not slow"
 
 demo: install
 	$(PY) demo.py

@@ -29,6 +29,9 @@ BENIGN = {"major_brand", "minor_version", "compatible_brands", "encoder"}
 
 # ------------------------------------------------------------------ helpers
 
+# Every test here encodes real video: `make test-fast` skips them, `make test` runs them.
+pytestmark = pytest.mark.slow
+
 def ffmpeg_make(*args: str) -> None:
     subprocess.run([ff.get_ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                     *args], check=True, timeout=120, capture_output=True)
