@@ -20,7 +20,12 @@ class ExitCode(IntEnum):
     TOOL_FAILED = 6  # an external tool (ffmpeg) failed, hung or produced garbage
     CANNOT_WRITE = 7
     BATCH_FAILURES = 8
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (Ctrl-C); SIGTERM and SIGHUP exit 128 + their number
+
+
+# Characters that reorder or hide text on a terminal (bidi embeddings, overrides,
+# isolates and marks): a name holding them can pose as another name.
+_BIDI = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
 
 
 def escape_name(value: object) -> str:
@@ -40,6 +45,8 @@ def escape_name(value: object) -> str:
             out.append("\\t")
         elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0:
             out.append(f"\\x{code:02x}")
+        elif code in _BIDI:
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
     return "".join(out)

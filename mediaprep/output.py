@@ -1,90 +1,359 @@
-"""Where outputs go and how they are written: ASCII-safe names, atomic writes.
+"""Where outputs go, what they are called, and how they land: all of an input's, or none.
 
-WeChat's upload rejects files whose name lacks the right extension and mangles
-non-ASCII names, so every output name is plain ASCII with the right extension.
-Outputs are written as a hidden ``.name.<pid>.part`` in the destination folder,
-fsynced and renamed into place; on any failure the partial file is removed, so a
-crash never leaves a half-written file under the final name.
+Every input's outputs are made inside a private staging folder in the output folder
+(``.mediaprep-staging-<host>-<pid>-<random>``): the fit writes its files and its
+scratch (pass logs, raw frame caches, decoded PCM) there, never in the system temp
+folder. :meth:`OutputSet.commit` then moves each output to its final name by rename,
+refusing to replace a file that is already there (unless asked to, or it holds the
+very bytes this run made: a rerun is not an overwrite), and removes the
+staging folder with whatever scratch is left. If anything fails, or the process is
+stopped, the staging folder goes and no final name was written. A staging folder
+left by a process that was killed outright is removed by the next run that writes
+to the same folder (:func:`clean_stale_staging`).
+
+Names keep the input's name: Unicode, CJK, emoji and spaces stay; only what a file
+system or a shell would misread is replaced (``/``, NUL, control characters, a
+leading ``-`` or ``.``), and a long name is cut on a character boundary to fit 255
+bytes. WeChat's upload wants ASCII file names: :func:`ascii_stem` makes that form,
+for the upload only.
+
+Permissions are never set by changing the process umask (racy with threads): a new
+file is created with mode 0666 and the kernel applies the umask, as for any plain
+``open()``; the staging folder is created 0700.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
+import hashlib
 import os
 import re
-import tempfile
+import secrets
+import shutil
+import socket
+import stat
+import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
 
 from .errors import OutputError
+from .model import OutputFile
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+STAGING_PREFIX = ".mediaprep-staging-"
+NAME_MAX = 255  # bytes in one file name on ext4, XFS, btrfs, APFS, NTFS (as UTF-16 units)
+# A staging folder of another host (a shared folder) is only removed once it is this
+# old: its process may still be running there.
+STALE_AFTER = 24 * 3600.0
+
+# Errors that mean "this folder cannot take the file", not "mediaprep has a bug".
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                          errno.EFBIG, errno.ENAMETOOLONG, errno.EIO})
+
+# Separators, NUL, control characters, and the bidi controls that make a name display
+# as another (photo\u202egpj.exe shows as photoexe.jpg).
+_NOT_IN_NAMES = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _file_mode() -> int:
-    """0666 less the umask: what a plain open() would give (mkstemp gives 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+# ---------------------------------------------------------------- names
+
+def split_name(name: str) -> tuple[str, str]:
+    """``("photo", ".jpg")`` for ``photo.jpg``; a leading dot is not an extension."""
+    body = name.lstrip(".")
+    if "." in body:
+        cut = name.rfind(".")
+        return name[:cut], name[cut:]
+    return name, ""
 
 
-def safe_stem(path: Path) -> str:
-    """An ASCII file stem: accents folded, anything else replaced, no leading dash or dot."""
-    stem = path.name
-    # Strip one extension (the last) to get the stem; keep inner dots.
-    if "." in stem.lstrip("."):
-        stem = stem[: stem.rfind(".")]
-    text = unicodedata.normalize("NFKD", stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-    text = text.encode("ascii", "ignore").decode("ascii")
-    text = _UNSAFE.sub("_", text).strip("._-")
-    return text[:120] or "media"
+def fit_name(stem: str, suffix: str, limit: int = NAME_MAX) -> str:
+    """``stem + suffix``, the stem cut on a character boundary so the name fits ``limit``
+    bytes as the file system stores it."""
+    room = limit - len(os.fsencode(suffix))
+    while stem and len(os.fsencode(stem)) > room:
+        stem = stem[:-1]
+    return stem + suffix
 
+
+def output_stem(path: Path | str) -> str:
+    """The input's own name, without its extension, made safe to create and to pass to a
+    shell: path separators, NUL and control characters become ``_``, a leading ``-``
+    or ``.`` becomes ``_``. Everything else (CJK, emoji, spaces, accents) is kept."""
+    stem, _ = split_name(Path(path).name)
+    stem = unicodedata.normalize("NFC", stem) if _decodable(stem) else stem
+    stem = _NOT_IN_NAMES.sub("_", stem).strip(" ")
+    if stem[:1] in ("-", "."):
+        stem = "_" + stem[1:]
+    return fit_name(stem, "", NAME_MAX - 32) or "media"  # room for suffixes like .part12.thumb.jpg
+
+
+def _decodable(text: str) -> bool:
+    return not any(0xDC80 <= ord(c) <= 0xDCFF for c in text)
+
+
+def ascii_stem(path: Path | str) -> str:
+    """An ASCII stem for WeChat's upload (its multipart file name; 40005/41005 otherwise):
+    ``照片`` -> ``ZhaoPian``, ``ñandú`` -> ``nandu``. A name with nothing usable left
+    becomes ``media-<8 hex digits of its hash>``, stable across runs."""
+    from anyascii import anyascii
+
+    stem, _ = split_name(Path(path).name)
+    text = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = anyascii(unicodedata.normalize("NFC", text))
+    text = _ASCII_UNSAFE.sub("_", text).strip("._-")[:120]
+    if not text or not any(c.isalnum() for c in text):
+        digest = hashlib.sha256(os.fsencode(stem)).hexdigest()[:8]
+        return f"media-{digest}"
+    return text
+
+
+# Kept for callers of the earlier name; the ASCII form is for uploads only now.
+safe_stem = ascii_stem
+
+
+def output_path(input_path: Path, out_dir: Path, suffix: str) -> Path:
+    """``out_dir/<the input's stem><suffix>``: where a fit writes an output (in staging)."""
+    return out_dir / fit_name(output_stem(input_path), suffix)
+
+
+# ---------------------------------------------------------------- folders
 
 def resolve_out_dir(input_path: Path, out_dir: Path | None) -> Path:
     target = Path(out_dir) if out_dir is not None else input_path.absolute().parent
+    if target.exists() and not target.is_dir():
+        raise OutputError("the output path is a file, not a folder", path=target,
+                          hint="name a folder with -o (it is created if missing)")
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create output folder: {exc.strerror}", path=target,
+        raise OutputError(f"cannot create the output folder: {exc.strerror}", path=target,
                           hint="choose another folder with -o") from exc
-    if not target.is_dir():
-        raise OutputError("output path is not a folder", path=target, hint="choose a folder with -o")
     if not os.access(target, os.W_OK | os.X_OK):
-        raise OutputError("output folder is not writable", path=target,
+        raise OutputError("the output folder is not writable", path=target,
                           hint="choose a writable folder with -o")
     return target
 
 
-def output_path(input_path: Path, out_dir: Path, suffix: str) -> Path:
-    """``out_dir/<safe stem><suffix>``, never the input itself."""
-    candidate = out_dir / f"{safe_stem(input_path)}{suffix}"
-    try:
-        same = candidate.exists() and os.path.samefile(candidate, input_path)
-    except OSError:
-        same = False
-    if same:
-        candidate = out_dir / f"{safe_stem(input_path)}.prepared{suffix}"
-    return candidate
+def write_failure(exc: OSError, folder: Path) -> OutputError:
+    """One line for a write that the folder refused (full disk, quota, read-only, ...)."""
+    reason = exc.strerror or os.strerror(exc.errno or 0) or type(exc).__name__
+    return OutputError(f"cannot write here: {reason.lower()}", path=folder,
+                       hint="nothing was written; free some space or choose another folder with -o")
 
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process that made staging folder ``name`` may still be running."""
+    rest = name[len(STAGING_PREFIX):]
+    host, _, tail = rest.rpartition("-")  # <host>-<pid>-<random>: split twice from the right
+    host, _, pid_text = host.rpartition("-")
+    if host != _host() or not pid_text.isdigit():
+        return True  # another machine's (or an unknown form): leave it to the age rule
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
+
+
+def clean_stale_staging(folder: Path) -> int:
+    """Remove staging folders left in ``folder`` by runs that were killed; return how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    now = time.time()
+    for entry in entries:
+        if not entry.name.startswith(STAGING_PREFIX):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER
+        except OSError:
+            continue
+        if old or not _owner_alive(entry.name):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+# ---------------------------------------------------------------- the output set
+
+class OutputSet:
+    """The outputs of one input: staged together, committed together or not at all.
+
+    ``with OutputSet(final_dir, protect=input_path) as outs:`` then hand ``outs.dir`` to
+    the fit (its outputs and scratch go there) and call ``outs.commit(outputs)``.
+    Leaving the block any other way removes the staging folder and everything in it.
+    """
+
+    def __init__(self, final_dir: Path, *, protect: Path | None = None, overwrite: bool = False) -> None:
+        self.final_dir = Path(final_dir)
+        self.protect = protect
+        self.overwrite = overwrite
+        clean_stale_staging(self.final_dir)
+        name = f"{STAGING_PREFIX}{_host()}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.dir = self.final_dir / name
+        try:
+            self.dir.mkdir(mode=0o700)
+        except OSError as exc:
+            raise write_failure(exc, self.final_dir) from exc
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def scratch(self, name: str) -> Path:
+        """A folder for intermediate files, removed with the staging folder."""
+        path = self.dir / f".scratch-{name}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    def final_name(self, staged: Path, rename: Callable[[str], str] | None) -> Path:
+        final = self.final_dir / (rename(staged.name) if rename else staged.name)
+        if self.protect is not None and _same_file(final, self.protect):
+            stem, suffix = split_name(final.name)
+            final = final.with_name(fit_name(stem, ".prepared" + suffix))
+        return final
+
+    def commit(self, outputs: tuple[OutputFile, ...],
+               rename: Callable[[str], str] | None = None) -> tuple[OutputFile, ...]:
+        """Move every output to its final name, or none; return them with final paths.
+
+        ``rename`` maps a staged file name to the final one (batch and several inputs
+        in one run choose distinct stems). A final name that exists already is an
+        error (exit 7) unless the set was made with ``overwrite=True``; the input
+        itself is never replaced."""
+        finals = [self.final_name(out.path, rename) for out in outputs]
+        if len(set(finals)) != len(finals):
+            raise OutputError("two outputs of one input would get the same name", path=self.final_dir)
+        if not self.overwrite:
+            for out, final in zip(outputs, finals, strict=True):
+                if os.path.lexists(final) and not _same_content(out.path, final):
+                    raise OutputError(f"{final.name} exists already and was not replaced",
+                                      path=self.final_dir,
+                                      hint="use --overwrite to replace it, or choose another folder with -o")
+        placed: list[Path] = []
+        try:
+            for out, final in zip(outputs, finals, strict=True):
+                if not self.overwrite and _same_content(out.path, final):
+                    continue  # a rerun made the same bytes: nothing to replace, nothing lost
+                _fsync_file(out.path)
+                _place(out.path, final, self.overwrite)
+                placed.append(final)
+            _fsync_dir(self.final_dir)
+        except BaseException as exc:
+            for final in placed:
+                with contextlib.suppress(OSError):
+                    final.unlink()
+            if isinstance(exc, FileExistsError):
+                raise OutputError(f"{Path(exc.filename or '').name or 'an output'} appeared while "
+                                  "writing and was not replaced", path=self.final_dir,
+                                  hint="use --overwrite, or choose another folder with -o") from exc
+            if isinstance(exc, OSError):
+                raise write_failure(exc, self.final_dir) from exc
+            raise
+        finally:
+            self.discard()
+        return tuple(dataclasses.replace(out, path=final)
+                     for out, final in zip(outputs, finals, strict=True))
+
+
+def _same_content(staged: Path, final: Path) -> bool:
+    """Whether ``final`` is a regular file holding exactly the staged bytes."""
+    try:
+        st = os.lstat(final)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != staged.stat().st_size:
+            return False
+        with open(staged, "rb") as a, open(final, "rb") as b:
+            while True:
+                chunk = a.read(1 << 20)
+                if chunk != b.read(1 << 20):
+                    return False
+                if not chunk:
+                    return True
+    except OSError:
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _place(staged: Path, final: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(staged, final)
+        return
+    try:
+        # link() fails with EEXIST if the name exists: no window in which another
+        # writer's file could be replaced between a check and the rename.
+        os.link(staged, final)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(final):  # a file system without hard links: check, then rename
+            raise FileExistsError(errno.EEXIST, "File exists", str(final)) from exc
+        os.replace(staged, final)
+        return
+    with contextlib.suppress(OSError):
+        staged.unlink()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system can fsync a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------- single files
 
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; on success fsync and rename it into
-    place, on failure remove it. Whoever writes must name the format explicitly
-    (the temporary name ends in ``.part``)."""
+    place, on failure remove it. For files that are not media outputs (manifests,
+    journals); media outputs go through an :class:`OutputSet`."""
     final = Path(final)
+    tmp = final.with_name(f".{final.name[:200]}.{secrets.token_hex(4)}.part")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     except OSError as exc:
-        raise OutputError(f"cannot write output: {exc.strerror}", path=final.parent,
-                          hint="choose a writable folder with -o") from exc
+        raise write_failure(exc, final.parent) from exc
     os.close(fd)
-    tmp = Path(tmp_name)
     try:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode())
+        _fsync_file(tmp)
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -97,4 +366,4 @@ def write_bytes(final: Path, data: bytes) -> None:
         with atomic_path(final) as tmp:
             tmp.write_bytes(data)
     except OSError as exc:
-        raise OutputError(f"cannot write output: {exc.strerror}", path=final) from exc
+        raise write_failure(exc, Path(final).parent) from exc

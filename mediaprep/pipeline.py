@@ -7,10 +7,10 @@ from typing import Any
 
 from . import fit
 from .attachment import Attachment, placeholder
-from .errors import UsageError
+from .errors import MediaprepError, OutputError, UsageError
 from .fit import Fitter
 from .model import Fitted, Kind, OutputFile, PrepareOptions, PrepareResult, ProgressFn, Role
-from .output import resolve_out_dir
+from .output import WRITE_ERRNOS, OutputSet, fit_name, output_stem, resolve_out_dir, write_failure
 from .preflight.check import default_role, probe
 from .preflight.probe import ImageInfo, MediaInfo
 from .preflight.sniff import Sniffed, sniff
@@ -49,6 +49,45 @@ def _fit(sniffed: Sniffed, info: ImageInfo | MediaInfo, profile: Profile, role: 
     return av_loader()(sniffed, info, profile, role, opts, out_dir, progress)
 
 
+# What a tool says when the folder, not the tool, is at fault.
+_WRITE_FAILURE_TEXT = ("No space left on device", "Disk quota exceeded", "Read-only file system",
+                       "File too large")
+
+
+def _fit_writing(sniffed: Sniffed, info: ImageInfo | MediaInfo, profile: Profile, role: Role,
+                 opts: PrepareOptions, work_dir: Path, progress: ProgressFn | None,
+                 target_dir: Path) -> Fitted:
+    """The fit, with a full disk, a quota or a read-only folder reported as what it is
+    (exit 7, the folder named), whichever tool or write ran into it."""
+    try:
+        return _fit(sniffed, info, profile, role, opts, work_dir, progress)
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            raise write_failure(exc, target_dir) from exc
+        raise
+    except MediaprepError as exc:
+        if isinstance(exc, OutputError):
+            raise OutputError(exc.message, path=target_dir, hint=exc.hint) from exc
+        text = f"{exc.message}\n{exc.detail or ''}"
+        for reason in _WRITE_FAILURE_TEXT:
+            if reason in text:
+                raise OutputError(f"cannot write here: {reason.lower()}", path=target_dir,
+                                  hint="nothing was written; free some space or choose another "
+                                       "folder with -o") from exc
+        raise
+
+
+def _renamer(produced: str, stem: str | None) -> Callable[[str], str] | None:
+    """Staged names start with the input's stem; give them ``stem`` instead."""
+    if stem is None or stem == produced:
+        return None
+
+    def rename(name: str) -> str:
+        return fit_name(stem, name[len(produced):]) if name.startswith(produced) else name
+
+    return rename
+
+
 def attachments_for(outputs: tuple[OutputFile, ...], role: Role,
                     opts: PrepareOptions) -> tuple[Attachment, ...]:
     """One block per media output, in order; a video's block names its part's thumb."""
@@ -78,12 +117,16 @@ def prepare(
     *,
     options: PrepareOptions | None = None,
     progress: ProgressFn | None = None,
+    stem: str | None = None,
+    overwrite: bool = False,
     **option_fields: Any,
 ) -> PrepareResult:
     """Make one file ready to send. Raises a MediaprepError subclass on failure.
 
     ``options`` (or keyword fields of PrepareOptions: media_id, thumb_media_id,
-    trim, split, max_parts, attachment_style) tune the fit.
+    trim, split, max_parts, attachment_style) tune the fit. Outputs are named after
+    the input (or ``stem``) and land all together or not at all; a file already
+    holding an output's name is an error (exit 7) unless ``overwrite``.
     """
     opts = options or PrepareOptions(as_=as_, **option_fields)
     if options is not None and as_ is not None:
@@ -94,10 +137,12 @@ def prepare(
     info = probe(sniffed, prof)
     role = opts.as_ or default_role(sniffed, info)
     target_dir = resolve_out_dir(path, Path(out_dir) if out_dir is not None else None)
-    fitted = _fit(sniffed, info, prof, role, opts, target_dir, progress)
+    with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged:
+        fitted = _fit_writing(sniffed, info, prof, role, opts, staged.dir, progress, target_dir)
+        outputs = staged.commit(fitted.outputs, _renamer(output_stem(path), stem))
     warnings = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings)))
-    if len([o for o in fitted.outputs if o.slot == "media"]) > 1 and opts.media_id:
+    if len([o for o in outputs if o.slot == "media"]) > 1 and opts.media_id:
         warnings += ("--media-id ignored: there are several parts, each needs its own upload",)
-    return PrepareResult(input=path, role=role, input_bytes=sniffed.size, outputs=fitted.outputs,
-                         attachments=attachments_for(fitted.outputs, role, opts),
+    return PrepareResult(input=path, role=role, input_bytes=sniffed.size, outputs=outputs,
+                         attachments=attachments_for(outputs, role, opts),
                          warnings=warnings, attachment_style=opts.attachment_style)

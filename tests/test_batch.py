@@ -188,11 +188,11 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
     assert not any(line.startswith("line.jpg") for line in stderr.splitlines())
     assert "\ufffd" not in stderr
     assert "ok  " in stderr and "failed" in stderr and "manifest:" in stderr  # the summary
-    # Hostile names became safe ASCII output names.
+    # Hostile names keep what is safe: control characters and a leading "-" replaced.
     outs = {e["input"]: e["outputs"] for e in entries}
     assert outs[NEWLINE_NAME][0]["path"] == "new_line.jpg"
-    assert outs[BAD_BYTES_NAME][0]["path"] == "badname.jpg"
-    assert outs["-dash.png"][0]["path"] == "dash.jpg"
+    assert outs[BAD_BYTES_NAME][0]["path"] == BAD_BYTES_NAME  # the name kept, byte for byte
+    assert outs["-dash.png"][0]["path"] == "_dash.jpg"  # a leading "-" replaced, the rest kept
 
     assert not (dst / "docs").exists()  # no empty mirror of a folder without media
     # No partial files or staging folders anywhere.

@@ -67,14 +67,15 @@ def test_media_style_attachment_only_behind_option(copy_of, tmp_path):
     assert json.loads(res.stdout)["attachments"] == [{"type": "media", "media": {"id": "9"}}]
 
 
-def test_dash_named_input_and_ascii_output(copy_of, tmp_path):
+def test_dash_named_input_keeps_its_name_without_the_dash(copy_of, tmp_path):
     src = copy_of("images/ladybird.png", "-i ñandú.png")
     # A relative name that starts with "-": after "--" it is a file, never an option.
     res = subprocess.run([EXE, "prepare", "-o", "out", "--", "-i ñandú.png"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     (out,) = list((tmp_path / "out").iterdir())
-    assert out.name == "i_nandu.jpg"
+    assert out.name == "_i ñandú.jpg"  # the name kept; only the leading '-' replaced
+    assert Image.open(out).format == "JPEG"
     assert src.exists()
 
 

@@ -226,11 +226,12 @@ def test_send_media_image_prepares_uploads_and_sends(fake, copy_of, tmp_path, mo
         assert res.exit_code == 0, res.output
         assert "request 1: 1001 Queued" in res.stdout
     (prepared,) = out.glob("*.jpg")
-    assert prepared.name == "ladybird.jpg" and prepared.stat().st_size <= 128_000
+    assert prepared.name == "瓢虫 ladybird.jpg" and prepared.stat().st_size <= 128_000
     uploads = fake.fake.calls(UPLOAD)
     assert len(uploads) == 3 and len(fake.fake.calls(TOKEN)) == 2  # 42001 on run 2 -> one refresh
     headers, data = parse_multipart(uploads[0].header("content-type"), uploads[0].body)[0]
-    assert disposition(headers["content-disposition"]) == {"name": "media", "filename": "ladybird.jpg"}
+    # The upload's file name is the ASCII transliteration WeChat accepts.
+    assert disposition(headers["content-disposition"]) == {"name": "media", "filename": "PiaoChong_ladybird.jpg"}
     assert data == prepared.read_bytes()
     media_id = next(k for k, v in fake.fake.media.items() if v[2] == data)
     assert fake.fake.queued[0] == {

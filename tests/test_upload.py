@@ -64,10 +64,10 @@ def test_upload_sends_exact_multipart_and_caches_the_token(fake, copy_of):
     assert disp == {"name": "media", "filename": "cafe_photo.jpg"} and ctype == "image/jpeg"
     assert data == photo.read_bytes()
     disp, ctype, data = _media_part(up2)
-    assert disp == {"name": "media", "filename": "media.jpg"} and data == thumb.read_bytes()
+    assert disp == {"name": "media", "filename": "ZhaoPian.jpg"} and data == thumb.read_bytes()
     assert (a.type, a.filename, a.bytes) == ("image", "cafe_photo.jpg", photo.stat().st_size)
     assert fake.fake.media[a.media_id][0] == "image"
-    assert b.type == "thumb" and fake.fake.media[b.media_id] == ("thumb", "media.jpg", thumb.read_bytes())
+    assert b.type == "thumb" and fake.fake.media[b.media_id] == ("thumb", "ZhaoPian.jpg", thumb.read_bytes())
     assert b.to_dict()["thumb_media_id"] == b.media_id and "media_id" not in b.to_dict()
 
 

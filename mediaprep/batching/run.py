@@ -39,7 +39,7 @@ from ..errors import (
     escape_name,
 )
 from ..model import ROLES, Kind, OutputFile, PrepareOptions, Role
-from ..output import safe_stem
+from ..output import output_stem
 from ..preflight.sniff import ALLOWED, sniff
 from ..profiles import Profile, get_profile
 from .isolate import Job, Outcome, run_jobs, set_time_limit
@@ -366,7 +366,7 @@ def process(task: Task) -> FileResult:
                 set_time_limit(default_time_limit(task.profile, getattr(info, "duration", None)))
         result = prepare(task.path, out_dir=task.staging, profile=task.profile,
                          options=task.options)
-        prepare_stem = safe_stem(task.path)
+        prepare_stem = output_stem(task.path)
         outputs = []
         for out in result.outputs:
             final = task.out_dir / _final_name(out.path.name, prepare_stem, task.stem)
@@ -620,7 +620,7 @@ def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str
 
     order = sorted(names, key=rank)
     for path in order:
-        base = safe_stem(path)
+        base = output_stem(path)
         flat = base.replace(".", "_")  # a dotless stem cannot clash by prefix
         ext = "".join(ch for ch in path.suffix.lower() if ch.isascii() and ch.isalnum())
         candidates = [base, flat] + ([f"{flat}_{ext}"] if ext else [])
