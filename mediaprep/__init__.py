@@ -3,7 +3,9 @@ through the IMIconnect (Webex Connect) messaging API."""
 from __future__ import annotations
 
 from .attachment import Attachment
-from .batching.run import BatchProgress, BatchResult, FileResult, batch  # the function shadows the module name
+from .batching.progress import BatchProgress
+from .batching.results import BatchResult, FileResult
+from .batching.run import batch
 from .errors import (
     BadInput,
     CannotComply,

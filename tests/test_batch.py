@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 import mediaprep
-from mediaprep.batching.run import MANIFEST, STAGING_PREFIX, choose_stems, read_manifest
+from mediaprep.batching.manifest import MANIFEST, read_manifest
+from mediaprep.batching.naming import STAGING_PREFIX, choose_stems
 from mediaprep.tools.ffmpeg import run_args
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,8 +171,8 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
     assert sub["sub/photo.jpg"]["path"] == "sub/photo.jpg"  # first in order keeps the plain name
     assert (sub["sub/photo.png"]["width"], sub["sub/photo.png"]["height"]) == (700, 438)
     assert (dst / sub["sub/photo.jpg"]["path"]).read_bytes() == (mixed / "sub/photo.jpg").read_bytes()
-    with Image.open(dst / sub["sub/PHOTO.gif"]["path"]) as im:
-        assert im.size == Image.open(IMAGES / "animated.gif").size
+    with Image.open(dst / sub["sub/PHOTO.gif"]["path"]) as im, Image.open(IMAGES / "animated.gif") as ref:
+        assert im.size == ref.size
 
     # Failures carry the one-line error and the exit code prepare would have used.
     assert by_input["bad/truncated.jpg"]["exit_code"] == 4
@@ -409,13 +410,14 @@ def test_dask_scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         assert len(read_manifest(dst / MANIFEST)) == 3
         again = mediaprep.batch(src, dst, scheduler=cluster.scheduler_address)
         assert again.dispatched == 1  # only the broken file is retried
-    monkeypatch.setattr(sys.modules["mediaprep.batching.run"], "DASK_CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(sys.modules["mediaprep.batching.cluster"], "DASK_CONNECT_TIMEOUT", 1.0)
     with pytest.raises(mediaprep.UsageError, match="cannot reach the Dask scheduler"):
         mediaprep.batch(src, dst, scheduler="tcp://127.0.0.1:9")
 
 
 def test_large_videos_start_first(tmp_path: Path) -> None:
-    from mediaprep.batching.run import Task, order
+    from mediaprep.batching.run import order
+    from mediaprep.batching.worker import Task
     from mediaprep.profiles import WECHAT
 
     def task(i: int, kind: str, size: int) -> Task:
@@ -454,7 +456,7 @@ def test_ctrl_c_stops_cleanly_and_rerun_finishes(tmp_path: Path) -> None:
 def test_progress_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path: Path) -> None:
     import io
 
-    from mediaprep.batching.progress import ProgressReporter
+    from mediaprep.cli.progress import ProgressReporter
 
     src, dst = tmp_path / "src", tmp_path / "dst"
     _copy("grey.jpg", src / "a.jpg")

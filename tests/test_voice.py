@@ -29,8 +29,8 @@ from click.testing import CliRunner
 import mediaprep
 from mediaprep.cli.main import main
 from mediaprep.errors import BadInput, CannotComply, ExitCode, MediaprepError
-from mediaprep.formats import amr
 from mediaprep.fit.voice_plan import TARGET_LEVEL_DB
+from mediaprep.formats import amr
 from mediaprep.preflight.check import check
 from mediaprep.tools.ffmpeg import get_ffmpeg
 

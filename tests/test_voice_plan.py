@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediaprep.formats import amr
 from mediaprep.fit.voice import max_part_frames
 from mediaprep.fit.voice_plan import (
     FRAME,
@@ -16,6 +15,7 @@ from mediaprep.fit.voice_plan import (
     plan_parts,
     trim_end,
 )
+from mediaprep.formats import amr
 from mediaprep.profiles import WECHAT, RoleLimits
 
 RNG = np.random.default_rng(7)

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ToolFailed
 from ..tools.ffmpeg import THREADS_ENV
@@ -61,13 +61,18 @@ class Job:
     time_limit: float  # seconds of wall clock before the worker is killed
 
 
+# Why a job has no value: killed at its time limit, out of memory (the worker's
+# address-space limit), its worker died, or the job raised; "" when it has one.
+FailReason = Literal["", "timeout", "memory", "crashed", "raised"]
+
+
 @dataclass(frozen=True)
 class Outcome:
     key: Any
     ok: bool
     value: Any = None  # fn's return value when ok
     error: str = ""  # one line when not ok
-    reason: str = ""  # "" | "timeout" | "memory" | "crashed" | "raised"
+    reason: FailReason = ""
     seconds: float = 0.0  # wall time the job held a worker
 
 
@@ -180,7 +185,8 @@ def kill_tree(pid: int) -> None:
 
 
 # Imported by every worker before its first job (and before its memory limit).
-PRELOAD = ["mediaprep.pipeline", "mediaprep.batching.run"]
+# worker.process is the job function of every batch; its module must import here.
+PRELOAD = ["mediaprep.pipeline", "mediaprep.batching.worker"]
 STARTUP_LIMIT = 60.0  # seconds a new worker may take to import everything
 
 
@@ -188,8 +194,9 @@ class _Worker:
     def __init__(self, memory_mb: int | None) -> None:
         mine, theirs = socket.socketpair()
         # stderr kept in a file, read only if the worker fails to start (a pipe
-        # nobody reads could fill up and block it).
-        self.stderr = tempfile.TemporaryFile()
+        # nobody reads could fill up and block it). It lives as long as the worker:
+        # kill() or run_jobs closes it, so no `with` block fits.
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", "from mediaprep.batching.isolate import worker_entry; worker_entry()",
@@ -204,6 +211,7 @@ class _Worker:
             )
         except OSError as exc:
             mine.close()
+            self.stderr.close()
             raise ToolFailed(f"cannot start a worker process: {exc.strerror}",
                              hint=f"check the Python interpreter {sys.executable}") from exc
         finally:

@@ -1,116 +1,81 @@
-"""Batch progress on stderr, drawn only in the parent process.
-
-On a terminal: one bar redrawn in place (files, bytes, ETA, failures). Anywhere
-else (a log file, CI): a plain line every ``interval`` seconds and at the end, so
-logs stay readable. Failures and skips are printed as they happen, one line each,
-names escaped.
-"""
+"""Progress of a running batch, as numbers: the library counts and estimates, and
+hands a BatchProgress to the caller's callback. Drawing it is the caller's business
+(the command line's bar lives in mediaprep.cli.progress)."""
 from __future__ import annotations
 
-import shutil
-import sys
 import time
-from typing import TextIO
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ..errors import escape_name
-from .run import BatchProgress, BatchResult, FileResult
+from .results import FileResult
 
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB"
+TICK = 0.5  # seconds between timer reports while files are running
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+@dataclass(frozen=True)
+class BatchProgress:
+    """Reported to the progress callback after each file (and about twice a second)."""
+
+    done: int
+    total: int
+    bytes_done: int
+    bytes_total: int
+    failed: int
+    running: int
+    elapsed: float
+    eta: float | None  # seconds, None until something has finished
+    last: FileResult | None  # the file that just finished (None on a timer tick)
 
 
-def describe(result: FileResult) -> str | None:
-    """The line printed as a file finishes, or None when it is not news."""
-    name = escape_name(result.input)
-    if result.status == "failed":
-        return f"FAIL  {result.error or f'{name}: failed'}"
-    if result.status == "skipped" and not result.resumed:
-        return f"SKIP  {name}: {escape_name(result.reason or '')}"
-    return None
+ProgressCallback = Callable[[BatchProgress], None]
 
 
-class ProgressReporter:
-    def __init__(self, stream: TextIO | None = None, *, interval: float = 10.0,
-                 tty: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
-        self.interval = interval
-        self._last_line = time.monotonic()
-        self._last_draw = 0.0
-        self._bar_shown = False
-        self._latest: BatchProgress | None = None
+class ProgressTracker:
+    """Counts finished files and estimates the time left.
 
-    def _clear(self) -> None:
-        if self._bar_shown:
-            self.stream.write("\r\x1b[K")
-            self._bar_shown = False
+    The estimate runs on ``weight`` (expected work, see worker.Task.weight), not on
+    file counts: files already decided in the parent (skips, resumed files) weigh
+    nothing, so a rerun that resumes most files does not promise a finish in
+    seconds when the remaining files are large videos."""
 
-    def _text(self, p: BatchProgress) -> str:
-        failed = f", {p.failed} failed" if p.failed else ""
-        return (f"{p.done}/{p.total} files, {_mb(p.bytes_done)} of {_mb(p.bytes_total)}, "
-                f"{_clock(p.elapsed)} elapsed, ETA {_clock(p.eta)}{failed}")
+    def __init__(self, callback: ProgressCallback | None, total: int, bytes_total: int,
+                 weight_total: float, t0: float) -> None:
+        self.callback, self.total, self.bytes_total = callback, total, bytes_total
+        self.weight_total, self.t0 = weight_total, t0
+        self.done = self.bytes_done = self.failed = self.running = 0
+        self.weight_done = 0.0
+        self.work_started: float | None = None
+        self.last_tick = 0.0
 
-    def __call__(self, p: BatchProgress) -> None:
-        self._latest = p
-        line = describe(p.last) if p.last is not None else None
-        if line is not None:
-            self._clear()
-            self.stream.write(line + "\n")
+    def start_work(self, running: int) -> None:
+        """The workers start: the rate (and so the ETA) is measured from now."""
+        self.running = running
+        self.work_started = time.monotonic()
+
+    def _report(self, last: FileResult | None) -> None:
+        if self.callback is None:
+            return
         now = time.monotonic()
-        if self.tty:
-            if line is not None or now - self._last_draw >= 0.1 or p.done == p.total:
-                self._draw(p)
-                self._last_draw = now
-        elif now - self._last_line >= self.interval:
-            self.stream.write(f"mediaprep: {self._text(p)}\n")
-            self._last_line = now
-        self.stream.flush()
+        eta = None
+        if self.work_started is not None and self.weight_done > 0:
+            rate = self.weight_done / max(now - self.work_started, 1e-6)
+            eta = (self.weight_total - self.weight_done) / rate
+        elif self.done == self.total:
+            eta = 0.0
+        self.callback(BatchProgress(done=self.done, total=self.total, bytes_done=self.bytes_done,
+                                    bytes_total=self.bytes_total, failed=self.failed,
+                                    running=min(self.running, self.total - self.done),
+                                    elapsed=now - self.t0, eta=eta, last=last))
 
-    def _draw(self, p: BatchProgress) -> None:
-        text = self._text(p)
-        width = shutil.get_terminal_size((80, 20)).columns
-        bar_width = 20 if width - len(text) - 4 >= 20 else 10  # steady, not jumping
-        filled = int(bar_width * p.done / p.total) if p.total else bar_width
-        bar = "#" * filled + "." * (bar_width - filled)
-        self.stream.write(f"\r\x1b[K[{bar}] {text}"[: width + 5])
-        self._bar_shown = True
+    def finished(self, res: FileResult, weight: float) -> None:
+        self.done += 1
+        self.bytes_done += res.input_bytes
+        self.weight_done += weight
+        self.failed += res.status == "failed"
+        self._report(res)
 
-    def close(self) -> None:
-        """End the bar (or print the last plain line)."""
-        if self.tty:
-            if self._bar_shown:
-                self.stream.write("\n")
-                self._bar_shown = False
-        elif self._latest is not None:
-            self.stream.write(f"mediaprep: {self._text(self._latest)}\n")
-        self.stream.flush()
-
-
-def summary(result: BatchResult) -> list[str]:
-    """The end-of-run table: counts per status and kind, bytes, time."""
-    counts = result.counts()
-    kinds = sorted({k for row in counts.values() for k in row},
-                   key=lambda k: (["image", "voice", "video", "thumb"] + [k]).index(k))
-    lines = [f"{'':8}" + "".join(f"{k:>8}" for k in kinds) + f"{'total':>8}"]
-    for status in ("ok", "passed", "skipped", "failed"):
-        row = counts.get(status, {})
-        lines.append(f"{status:8}" + "".join(f"{row.get(k, 0):>8}" for k in kinds)
-                     + f"{sum(row.values()):>8}")
-    made = [f for f in result.files if f.outputs]
-    before = sum(f.input_bytes for f in made)
-    after = sum(f.output_bytes for f in made)
-    ratio = f" ({after / before:.1%})" if before else ""
-    lines.append(f"bytes: {before:,} -> {after:,}{ratio}; {result.dispatched} prepared, "
-                 f"{result.elapsed:.1f} s with {result.jobs} job{'s' if result.jobs > 1 else ''}")
-    lines.append(f"manifest: {escape_name(result.manifest)}")
-    return lines
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self.last_tick >= TICK:
+            self.last_tick = now
+            self._report(None)

@@ -1,4 +1,4 @@
-"""`mediaprep batch SRC DST`: a whole folder (registered in cli.py)."""
+"""`mediaprep batch SRC DST`: a whole folder, with a progress bar and a summary table."""
 from __future__ import annotations
 
 import json
@@ -6,16 +6,42 @@ import sys
 
 import click
 
-from ..batching.progress import ProgressReporter, summary
+from ..batching.results import BatchResult, Status
 from ..batching.run import batch
+from ..errors import escape_name
+from ..model import ROLES
+from .options import json_option, profile_option
+from .progress import ProgressReporter
 
-PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .toml file."
+# Rows of the summary table, in the order a reader looks for them.
+_ROWS: tuple[Status, ...] = ("ok", "passed", "skipped", "failed")
+
+
+def summary(result: BatchResult) -> list[str]:
+    """The end-of-run table: counts per status and role, bytes, time."""
+    counts = result.counts()
+    order: list[str] = list(ROLES)
+    roles = sorted({r for row in counts.values() for r in row},
+                   key=lambda r: order.index(r) if r in order else len(order))
+    lines = [f"{'':8}" + "".join(f"{r:>8}" for r in roles) + f"{'total':>8}"]
+    for status in _ROWS:
+        row = counts.get(status, {})
+        lines.append(f"{status:8}" + "".join(f"{row.get(r, 0):>8}" for r in roles)
+                     + f"{sum(row.values()):>8}")
+    made = [f for f in result.files if f.outputs]
+    before = sum(f.input_bytes for f in made)
+    after = sum(f.output_bytes for f in made)
+    ratio = f" ({after / before:.1%})" if before else ""
+    lines.append(f"bytes: {before:,} -> {after:,}{ratio}; {result.dispatched} prepared, "
+                 f"{result.elapsed:.1f} s with {result.jobs} job{'s' if result.jobs > 1 else ''}")
+    lines.append(f"manifest: {escape_name(result.manifest)}")
+    return lines
 
 
 @click.command("batch")
 @click.argument("src", type=click.Path(path_type=str))
 @click.argument("dst", type=click.Path(path_type=str))
-@click.option("--profile", "profile_name", default="wechat", show_default=True, help=PROFILE_HELP)
+@profile_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Files prepared at once (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Redo files an earlier run already prepared.")
@@ -26,8 +52,7 @@ PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .tom
               help="Run on an existing Dask distributed cluster (tcp://host:8786) instead of "
                    "local workers (--jobs is then ignored); its workers must see SRC and DST "
                    "at the same paths.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object (summary and every file) on stdout.")
+@json_option("Print one JSON object (summary and every file) on stdout.")
 def batch_cmd(src: str, dst: str, profile_name: str, jobs: int | None, force: bool,
               time_limit: float | None, scheduler: str | None, as_json: bool) -> None:
     """Prepare every media file under SRC into DST, keeping the folder structure.

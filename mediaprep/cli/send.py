@@ -1,6 +1,6 @@
 """Commands from prepared file to sent message: request, upload, send, send-media.
 
-Registered on the main group in cli.py, whose MediaprepGroup turns any
+Registered on the main group in cli/main.py, whose MediaprepGroup turns any
 MediaprepError into one line and an exit code. Secrets come from options or
 environment variables and are never echoed: errors are built from redacted text.
 """
@@ -15,10 +15,8 @@ from typing import Any
 
 import click
 
-from ..attachment import STYLES
 from ..errors import MediaprepError, UsageError, escape_name
-from ..model import PrepareOptions, PrepareResult
-from ..profiles import ROLES
+from ..model import PrepareOptions, PrepareResult, Role
 from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Journal, Sender, SendResult, default_journal_path
 from ..send.net import NetOptions, redact
 from ..send.request import (
@@ -40,8 +38,9 @@ from ..send.wechat import (
     WeChatClient,
     WeChatConfig,
 )
+from .messages import say
+from .options import as_option, attachment_style_option, json_option, profile_option
 
-PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .toml file."
 F = Callable[..., Any]
 
 
@@ -54,7 +53,7 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 def _notify(message: str) -> None:
-    click.echo(f"mediaprep: {escape_name(redact(message))}", err=True)
+    say(redact(message))
 
 
 _NET_FLAGS = _stack(
@@ -144,8 +143,7 @@ _REQUEST_OPTIONS = _stack(
                  help="Smartlink id, optionally with validity in minutes (repeatable)."),
     click.option("--recipient-key", type=click.Choice(RECIPIENT_KEYS), default=RECIPIENT_KEYS[0],
                  show_default=True, help="Spelling of the destination key (the page's example vs its errors)."),
-    click.option("--attachment-style", type=click.Choice(STYLES), default="table", show_default=True,
-                 help="'table': the API parameter table's form; 'media': the page's example form."),
+    attachment_style_option,
 )
 
 
@@ -222,10 +220,10 @@ def request_cmd(appid: str, text: str | None, to: tuple[str, ...], to_file: Path
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--type", "media_type", type=click.Choice(UPLOAD_TYPES), required=True,
               help="WeChat media type (a thumb answers thumb_media_id).")
-@click.option("--profile", "profile_name", default="wechat", show_default=True, help=PROFILE_HELP)
+@profile_option
 @_WECHAT_OPTIONS
 @_net_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@json_option()
 def upload_cmd(path: Path, media_type: str, profile_name: str, net: NetOptions, as_json: bool,
                **kw: Any) -> None:
     """Upload a prepared file to WeChat's temporary media API and print its media id.
@@ -285,7 +283,7 @@ def _send(bodies: list[Any], key: str | None, url: str, net: NetOptions, as_json
 @click.option("--no-journal", is_flag=True, help="Keep no record (a rerun may send queued requests again).")
 @click.option("--resend-unknown", is_flag=True,
               help="Send requests whose outcome an earlier run could not learn (they may arrive twice).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@json_option()
 def send_cmd(request_file: Path, key: str | None, url: str, net: NetOptions, journal_path: Path | None,
              no_journal: bool, resend_unknown: bool, as_json: bool) -> None:
     """POST each request body in REQUEST_FILE to IMIconnect and report each answer.
@@ -305,14 +303,14 @@ def send_cmd(request_file: Path, key: str | None, url: str, net: NetOptions, jou
 @click.argument("path", type=click.Path(path_type=Path))
 @_REQUEST_OPTIONS
 @click.option("-o", "--out-dir", type=click.Path(path_type=str), help="Output folder for the prepared files.")
-@click.option("--as", "as_", type=click.Choice(ROLES), help="Send as image, voice or video (default: from the content).")
-@click.option("--profile", "profile_name", default="wechat", show_default=True, help=PROFILE_HELP)
+@as_option("Send as image, voice or video (default: from the content).")
+@profile_option
 @_WECHAT_OPTIONS
 @_KEY_OPTIONS
 @_net_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@json_option()
 def send_media_cmd(path: Path, appid: str, text: str | None, to: tuple[str, ...], to_file: Path | None,
-                   out_dir: str | None, as_: str | None, profile_name: str, key: str | None, url: str,
+                   out_dir: str | None, as_: Role | None, profile_name: str, key: str | None, url: str,
                    net: NetOptions, as_json: bool, **kw: Any) -> None:
     """Prepare FILE, upload it to WeChat (a video with its thumb), build, validate and send."""
     from ..send.deliver import send_media

@@ -1,0 +1,119 @@
+"""Where outputs go in DST and under which names: output stems that cannot clash,
+output folders that never lead outside DST, the workers' staging folders, and the
+lock that keeps two batches from writing to one DST."""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import OutputError, UsageError
+from ..output import output_stem
+from .walk import MEDIA_EXTENSIONS
+
+LOCK = ".mediaprep-batch.lock"
+STAGING_PREFIX = ".mediaprep-staging-"
+
+# Inputs whose extension is already an output format keep the plain name first.
+_NATURAL = (".jpg", ".jpeg", ".mp4", ".amr")
+
+
+def _clashes(a: str, b: str) -> bool:
+    # Outputs are "<stem><suffix>" with suffixes like .jpg, .thumb.jpg, .part2.amr,
+    # so stems clash when equal or when one is the other plus a dot-suffix.
+    # Compared case-folded: DST may be on a case-insensitive filesystem.
+    a, b = a.casefold(), b.casefold()
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str]:
+    """Distinct output stems for the inputs of one folder, the same every run for the
+    same folder. An input whose extension is already an output format (photo.jpg)
+    is served first, then the rest in byte order; on a clash the input's extension
+    is added (photo.png -> photo_png), then a counter. ``taken``: names already used
+    in the output folder (sub-folders)."""
+    used: list[str] = list(taken)
+    chosen: dict[Path, str] = {}
+
+    def rank(p: Path) -> tuple[int, bytes]:
+        ext = p.suffix.lower()
+        # Sidecars (photo.xmp, IMG_1.AAE) come last: they will not be media anyway.
+        return (0 if ext in _NATURAL else 1 if ext in MEDIA_EXTENSIONS else 2, os.fsencode(p.name))
+
+    for path in sorted(names, key=rank):
+        base = output_stem(path)
+        flat = base.replace(".", "_")  # a dotless stem cannot clash by prefix
+        ext = "".join(ch for ch in path.suffix.lower() if ch.isascii() and ch.isalnum())
+        candidates = [base, flat] + ([f"{flat}_{ext}"] if ext else [])
+        stem = next((c for c in candidates if not any(_clashes(c, u) for u in used)), None)
+        n = 2
+        while stem is None:  # ends: only finitely many names are taken
+            c = f"{candidates[-1]}-{n}"
+            stem = None if any(_clashes(c, u) for u in used) else c
+            n += 1
+        used.append(stem)
+        chosen[path] = stem
+    return chosen
+
+
+def ensure_out_dir(dst: Path, rel_dir: Path, created: list[Path]) -> Path:
+    """DST/rel_dir, created (each new folder is appended to ``created``); refuses a
+    symlink or non-folder on the way, so nothing is ever written outside DST."""
+    cur = dst
+    for part in rel_dir.parts:
+        cur = cur / part
+        try:
+            st = os.lstat(cur)
+        except FileNotFoundError:
+            try:
+                cur.mkdir()
+            except OSError as exc:
+                raise OutputError(f"cannot create output folder: {exc.strerror}",
+                                  path=cur) from exc
+            created.append(cur)
+            continue
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            raise OutputError("output folder is a symlink or not a folder; refusing to write "
+                              "through it", path=cur, hint="remove it from the output folder")
+    return cur
+
+
+def staging_folder(out_dir: Path, run_id: str, index: int) -> Path:
+    """The private folder one task prepares into, beside its final outputs (same
+    filesystem, so publishing is a rename); hidden, and unique per run and task."""
+    return out_dir / f"{STAGING_PREFIX}{run_id}-{index}"
+
+
+def clean_staging(folder: Path) -> None:
+    """Remove staging folders a killed run left behind (they hold only partial work)."""
+    with contextlib.suppress(OSError), os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_lock(dst: Path) -> Iterator[None]:
+    """Held while a batch writes to ``dst``; a second batch on the same folder is
+    refused at once rather than waiting (flock: released by the kernel if we die)."""
+    path = dst / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot write to the output folder: {exc.strerror}", path=dst) from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise UsageError("another mediaprep batch is writing to this output folder",
+                                 path=dst, hint="wait for it to finish") from exc
+            raise
+        yield
+    finally:
+        os.close(fd)

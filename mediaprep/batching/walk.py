@@ -1,0 +1,109 @@
+"""Walking SRC: every entry of the source tree, and what its name promises.
+
+Only the parent process walks. Nothing here opens a file: an entry that could
+block or lead elsewhere (a FIFO, a device, a symlink out of the tree) is reported
+with ``skip`` set and is never read, and the extension tables below are used only
+to order the work and to judge a file that turns out not to be media.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model import Kind
+from ..preflight.sniff import ALLOWED
+
+# Extensions that promise media: a file with one of these that is not media is a
+# failure (a broken export), anything else that is not media is simply skipped
+# (README.txt, .DS_Store, sidecar files).
+MEDIA_EXTENSIONS = frozenset(ext for info in ALLOWED.values() for ext in info.extensions) | {
+    ".heic", ".heif", ".svg", ".mpg", ".mpeg", ".wmv", ".wma", ".flv", ".ts", ".opus",
+}
+
+# A guess from the name, for ordering only (the worker sniffs the content).
+_KIND_BY_EXT: dict[str, Kind] = {**{ext: info.kind for info in ALLOWED.values() for ext in info.extensions},
+                                 ".mp4": "video", ".m4a": "audio", ".mpg": "video", ".mpeg": "video",
+                                 ".wmv": "video", ".flv": "video", ".ts": "video", ".wma": "audio"}
+
+
+def kind_from_name(path: Path) -> Kind:
+    return _KIND_BY_EXT.get(path.suffix.lower(), "image")
+
+
+@dataclass(frozen=True)
+class Found:
+    """One entry of the source tree: a file to read, or why it was not read."""
+
+    path: Path  # under the root as given (a symlink keeps its own name)
+    rel: Path  # relative to the root
+    size: int = 0
+    skip: str | None = None  # set: reported and never opened
+    error: str | None = None  # set: could not be listed (counts as a failure)
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def walk(root: Path | str, exclude: Path | str | None = None) -> Iterator[Found]:
+    """Every entry under root, sorted, depth first. Only regular files are offered
+    for reading: FIFOs, devices and sockets (which could block or never end), and
+    symlinks that lead outside root or to a folder, are yielded with ``skip`` set
+    and are never opened. A symlink to a regular file inside root is read under its
+    own name. ``exclude`` (the output folder, when it lies inside root) is left out."""
+    root = Path(root)
+    root_real = root.resolve()
+    exclude_real = Path(exclude).resolve() if exclude is not None else None
+    stack: list[tuple[Path, Path]] = [(root, Path())]
+    while stack:
+        folder, rel_folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            yield Found(folder, rel_folder, error=f"cannot list folder: {exc.strerror}")
+            continue
+        subfolders: list[tuple[Path, Path]] = []
+        for entry in entries:
+            path, rel = Path(entry.path), rel_folder / entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                yield Found(path, rel, error=f"cannot stat: {exc.strerror}")
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                try:
+                    target = path.resolve(strict=True)
+                    st = os.stat(path)
+                except (OSError, RuntimeError):
+                    yield Found(path, rel, skip="broken symlink")
+                    continue
+                if not target.is_relative_to(root_real) or (
+                        exclude_real is not None and target.is_relative_to(exclude_real)):
+                    yield Found(path, rel, skip="symlink pointing outside the source folder "
+                                "(not followed)")
+                elif stat.S_ISDIR(st.st_mode):
+                    yield Found(path, rel, skip="symlink to a folder (not followed)")
+                elif not stat.S_ISREG(st.st_mode):
+                    yield Found(path, rel, skip=f"symlink to a {_not_regular(st.st_mode)} "
+                                "(never opened)")
+                else:
+                    yield Found(path, rel, size=st.st_size)
+            elif stat.S_ISDIR(st.st_mode):
+                if exclude_real is not None and path.resolve() == exclude_real:
+                    continue
+                subfolders.append((path, rel))
+            elif stat.S_ISREG(st.st_mode):
+                yield Found(path, rel, size=st.st_size)
+            else:
+                yield Found(path, rel, skip=f"{_not_regular(st.st_mode)} (never opened)")
+        stack.extend(reversed(subfolders))

@@ -1,0 +1,213 @@
+"""The work of one file, as it runs in a worker process.
+
+The parent decides everything about a file up front (a Task: where it goes, under
+which stem, with which limits) and the worker only prepares it: it sniffs and
+hashes the input, prepares into a private staging folder, then renames each
+finished output to its final name, so a killed worker never leaves a partial file
+under a final name. ``process`` never raises for a bad file; what went wrong comes
+back as a failed FileResult with a one-line error.
+
+Workers receive ``process`` pickled by name (see isolate.PRELOAD), so it stays a
+module-level function of this module.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+import resource
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BadInput, ExitCode, MediaprepError, UnsupportedType, escape_name
+from ..model import Kind, OutputFile, PrepareOptions
+from ..output import output_stem
+from ..pipeline import attachments_for, prepare
+from ..preflight.check import probe
+from ..preflight.sniff import sniff
+from ..profiles import Profile
+from .isolate import Job, Outcome, set_time_limit
+from .results import DEFAULT_ROLE, FileResult
+from .walk import MEDIA_EXTENSIONS
+
+# Relative cost per input byte, for ordering only: encoding a second of video costs
+# far more than decoding a photo of the same size. Longest-first keeps a late large
+# video from running alone at the end while the other workers sit idle.
+_COST_PER_BYTE: dict[Kind, float] = {"video": 20.0, "audio": 4.0, "image": 1.0}
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything a worker needs for one file; decided in the parent, picklable."""
+
+    index: int
+    path: Path  # absolute input path
+    rel: Path
+    out_dir: Path  # absolute: DST plus the input's relative folder
+    stem: str  # output names are this plus the suffix prepare() chose
+    kind: Kind  # content kind, from the extension until the worker sniffs it
+    size: int
+    profile: Profile
+    options: PrepareOptions
+    settings: str
+    staging: Path  # private folder in out_dir; removed afterwards
+    time_limit: float | None  # fixed per-file limit, or None to scale by duration
+
+    @property
+    def weight(self) -> float:
+        return max(self.size, 1) * _COST_PER_BYTE.get(self.kind, 1.0)
+
+
+def default_time_limit(profile: Profile, duration: float | None = None) -> float:
+    """Wall-clock seconds one file may take. Every external run already has its own
+    timeout (at least timeout_floor, 2 s per media second); a file may make several
+    (two passes, a retry, a thumbnail), so the file gets five floors plus 10 s per
+    media second."""
+    floor = profile.safety.timeout_floor
+    return 5 * floor + 10 * (duration or 0.0)
+
+
+def job_for(task: Task) -> Job:
+    """The isolate.Job that runs ``process(task)``, with the task's starting time limit."""
+    limit = task.time_limit if task.time_limit is not None else default_time_limit(task.profile)
+    return Job(key=task.index, fn=process, arg=task, time_limit=limit)
+
+
+def discard_staging(job: Job) -> None:
+    """After a job's worker was killed: drop what it left in its staging folder."""
+    shutil.rmtree(job.arg.staging, ignore_errors=True)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _cpu_seconds() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # ffmpeg runs, once reaped
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _final_name(produced: str, prepare_stem: str, stem: str) -> str:
+    # prepare() names every output "<safe stem><suffix>" (suffix: .jpg, .thumb.jpg,
+    # .part2.amr, ...); keep the suffix, put the planned stem in front.
+    if produced.startswith(prepare_stem):
+        return stem + produced[len(prepare_stem):]
+    return f"{stem}_{produced}"
+
+
+def error_line(rel: Path, exc: MediaprepError) -> str:
+    """exc.one_line() naming the input by its path relative to SRC (workers see
+    absolute paths; the manifest and the user think in SRC-relative ones)."""
+    line = exc.one_line()
+    if exc.path is not None and line.startswith(escape_name(exc.path) + ": "):
+        line = line[len(escape_name(exc.path)) + 2:]
+    return f"{escape_name(rel)}: {line}"
+
+
+def process(task: Task) -> FileResult:
+    """Prepare one file (runs in a worker). Never raises for a bad file; a
+    MemoryError is left to the worker loop, which reports it and retires the worker."""
+    t0, c0 = time.monotonic(), _cpu_seconds()
+    # What every result below shares; each return sets its own status.
+    base = FileResult(input=task.rel, status="failed", input_bytes=task.size,
+                      settings=task.settings, stem=task.stem,
+                      attachment_style=task.options.attachment_style)
+    try:
+        sniffed = sniff(task.path)
+    except BadInput as exc:
+        if isinstance(exc, UnsupportedType):  # read fine, refused by content: still hash it
+            with contextlib.suppress(OSError):
+                base = dataclasses.replace(base, sha256=file_sha256(task.path))
+        if task.path.suffix.lower() not in MEDIA_EXTENSIONS:
+            return dataclasses.replace(base, status="skipped", reason=f"not a media file: {exc.message}",
+                                       seconds=time.monotonic() - t0)
+        return dataclasses.replace(base, status="failed", error=error_line(task.rel, exc),
+                                   exit_code=int(exc.exit_code), seconds=time.monotonic() - t0)
+    base = dataclasses.replace(base, role=DEFAULT_ROLE.get(sniffed.kind))
+    try:
+        sha = file_sha256(task.path)
+        base = dataclasses.replace(base, input_bytes=task.path.stat().st_size)
+    except OSError as exc:
+        return dataclasses.replace(base, status="failed",
+                                   error=f"{escape_name(task.rel)}: cannot read: {exc.strerror}",
+                                   exit_code=int(ExitCode.BAD_INPUT), seconds=time.monotonic() - t0)
+    base = dataclasses.replace(base, sha256=sha)
+    try:
+        task.staging.mkdir()
+        if task.time_limit is None and sniffed.kind in ("audio", "video"):
+            with contextlib.suppress(MediaprepError):
+                info = probe(sniffed, task.profile)
+                set_time_limit(default_time_limit(task.profile, getattr(info, "duration", None)))
+        result = prepare(task.path, out_dir=task.staging, profile=task.profile,
+                         options=task.options)
+        prepare_stem = output_stem(task.path)
+        outputs: list[OutputFile] = []
+        for out in result.outputs:
+            final = task.out_dir / _final_name(out.path.name, prepare_stem, task.stem)
+            _publish(out.path, final)
+            outputs.append(dataclasses.replace(out, path=final))
+        _fsync_dir(task.out_dir)
+        made = tuple(outputs)
+        return dataclasses.replace(
+            base, status="passed" if made and all(o.passed_through for o in made) else "ok",
+            role=result.role, outputs=made,
+            attachments=attachments_for(made, result.role, task.options),
+            warnings=result.warnings, seconds=time.monotonic() - t0,
+            cpu_seconds=_cpu_seconds() - c0)
+    except MediaprepError as exc:
+        error, code = error_line(task.rel, exc), int(exc.exit_code)
+    except MemoryError:
+        raise
+    except OSError as exc:
+        error = f"{escape_name(task.rel)}: cannot write output: {exc.strerror}"
+        code = int(ExitCode.CANNOT_WRITE)
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+        error = (f"{escape_name(task.rel)}: internal error: {escape_name(type(exc).__name__)}: "
+                 f"{escape_name(exc)}")
+        code = int(ExitCode.INTERNAL)
+    finally:
+        shutil.rmtree(task.staging, ignore_errors=True)
+    return dataclasses.replace(base, status="failed", error=error, exit_code=code,
+                               seconds=time.monotonic() - t0, cpu_seconds=_cpu_seconds() - c0)
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Move a finished output into place, readable like any file the user makes
+    (mkstemp creates 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, final)  # same filesystem: atomic
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def failed_from_outcome(task: Task, outcome: Outcome) -> FileResult:
+    """The result of a file whose worker did not return one (killed at its time
+    limit, out of memory, crashed, or the job raised)."""
+    if outcome.reason == "timeout":
+        code, hint = ExitCode.TOOL_FAILED, "the file may be damaged, or raise --timeout"
+    elif outcome.reason == "memory":
+        code, hint = ExitCode.BAD_INPUT, "the file needs more memory than the profile's memory_mb"
+    else:
+        code, hint = ExitCode.INTERNAL, "rerun this file alone with --debug and report it"
+    return FileResult(input=task.rel, status="failed", role=DEFAULT_ROLE.get(task.kind),
+                      input_bytes=task.size, settings=task.settings, stem=task.stem,
+                      error=f"{escape_name(task.rel)}: {escape_name(outcome.error)} ({hint})",
+                      exit_code=int(code), seconds=outcome.seconds,
+                      attachment_style=task.options.attachment_style)

@@ -1,0 +1,42 @@
+"""Options more than one command takes, defined once so their names, choices and
+help read the same everywhere."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..attachment import STYLES
+from ..model import ROLES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PROFILE_HELP = "Profile: wechat (default), wechat-oa, wecom, or a path to a .toml file."
+
+
+def profile_option(f: F) -> F:
+    """--profile NAME, passed on as ``profile_name``."""
+    return click.option("--profile", "profile_name", default="wechat", show_default=True,
+                        help=PROFILE_HELP)(f)
+
+
+def as_option(help: str) -> Callable[[F], F]:
+    """--as ROLE, passed on as ``as_`` (a model.Role, or None for "from the content");
+    the help says what the role means to the command."""
+    def decorate(f: F) -> F:
+        return click.option("--as", "as_", type=click.Choice(ROLES), help=help)(f)
+    return decorate
+
+
+def attachment_style_option(f: F) -> F:
+    """--attachment-style, passed on as ``attachment_style`` (an attachment.AttachmentStyle)."""
+    return click.option("--attachment-style", type=click.Choice(STYLES), default="table", show_default=True,
+                        help="'table': the API parameter table's form; 'media': the page's example form.")(f)
+
+
+def json_option(help: str = "Print one JSON object on stdout.") -> Callable[[F], F]:
+    """--json, passed on as ``as_json``."""
+    def decorate(f: F) -> F:
+        return click.option("--json", "as_json", is_flag=True, help=help)(f)
+    return decorate
