@@ -157,7 +157,19 @@ def _owner_alive(name: str) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(int(pid_text))
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process nobody has reaped yet (an orphan in a container whose init does
+    not reap) still answers kill(pid, 0); its state in /proc says it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat_line = fh.read()
+    except OSError:
+        return False  # no /proc (not Linux): trust kill()
+    state = stat_line[stat_line.rfind(b")") + 2:][:1]
+    return state in (b"Z", b"X")
 
 
 def _host() -> str:

@@ -18,7 +18,8 @@ from PIL import Image
 
 import mediaprep
 from mediaprep.batching.manifest import MANIFEST, read_manifest
-from mediaprep.batching.naming import STAGING_PREFIX, choose_stems
+from mediaprep.batching.naming import choose_stems
+from mediaprep.output import STAGING_PREFIX
 from mediaprep.tools.ffmpeg import run_args
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -423,7 +424,7 @@ def test_large_videos_start_first(tmp_path: Path) -> None:
     def task(i: int, kind: str, size: int) -> Task:
         return Task(index=i, path=tmp_path / f"{i}", rel=Path(f"{i}"), out_dir=tmp_path, stem=str(i),
                     kind=kind, size=size, profile=WECHAT, options=mediaprep.PrepareOptions(),
-                    settings="", staging=tmp_path / f".s{i}", time_limit=None)
+                    settings="", time_limit=None)
 
     tasks = [task(0, "image", 9_000_000), task(1, "video", 2_000_000), task(2, "audio", 500_000),
              task(3, "video", 40_000_000), task(4, "image", 100_000)]

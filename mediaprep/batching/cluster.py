@@ -8,12 +8,12 @@ must see SRC and DST at the same paths as the parent.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import MissingDependency, UsageError
+from ..output import clean_stale_staging
 from .isolate import Outcome, run_jobs
 from .results import FileResult
 from .worker import Task, discard_staging, failed_from_outcome, job_for
@@ -62,7 +62,7 @@ def run_on_dask(tasks: list[Task], address: str, done: Callable[[Task, FileResul
             except Exception as exc:  # noqa: BLE001 - a lost worker costs one file
                 res = failed_from_outcome(task, Outcome(task.index, False, reason="crashed",
                                                         error=f"Dask task failed: {exc}"))
-                shutil.rmtree(task.staging, ignore_errors=True)
+                clean_stale_staging(task.out_dir)
             done(task, res)
     except BaseException:
         with contextlib.suppress(Exception):

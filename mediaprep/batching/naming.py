@@ -7,7 +7,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import shutil
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,7 +16,6 @@ from ..output import output_stem
 from .walk import MEDIA_EXTENSIONS
 
 LOCK = ".mediaprep-batch.lock"
-STAGING_PREFIX = ".mediaprep-staging-"
 
 # Inputs whose extension is already an output format keep the plain name first.
 _NATURAL = (".jpg", ".jpeg", ".mp4", ".amr")
@@ -81,20 +79,6 @@ def ensure_out_dir(dst: Path, rel_dir: Path, created: list[Path]) -> Path:
             raise OutputError("output folder is a symlink or not a folder; refusing to write "
                               "through it", path=cur, hint="remove it from the output folder")
     return cur
-
-
-def staging_folder(out_dir: Path, run_id: str, index: int) -> Path:
-    """The private folder one task prepares into, beside its final outputs (same
-    filesystem, so publishing is a rename); hidden, and unique per run and task."""
-    return out_dir / f"{STAGING_PREFIX}{run_id}-{index}"
-
-
-def clean_staging(folder: Path) -> None:
-    """Remove staging folders a killed run left behind (they hold only partial work)."""
-    with contextlib.suppress(OSError), os.scandir(folder) as it:
-        for entry in it:
-            if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -13,18 +13,18 @@ import contextlib
 import dataclasses
 import os
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExitCode, OutputError, UsageError, escape_name
 from ..model import PrepareOptions
+from ..output import clean_stale_staging
 from ..profiles import Profile, get_profile
 from .cluster import run_on_dask
 from .isolate import Outcome, run_jobs
 from .manifest import MANIFEST, ManifestWriter, read_manifest, resumed, settings_key
-from .naming import choose_stems, clean_staging, ensure_out_dir, output_lock, staging_folder
+from .naming import choose_stems, ensure_out_dir, output_lock
 from .progress import ProgressCallback, ProgressTracker
 from .results import BatchResult, FileResult
 from .walk import Found, kind_from_name, walk
@@ -117,7 +117,6 @@ def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: s
             decided.append(result)
         else:
             by_folder.setdefault(found.rel.parent, []).append(found)
-    run_id = uuid.uuid4().hex[:8]
     tasks: list[Task] = []
     for rel_dir, items in by_folder.items():
         try:
@@ -127,7 +126,7 @@ def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: s
                                       error=error_line(f.rel, exc), exit_code=int(exc.exit_code))
                            for f in items)
             continue
-        clean_staging(out_dir)
+        clean_stale_staging(out_dir)
         taken: list[str] = []
         with contextlib.suppress(OSError):  # sub-folder names are taken in the output folder
             taken = [e.name for e in os.scandir(src / rel_dir) if e.is_dir(follow_symlinks=False)]
@@ -137,9 +136,7 @@ def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: s
             tasks.append(Task(index=index, path=found.path.absolute(), rel=found.rel,
                               out_dir=out_dir.absolute(), stem=stems[found.path],
                               kind=kind_from_name(found.path), size=found.size, profile=prof,
-                              options=opts, settings=settings,
-                              staging=staging_folder(out_dir.absolute(), run_id, index),
-                              time_limit=time_limit))
+                              options=opts, settings=settings, time_limit=time_limit))
     return decided, tasks
 
 

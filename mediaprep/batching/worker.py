@@ -2,10 +2,12 @@
 
 The parent decides everything about a file up front (a Task: where it goes, under
 which stem, with which limits) and the worker only prepares it: it sniffs and
-hashes the input, prepares into a private staging folder, then renames each
-finished output to its final name, so a killed worker never leaves a partial file
-under a final name. ``process`` never raises for a bad file; what went wrong comes
-back as a failed FileResult with a one-line error.
+hashes the input and prepares it into its output folder under the planned stem;
+prepare() stages every output and commits them together (see output.OutputSet), so
+a killed worker never leaves a partial file under a final name, and the staging
+folder it leaves is removed as soon as its process is gone. ``process`` never
+raises for a bad file; what went wrong comes back as a failed FileResult with a
+one-line error.
 
 Workers receive ``process`` pickled by name (see isolate.PRELOAD), so it stays a
 module-level function of this module.
@@ -15,16 +17,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import os
 import resource
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput, ExitCode, MediaprepError, UnsupportedType, escape_name
-from ..model import Kind, OutputFile, PrepareOptions
-from ..output import output_stem
+from ..model import Kind, PrepareOptions
+from ..output import clean_stale_staging
 from ..pipeline import attachments_for, prepare
 from ..preflight.check import probe
 from ..preflight.sniff import sniff
@@ -53,7 +53,6 @@ class Task:
     profile: Profile
     options: PrepareOptions
     settings: str
-    staging: Path  # private folder in out_dir; removed afterwards
     time_limit: float | None  # fixed per-file limit, or None to scale by duration
 
     @property
@@ -77,8 +76,9 @@ def job_for(task: Task) -> Job:
 
 
 def discard_staging(job: Job) -> None:
-    """After a job's worker was killed: drop what it left in its staging folder."""
-    shutil.rmtree(job.arg.staging, ignore_errors=True)
+    """After a job's worker was killed: drop the staging folder it left (its process
+    is gone, so clean_stale_staging knows the folder is abandoned)."""
+    clean_stale_staging(job.arg.out_dir)
 
 
 def file_sha256(path: Path) -> str:
@@ -93,14 +93,6 @@ def _cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # ffmpeg runs, once reaped
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _final_name(produced: str, prepare_stem: str, stem: str) -> str:
-    # prepare() names every output "<safe stem><suffix>" (suffix: .jpg, .thumb.jpg,
-    # .part2.amr, ...); keep the suffix, put the planned stem in front.
-    if produced.startswith(prepare_stem):
-        return stem + produced[len(prepare_stem):]
-    return f"{stem}_{produced}"
 
 
 def error_line(rel: Path, exc: MediaprepError) -> str:
@@ -141,21 +133,15 @@ def process(task: Task) -> FileResult:
                                    exit_code=int(ExitCode.BAD_INPUT), seconds=time.monotonic() - t0)
     base = dataclasses.replace(base, sha256=sha)
     try:
-        task.staging.mkdir()
         if task.time_limit is None and sniffed.kind in ("audio", "video"):
             with contextlib.suppress(MediaprepError):
                 info = probe(sniffed, task.profile)
                 set_time_limit(default_time_limit(task.profile, getattr(info, "duration", None)))
-        result = prepare(task.path, out_dir=task.staging, profile=task.profile,
-                         options=task.options)
-        prepare_stem = output_stem(task.path)
-        outputs: list[OutputFile] = []
-        for out in result.outputs:
-            final = task.out_dir / _final_name(out.path.name, prepare_stem, task.stem)
-            _publish(out.path, final)
-            outputs.append(dataclasses.replace(out, path=final))
-        _fsync_dir(task.out_dir)
-        made = tuple(outputs)
+        # The batch owns DST: its plan gave this input this stem, and the manifest
+        # records what it wrote, so a rerun replaces its own earlier outputs.
+        result = prepare(task.path, out_dir=task.out_dir, profile=task.profile,
+                         options=task.options, stem=task.stem, overwrite=True)
+        made = result.outputs
         return dataclasses.replace(
             base, status="passed" if made and all(o.passed_through for o in made) else "ok",
             role=result.role, outputs=made,
@@ -173,28 +159,8 @@ def process(task: Task) -> FileResult:
         error = (f"{escape_name(task.rel)}: internal error: {escape_name(type(exc).__name__)}: "
                  f"{escape_name(exc)}")
         code = int(ExitCode.INTERNAL)
-    finally:
-        shutil.rmtree(task.staging, ignore_errors=True)
     return dataclasses.replace(base, status="failed", error=error, exit_code=code,
                                seconds=time.monotonic() - t0, cpu_seconds=_cpu_seconds() - c0)
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """Move a finished output into place, readable like any file the user makes
-    (mkstemp creates 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, final)  # same filesystem: atomic
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def failed_from_outcome(task: Task, outcome: Outcome) -> FileResult:
