@@ -52,6 +52,20 @@ def escape_name(value: object) -> str:
     return "".join(out)
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived (``docker stop``, a closed SSH session). A BaseException,
+    like KeyboardInterrupt, so that every cleanup on the way out runs (child process
+    groups killed, staging folders removed) and no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
 class MediaprepError(Exception):
     """Root of every error the library raises on purpose."""
 

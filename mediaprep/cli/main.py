@@ -2,12 +2,16 @@
 and one-line messages, and where the commands are put together."""
 from __future__ import annotations
 
+import contextlib
+import signal
 import traceback
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import click
 
-from ..errors import ExitCode, MediaprepError
+from ..errors import ExitCode, MediaprepError, Stopped
 from . import send
 from .batch import batch_cmd
 from .messages import error, say
@@ -44,7 +48,8 @@ class MediaprepGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         try:
-            return super().invoke(ctx)
+            with _stop_on_signals():
+                return super().invoke(ctx)
         except MediaprepError as exc:
             if debug:
                 traceback.print_exc()
@@ -53,8 +58,12 @@ class MediaprepGroup(click.Group):
             error(exc.one_line())
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
-            say("interrupted")
+            say("interrupted: stopped what was running; nothing partial was written")
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except Stopped as exc:
+            name = signal.Signals(exc.signum).name
+            say(f"stopped by {name}: stopped what was running; nothing partial was written")
+            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # noqa: BLE001 - the last resort: one line, exit 1
@@ -62,6 +71,27 @@ class MediaprepGroup(click.Group):
                 traceback.print_exc()
             say(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)")
             ctx.exit(int(ExitCode.INTERNAL))
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP unwind like Ctrl-C: children killed, staging removed."""
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    previous = {}
+    try:
+        for sig in wanted:
+            previous[sig] = signal.signal(sig, _raise_stopped)
+    except ValueError:  # not the main thread (an embedding host): leave its handlers alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @click.group(cls=MediaprepGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,7 +103,8 @@ def main(debug: bool) -> None:
     \b
     Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing dependency,
     4 unreadable or unsupported input, 5 does not comply / cannot be made to comply,
-    6 external tool failed, 7 cannot write output, 8 batch had failures, 130 interrupted.
+    6 external tool failed, 7 cannot write output, 8 batch had failures,
+    130 interrupted (Ctrl-C), 143 stopped by SIGTERM, 129 by SIGHUP.
     """
 
 

@@ -10,12 +10,13 @@ from typing import Any
 import click
 
 from ..attachment import AttachmentStyle
+from ..batching.naming import choose_stems
 from ..batching.walk import Found, walk
 from ..errors import BadInput, ExitCode, MediaprepError, escape_name
 from ..model import ROLES, PrepareOptions, PrepareResult, Role
 from ..pipeline import prepare
 from ..preflight.check import CheckReport, check
-from ..profiles import BUILTIN, get_profile
+from ..profiles import BUILTIN, Profile, get_profile
 from .messages import fail_line, skip_line, warn
 from .options import as_option, attachment_style_option, json_option, profile_option
 from .progress import StageBar
@@ -115,9 +116,9 @@ def _print_prepared(result: PrepareResult) -> None:
 
 
 @click.command("prepare")
-@click.argument("path", type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-o", "--out-dir", type=click.Path(path_type=str),
-              help="Output folder (default: beside the input; never over it).")
+              help="Output folder (default: beside each input; never over it).")
 @as_option("What to make: image, thumb, voice or video (default: from the content).")
 @profile_option
 @click.option("--media-id", help="Media id to put in the attachment block (default: a placeholder).")
@@ -128,18 +129,68 @@ def _print_prepared(result: PrepareResult) -> None:
               help="Split long input into parts (voice: on by default; video: off).")
 @click.option("--max-parts", type=click.IntRange(min=1), help="Refuse when more parts would be needed.")
 @attachment_style_option
-@json_option("Print exactly one JSON object on stdout.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace files of the outputs' names in the output folder (default: refuse, exit 7).")
+@json_option("Print one JSON object per input, one per line.")
 @upload_option
-def prepare_cmd(path: str, out_dir: str | None, as_: Role | None, profile_name: str,
+def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, profile_name: str,
                 media_id: str | None, thumb_media_id: str | None, trim: float | None,
                 split: bool | None, max_parts: int | None, attachment_style: AttachmentStyle,
-                as_json: bool, wechat: Any = None) -> None:
-    """Make one file compliant and print its attachment block (--upload: with real media ids)."""
+                overwrite: bool, as_json: bool, wechat: Any = None) -> None:
+    """Make files compliant and print their attachment blocks (--upload: with real media ids).
+
+    Outputs keep the inputs' names (photo.heic -> photo.jpg, 照片.png -> 照片.jpg);
+    several inputs get distinct names, decided before any work. Exit code: the
+    worst of the inputs'.
+    """
     opts = PrepareOptions(as_=as_, media_id=media_id, thumb_media_id=thumb_media_id, trim=trim,
                           split=split, max_parts=max_parts, attachment_style=attachment_style)
-    progress = StageBar(Path(path).name) if sys.stderr.isatty() else None
+    profile = get_profile(profile_name)
+    plan = _plan_names([Path(p) for p in paths], Path(out_dir) if out_dir is not None else None)
+    if len(plan) == 1:  # one input: its failure is the command's, through the one handler
+        (src, stem), = plan
+        _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+        return
+    worst = 0
+    for src, stem in plan:
+        try:
+            _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+        except MediaprepError as exc:
+            if _debug():
+                traceback.print_exception(exc)
+            if as_json:
+                click.echo(json.dumps(error_document(exc, src)))
+            else:
+                click.echo(fail_line(exc.one_line()), err=True)
+            worst = max(worst, int(exc.exit_code))
+    sys.exit(worst)
+
+
+def _plan_names(paths: list[Path], out_dir: Path | None) -> list[tuple[Path, str]]:
+    """Each input once, with an output stem no other input of this run shares in the
+    same folder (batch's rule: photo.jpg keeps "photo", photo.png becomes "photo_png")."""
+    unique = list(dict.fromkeys(paths))
+    by_folder: dict[Path, list[Path]] = {}
+    for path in unique:
+        folder = out_dir if out_dir is not None else path.absolute().parent
+        by_folder.setdefault(folder.absolute(), []).append(path)
+    stems: dict[Path, str] = {}
+    for group in by_folder.values():
+        stems.update(choose_stems(group))
+    return [(path, stems[path]) for path in unique]
+
+
+def error_document(exc: MediaprepError, path: Path) -> dict[str, Any]:
+    """The JSON a failed input prints where a result would have been."""
+    return {"input": str(path), "error": exc.one_line(), "exit_code": int(exc.exit_code)}
+
+
+def _prepare_one(src: Path, stem: str, out_dir: str | None, profile: Profile, opts: PrepareOptions,
+                 overwrite: bool, as_json: bool, wechat: Any) -> None:
+    progress = StageBar(src.name) if sys.stderr.isatty() else None
     try:
-        result = prepare(path, out_dir=out_dir, profile=profile_name, options=opts, progress=progress)
+        result = prepare(src, out_dir=out_dir, profile=profile, options=opts, progress=progress,
+                         stem=stem, overwrite=overwrite)
     finally:
         if progress is not None:
             progress.close()
@@ -147,7 +198,7 @@ def prepare_cmd(path: str, out_dir: str | None, as_: Role | None, profile_name: 
         result = upload_prepared_result(result, wechat)
     warn(result.warnings, result.input)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps(result.to_dict()))
     else:
         _print_prepared(result)
 
