@@ -181,13 +181,12 @@ def test_connection_refused_is_retried_then_reported():
 
 def test_rerun_after_a_refusal_skips_what_was_already_queued(fake, tmp_path):
     bodies = _bodies(fake, 2)
-    journal = Journal(tmp_path / "j.json")
     fake.fake.script(MESSAGING, lambda rec: None, force(_queue_answer("7004", "Invalid parameters")))
-    with _sender(fake) as sender, pytest.raises(RemoteError):
+    with Journal(tmp_path / "j.json") as journal, _sender(fake) as sender, pytest.raises(RemoteError):
         sender.send_all(bodies, journal=journal)
     assert fake.fake.queued == bodies[:1]
-    with _sender(fake) as sender:
-        results = sender.send_all(bodies, journal=Journal(tmp_path / "j.json"))
+    with Journal(tmp_path / "j.json") as journal, _sender(fake) as sender:
+        results = sender.send_all(bodies, journal=journal)
     assert [r.skipped for r in results] == [True, False] and all(r.queued for r in results)
     assert fake.fake.queued == bodies  # the first once, the second once
     assert len(fake.fake.calls(MESSAGING)) == 3

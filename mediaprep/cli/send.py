@@ -1,8 +1,10 @@
 """Commands from prepared file to sent message: request, upload, send, send-media.
 
-Registered on the main group in cli.py, whose MediaprepGroup turns any
+Registered on the main group in cli/main.py, whose MediaprepGroup turns any
 MediaprepError into one line and an exit code. Secrets come from options or
-environment variables and are never echoed: errors are built from redacted text.
+environment variables and are never echoed: each command that holds one runs inside
+``redacted_output`` (send/redact.py), so whatever it prints, and whatever it raises
+for the group to print, has passed through the one redaction step.
 """
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from ..attachment import STYLES
 from ..errors import MediaprepError, UsageError, escape_name
 from ..model import PrepareOptions, PrepareResult
 from ..profiles import ROLES
-from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Journal, Sender, SendResult, default_journal_path
-from ..send.net import NetOptions, redact
+from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Sender, SendResult
+from ..send.journal import Journal, default_journal_path
+from ..send.net import NetOptions
+from ..send.redact import redact, redacted_output
 from ..send.request import (
     RECIPIENT_KEYS,
     AttachmentLike,
@@ -57,9 +61,18 @@ def _notify(message: str) -> None:
     click.echo(f"mediaprep: {escape_name(redact(message))}", err=True)
 
 
+def _redacted(f: F) -> F:
+    """Run the command with its output, and any error it raises, redacted."""
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        with redacted_output():
+            return f(*args, **kw)
+    return wrapper
+
+
 _NET_FLAGS = _stack(
     click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
-                 help="Seconds to wait on each HTTP request (connect, send, answer)."),
+                 help="Seconds allowed for each HTTP exchange in all: connect, send, and the whole answer."),
     click.option("--attempts", type=click.IntRange(min=1), default=4, show_default=True,
                  help="Tries for failures that are safe to repeat."),
     click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -117,7 +130,7 @@ def upload_prepared_result(result: PrepareResult, config: WeChatConfig) -> Prepa
     """`prepare --upload`: upload every output, report each id on stderr."""
     from ..send.deliver import upload_prepared
 
-    with WeChatClient(config) as client:
+    with redacted_output(), WeChatClient(config) as client:
         uploaded, _ = upload_prepared(result, client,
                                       on_upload=lambda u: _notify(f"uploaded {u.path} as {u.type}: {u.media_id}"))
     return uploaded
@@ -226,6 +239,7 @@ def request_cmd(appid: str, text: str | None, to: tuple[str, ...], to_file: Path
 @_WECHAT_OPTIONS
 @_net_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@_redacted
 def upload_cmd(path: Path, media_type: str, profile_name: str, net: NetOptions, as_json: bool,
                **kw: Any) -> None:
     """Upload a prepared file to WeChat's temporary media API and print its media id.
@@ -286,31 +300,36 @@ def _send(bodies: list[Any], key: str | None, url: str, net: NetOptions, as_json
 @click.option("--resend-unknown", is_flag=True,
               help="Send requests whose outcome an earlier run could not learn (they may arrive twice).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@_redacted
 def send_cmd(request_file: Path, key: str | None, url: str, net: NetOptions, journal_path: Path | None,
              no_journal: bool, resend_unknown: bool, as_json: bool) -> None:
     """POST each request body in REQUEST_FILE to IMIconnect and report each answer.
 
-    All bodies are validated first. 7006, HTTP 5xx and requests that never reached
-    the API are retried; a request the API may already have queued is never sent
-    again: the journal beside the file remembers what went out.
+    All bodies are validated first. 7006, HTTP 5xx and 429 and requests that never
+    reached the API whole are retried; a request the API may already have queued is
+    never sent again: the journal beside the file (locked while a run uses it)
+    remembers what went out and what is still unknown.
     """
     bodies = load_bodies(_read_json(request_file, "request file"), request_file)
-    journal = None
-    if not no_journal and (journal_path is not None or str(request_file) != "-"):
-        journal = Journal(journal_path or default_journal_path(request_file))
-    _send(bodies, key, url, net, as_json, journal, resend_unknown)
+    if no_journal or (journal_path is None and str(request_file) == "-"):
+        _send(bodies, key, url, net, as_json, None, resend_unknown)
+        return
+    with Journal(journal_path or default_journal_path(request_file)) as journal:
+        _send(bodies, key, url, net, as_json, journal, resend_unknown)
 
 
 @click.command("send-media")
 @click.argument("path", type=click.Path(path_type=Path))
 @_REQUEST_OPTIONS
 @click.option("-o", "--out-dir", type=click.Path(path_type=str), help="Output folder for the prepared files.")
-@click.option("--as", "as_", type=click.Choice(ROLES), help="Send as image, voice or video (default: from the content).")
+@click.option("--as", "as_", type=click.Choice(ROLES),
+              help="Send as image, voice or video (default: from the content).")
 @click.option("--profile", "profile_name", default="wechat", show_default=True, help=PROFILE_HELP)
 @_WECHAT_OPTIONS
 @_KEY_OPTIONS
 @_net_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@_redacted
 def send_media_cmd(path: Path, appid: str, text: str | None, to: tuple[str, ...], to_file: Path | None,
                    out_dir: str | None, as_: str | None, profile_name: str, key: str | None, url: str,
                    net: NetOptions, as_json: bool, **kw: Any) -> None:
