@@ -24,7 +24,13 @@ _NAMES = {"\r": "carriage return (\\r)", "\n": "line feed (\\n)", "\t": "tab", "
 def _describe(chars: str) -> str:
     names: list[str] = []
     for ch in chars:
-        name = _NAMES.get(ch) or unicodedata.name(ch, f"U+{ord(ch):04X}").lower()
+        name = _NAMES.get(ch)
+        if name is None:
+            code = f"U+{ord(ch):04X}"
+            if unicodedata.category(ch).startswith("C"):
+                name = f"control character {code}"
+            else:
+                name = f"{unicodedata.name(ch, '').lower() or 'character'} ({code})"
         if name not in names:
             names.append(name)
     return ", ".join(names)

@@ -178,7 +178,7 @@ class Sender:
             outcome.settled(reply.status, answers)
             return self._result(reply, answers, index, attempts, what)
 
-        return retrying(once, self.net, f"sending {what}")
+        return retrying(once, self.net, "")  # every message already names the request
 
     def _judge(self, reply: Reply, what: str, body: Any) -> tuple[ApiAnswer, ...]:
         """The answers in a reply read whole; OutcomeUnknown for a 2xx we cannot read

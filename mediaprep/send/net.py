@@ -152,7 +152,8 @@ def retrying(once: Callable[[], T], net: NetOptions, what: str) -> T:
                     exc.retryable = False
                     raise _final(exc, attempt) from exc.__cause__
                 wait = max(wait, exc.retry_after)
-            net.say(f"{what}: {exc.message}; retrying in {wait:.3g} s ({attempt}/{net.attempts})")
+            prefix = f"{what}: " if what else ""
+            net.say(f"{prefix}{exc.message}; retrying in {wait:.3g} s ({attempt}/{net.attempts})")
             time.sleep(wait)
             attempt += 1
 
