@@ -24,7 +24,7 @@ from ..profiles import ROLES
 from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Sender, SendResult
 from ..send.journal import Journal, default_journal_path
 from ..send.net import NetOptions
-from ..send.redact import redact, redacted_output
+from ..send.redact import redact, redacted_output, register_secret
 from ..send.request import (
     RECIPIENT_KEYS,
     AttachmentLike,
@@ -61,10 +61,17 @@ def _notify(message: str) -> None:
     click.echo(f"mediaprep: {escape_name(redact(message))}", err=True)
 
 
+_SECRET_OPTIONS = ("key", "access_token", "wechat_secret")
+
+
 def _redacted(f: F) -> F:
-    """Run the command with its output, and any error it raises, redacted."""
+    """Run the command with its output, and any error it raises, redacted; the
+    secrets it was given are known to the redaction step before anything runs."""
     @functools.wraps(f)
     def wrapper(*args: Any, **kw: Any) -> Any:
+        for name in _SECRET_OPTIONS:
+            value = kw.get(name)
+            register_secret(value if isinstance(value, str) else None)
         with redacted_output():
             return f(*args, **kw)
     return wrapper
@@ -74,7 +81,8 @@ _NET_FLAGS = _stack(
     click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
                  help="Seconds allowed for each HTTP exchange in all: connect, send, and the whole answer."),
     click.option("--attempts", type=click.IntRange(min=1), default=4, show_default=True,
-                 help="Tries for failures that are safe to repeat."),
+                 help="Tries per operation, for failures safe to repeat (a token fetch counts as one "
+                      "of its upload's tries)."),
     click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
                  help="Seconds before the first retry; doubles each time."),
 )

@@ -54,10 +54,13 @@ class _Call:
         self.reply: Reply | None = None
         self.error: BaseException | None = None
         self._on_send = on_send
+        self._tunnel = False  # the events seen are a proxy's CONNECT, not our request
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         if event.endswith("connect_tcp.complete"):
             raw = info["return_value"].get_extra_info("socket")
+            if raw is None:
+                return
             # A duplicate of the descriptor: shutting it down ends the connection even
             # after TLS has wrapped (and taken over) the original socket object.
             handle = socket.socket(fileno=os.dup(raw.fileno()))
@@ -68,13 +71,17 @@ class _Call:
                 if self.abandoned:
                     _shutdown(handle)
         elif event.endswith("send_request_headers.started"):
+            # Through an HTTPS proxy, a CONNECT goes first, carrying nothing of ours.
+            self._tunnel = getattr(info.get("request"), "method", b"") == b"CONNECT"
+            if self._tunnel:
+                return
             with self.lock:
                 if self.abandoned:
                     raise _Abandoned()
                 self.sent = SENT_PART
                 if self._on_send is not None:
                     self._on_send()
-        elif event.endswith("send_request_body.complete"):
+        elif event.endswith("send_request_body.complete") and not self._tunnel:
             with self.lock:
                 self.sent = SENT_WHOLE
 
