@@ -558,3 +558,28 @@ def test_redaction_covers_split_writes_chained_exceptions_and_spellings():
     assert clean is raised  # our own errors are cleaned in place and keep their exit code
     text = "".join(traceback.format_exception(clean))
     assert secret not in text and "Odd: odd ***" in text and "outer with ***" in text
+
+
+def test_a_deadline_reached_while_sending_counts_as_possibly_sent_whole():
+    import socket
+    import threading
+
+    from mediaprep.send.exchange import exchange
+    from mediaprep.send.net import SENT_WHOLE, NetOptions, TransportFailure, make_client
+
+    held: list[socket.socket] = []
+    with socket.socket() as listener:  # accepts, never reads: the client's write stalls
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+        net = NetOptions(timeout=1.0)
+        notes: list[bool] = []
+        try:
+            with make_client(net) as client, pytest.raises(TransportFailure) as err:
+                exchange(client, "POST", f"http://127.0.0.1:{listener.getsockname()[1]}/x", service="T", net=net,
+                         content=b"x" * (64 << 20), on_send=lambda: notes.append(True))
+        finally:
+            for conn in held:
+                conn.close()
+    # The last bytes handed to the kernel may still arrive whole: never resent blindly.
+    assert "did not finish within 1 s" in str(err.value) and err.value.sent == SENT_WHOLE and notes == [True]

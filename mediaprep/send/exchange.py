@@ -160,6 +160,10 @@ def _deadline_failure(service: str, shown: str, timeout: float, sent: str) -> Tr
         text = f"{service}: connecting to {shown} timed out after {timeout:g} s"
     elif sent == SENT_PART:
         text = f"{service}: sending to {shown} did not finish within {timeout:g} s"
+        # Cut off by us mid-write, the last bytes may already sit in the kernel's
+        # buffer and still go out whole: unlike a write the network refused, this
+        # one cannot be called partial.
+        sent = SENT_WHOLE
     else:
         text = f"{service}: no complete answer from {shown} within {timeout:g} s"
     return TransportFailure(text, service=service, sent=sent, timed_out=True)

@@ -90,7 +90,7 @@ def _scrub_one(exc: BaseException) -> BaseException:
     """``exc`` with secrets removed from its text, in place where possible."""
     from pathlib import Path
 
-    from ..errors import MediaprepError
+    from ..errors import MediaprepError, RemoteError
 
     if isinstance(exc, MediaprepError):
         exc.message = redact(exc.message)
@@ -98,9 +98,8 @@ def _scrub_one(exc: BaseException) -> BaseException:
         exc.detail = redact(exc.detail) if exc.detail else exc.detail
         if exc.path is not None and contains_secret(str(exc.path)):
             exc.path = Path(redact(str(exc.path)))
-        code = getattr(exc, "code", None)
-        if isinstance(code, str):
-            setattr(exc, "code", redact(code))  # noqa: B010 - RemoteError's code may echo the server
+        if isinstance(exc, RemoteError) and isinstance(exc.code, str):
+            exc.code = redact(exc.code)  # an API code is the server's text: it may echo anything
     with contextlib.suppress(Exception):
         exc.args = tuple(redact(a) if isinstance(a, str) else _redact_bytes(a) for a in exc.args)
     notes = getattr(exc, "__notes__", None)
