@@ -1,23 +1,32 @@
 """Real HTTP servers on 127.0.0.1 that behave as WeChat's temporary media API and
-IMIconnect's messaging API are documented to, for the upload and send tests.
+IMIconnect's messaging API are documented to, for the upload and send tests, and
+misbehave on request.
 
 WeChat: GET /cgi-bin/token (client_credential), POST /cgi-bin/media/upload
 (multipart field "media"), answering errcodes 40001/42001/40004/40005/41005/44001/
 40006/45007 for the conditions they name. IMIconnect: POST /resources/v1/messaging
 with the "key" header, answering 1001 or 7000-7009. Tests can queue scripted
-actions per path (a forced answer, a delay) that run before the normal behaviour.
+actions per path that run before the normal behaviour: a forced answer, a delay,
+or a misbehaviour on the wire (``MODES``: resets, a close without answer, a cut-off
+answer, headers or body dripped a byte at a time, a 50 MB answer, a secret echoed
+in a success answer). A misbehaving action first does what the real server would
+(queues the message, stores the upload), so a test can tell "sent twice" from "sent
+once, answer lost".
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import ssl
+import struct
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -62,6 +71,17 @@ def answer_json(obj: Any, status: int = 200) -> Answer:
     return Answer(status, json.dumps(obj).encode())
 
 
+@dataclass
+class Raw:
+    """Take over the connection: ``act(handler, normal)`` writes (or does not write)
+    whatever it likes; ``normal()`` is the answer the fake would have given."""
+
+    act: Callable[[_Handler, Callable[[], Answer]], None]
+
+
+Action = Callable[["Recorded"], Answer | Raw | None]
+
+
 def parse_multipart(content_type: str, body: bytes) -> list[tuple[dict[str, str], bytes]]:
     """Strict multipart/form-data parser: [(headers, data)]. Raises ValueError if malformed."""
     m = re.match(r'multipart/form-data;\s*boundary=("?)([^";]+)\1$', content_type)
@@ -102,11 +122,12 @@ class FakeApis:
     tokens: dict[str, list[Any]] = field(default_factory=dict)  # token -> [expires_at, uses_left]
     media: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # id -> (type, filename, data)
     queued: list[dict[str, Any]] = field(default_factory=list)
-    scripts: dict[str, list[Callable[[Recorded], Answer | None]]] = field(default_factory=dict)
+    scripts: dict[str, list[Action]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     # -- test controls ---------------------------------------------------------------
-    def script(self, path: str, *actions: Callable[[Recorded], Answer | None]) -> None:
+    def script(self, path: str, *actions: Action) -> None:
         self.scripts.setdefault(path, []).extend(actions)
 
     def calls(self, path: str) -> list[Recorded]:
@@ -118,7 +139,7 @@ class FakeApis:
                 entry[0] = 0.0
 
     # -- dispatch --------------------------------------------------------------------
-    def handle(self, rec: Recorded) -> Answer:
+    def handle(self, rec: Recorded) -> Answer | Raw:
         with self.lock:
             self.requests.append(rec)
             actions = self.scripts.get(rec.path)
@@ -127,6 +148,9 @@ class FakeApis:
             forced = action(rec)
             if forced is not None:
                 return forced
+        return self.normal(rec)
+
+    def normal(self, rec: Recorded) -> Answer:
         if rec.path == TOKEN and rec.method == "GET":
             return self._token(rec)
         if rec.path == UPLOAD and rec.method == "POST":
@@ -233,19 +257,45 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         rec = Recorded(self.command, split.path, query, list(self.headers.items()), body)
-        ans = self.server.fake.handle(rec)
+        fake = self.server.fake
+        ans = fake.handle(rec)
         try:
-            self.send_response(ans.status)
-            self.send_header("Content-Type", ans.content_type)
-            self.send_header("Content-Length", str(len(ans.body)))
-            for name, value in ans.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(ans.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test)
+            if isinstance(ans, Raw):
+                self.close_connection = True
+                ans.act(self, lambda: fake.normal(rec))
+            else:
+                self.wfile.write(self.head(ans) + ans.body)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True  # the client gave up (a timeout test)
+
+    def head(self, ans: Answer, length: int | None = -1) -> bytes:
+        """Status line and headers; ``length`` None leaves Content-Length out."""
+        lines = [f"HTTP/1.1 {ans.status} {self.responses.get(ans.status, ('',))[0]}",
+                 f"Content-Type: {ans.content_type}"]
+        if length is not None:
+            lines.append(f"Content-Length: {len(ans.body) if length == -1 else length}")
+        lines += [f"{name}: {value}" for name, value in ans.headers]
+        if length is None:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def reset(self) -> None:
+        """Abort the connection: RST, not FIN."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def drip(self, data: bytes, interval: float) -> None:
+        for i in range(len(data)):
+            if self.server.fake.stopping.wait(interval if i else 0):
+                return
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
 
     do_GET = do_POST = _serve
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):  # the connection was reset on purpose
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
         pass
@@ -288,6 +338,7 @@ class Running:
         self.messaging_url = self.base_url + MESSAGING
 
     def stop(self) -> None:
+        self.fake.stopping.set()  # ends any drip still going
         self.server.shutdown()
         self.server.server_close()
 
@@ -298,3 +349,129 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# -- misbehaviour on the wire ----------------------------------------------------------
+
+def _raw(act: Callable[[_Handler, Callable[[], Answer]], None]) -> Action:
+    return lambda rec: Raw(act)
+
+
+def reset_before_answer() -> Action:
+    """Read the request, act on it, then reset the connection without a byte of answer."""
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        normal()
+        h.reset()
+    return _raw(act)
+
+
+def reset_after_body() -> Action:
+    """The whole answer, then a reset (late enough for the client to have read it)."""
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        ans = normal()
+        h.wfile.write(h.head(ans) + ans.body)
+        h.wfile.flush()
+        time.sleep(0.3)
+        h.reset()
+    return _raw(act)
+
+
+def close_without_answer() -> Action:
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        normal()
+        h.connection.shutdown(socket.SHUT_RDWR)
+    return _raw(act)
+
+
+def cut_off() -> Action:
+    """Headers promising the whole answer, half of its body, then the connection closed."""
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        ans = normal()
+        h.wfile.write(h.head(ans) + ans.body[: len(ans.body) // 2])
+        h.wfile.flush()
+        h.connection.shutdown(socket.SHUT_RDWR)
+    return _raw(act)
+
+
+def invalid_json() -> Action:
+    """Act on the request, then answer HTTP 200 with the first half of the JSON."""
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        ans = normal()
+        body = ans.body[: len(ans.body) // 2]
+        h.wfile.write(h.head(Answer(ans.status, body)) + body)
+    return _raw(act)
+
+
+def drip_headers(interval: float = 1.0) -> Action:
+    """The answer one byte per ``interval``, from the status line on."""
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        ans = normal()
+        h.drip(h.head(ans) + ans.body, interval)
+    return _raw(act)
+
+
+def drip_body(interval: float = 1.0) -> Action:
+    """Headers at once, then the body one byte per ``interval``."""
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        ans = normal()
+        h.wfile.write(h.head(ans))
+        h.wfile.flush()
+        h.drip(ans.body, interval)
+    return _raw(act)
+
+
+def huge(size: int = 50_000_000, with_length: bool = True) -> Action:
+    """A 200 answer of ``size`` bytes (the normal answer padded with spaces), with or
+    without Content-Length; written until the client stops reading."""
+    def act(h: _Handler, normal: Callable[[], Answer]) -> None:
+        ans = normal()
+        h.wfile.write(h.head(Answer(200, b""), size if with_length else None))
+        h.wfile.write(ans.body)
+        block = b" " * 65536
+        left = size - len(ans.body)
+        while left > 0 and not h.server.fake.stopping.is_set():
+            h.wfile.write(block[:left])
+            left -= len(block)
+    return _raw(act)
+
+
+def echo_secret(*secrets: str) -> Action:
+    """Do the normal thing, but echo ``secrets`` in every string of a success answer
+    (IMIconnect's description, transid and correlationid; WeChat's media id)."""
+    def act(rec: Recorded) -> Raw:
+        def write(h: _Handler, normal: Callable[[], Answer]) -> None:
+            ans = normal()
+            echoed = " ".join(secrets)
+            data = json.loads(ans.body)
+            for item in data.get("response", []):
+                for name in ("description", "transid", "correlationid"):
+                    item[name] = f"{item.get(name) or ''} {echoed}"
+            for name in ("media_id", "thumb_media_id"):
+                if name in data:
+                    data[name] = f"{data[name]}{echoed}"
+            body = json.dumps(data).encode()
+            h.wfile.write(h.head(Answer(ans.status, body)) + body)
+        return Raw(write)
+    return act
+
+
+def retry_after_date(seconds: int) -> Action:
+    """429 with Retry-After as an HTTP date ``seconds`` from the moment of the answer."""
+    return lambda rec: Answer(429, b"{}", "application/json",
+                              (("Retry-After", formatdate(time.time() + seconds, usegmt=True)),))
+
+
+def retry_after_seconds(value: str) -> Action:
+    return force(Answer(429, b"{}", "application/json", (("Retry-After", value),)))
+
+
+def make_self_signed(folder: Path) -> Path:
+    """A folder holding server.pem/server.key: a certificate signed by its own key."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(folder / "server.key"), "-out", str(folder / "server.pem")],
+                   check=True, capture_output=True, timeout=60)
+    return folder

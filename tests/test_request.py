@@ -132,8 +132,8 @@ def test_cli_request_single_attachment_prints_one_object():
     res = CliRunner().invoke(main, ["request", "--appid", "APP", "--text", "hi", "--to", "u1",
                                     "--attachment", json.dumps(IMG.to_dict()), "--smartlink", "12:5"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout) == _body(smartlinks=[{"linkid": 12, "validity": 5}], destination=[{"wechatID": ["u1"]}],
-                                           appid="APP")
+    assert json.loads(res.stdout) == _body(smartlinks=[{"linkid": 12, "validity": 5}],
+                                           destination=[{"wechatID": ["u1"]}], appid="APP")
 
 
 def test_cli_request_invalid_lists_problems_on_one_line_and_prints_nothing(tmp_path):

@@ -181,13 +181,12 @@ def test_connection_refused_is_retried_then_reported():
 
 def test_rerun_after_a_refusal_skips_what_was_already_queued(fake, tmp_path):
     bodies = _bodies(fake, 2)
-    journal = Journal(tmp_path / "j.json")
     fake.fake.script(MESSAGING, lambda rec: None, force(_queue_answer("7004", "Invalid parameters")))
-    with _sender(fake) as sender, pytest.raises(RemoteError):
+    with Journal(tmp_path / "j.json") as journal, _sender(fake) as sender, pytest.raises(RemoteError):
         sender.send_all(bodies, journal=journal)
     assert fake.fake.queued == bodies[:1]
-    with _sender(fake) as sender:
-        results = sender.send_all(bodies, journal=Journal(tmp_path / "j.json"))
+    with Journal(tmp_path / "j.json") as journal, _sender(fake) as sender:
+        results = sender.send_all(bodies, journal=journal)
     assert [r.skipped for r in results] == [True, False] and all(r.queued for r in results)
     assert fake.fake.queued == bodies  # the first once, the second once
     assert len(fake.fake.calls(MESSAGING)) == 3
@@ -369,3 +368,219 @@ def test_redirect_is_not_followed_so_the_key_goes_nowhere_else(fake):
         sender.send_all([body])
     assert "redirect, not followed" in str(err.value)
     assert [r.path for r in fake.fake.requests] == [MESSAGING]
+
+
+# -- issue 13: header values, the lock, the deadline, redaction -------------------------
+
+def _req_file(server, tmp_path):
+    req = tmp_path / "req.json"
+    req.write_text(json.dumps(_bodies(server)))
+    return req
+
+
+@pytest.mark.parametrize("raw, removed", [
+    ("{key}\r", "carriage return (\\r) after it"),
+    ("{key}\r\n", "carriage return (\\r), line feed (\\n) after it"),
+    ("  {key}\t", "space, tab before and after it"),
+])
+def test_key_with_surrounding_whitespace_is_stripped_with_a_warning(fake, tmp_path, raw, removed):
+    req = _req_file(fake, tmp_path)
+    key = raw.format(key=fake.fake.key)
+    res = CliRunner().invoke(main, ["send", str(req), "--url", fake.messaging_url, *NET_ARGS],
+                             env={"MEDIAPREP_IMICONNECT_KEY": key})
+    assert res.exit_code == 0, res.output
+    assert f"warning: the IMIconnect service key (--key or MEDIAPREP_IMICONNECT_KEY) had {removed}" in res.stderr
+    assert fake.fake.calls(MESSAGING)[0].header("key") == fake.fake.key  # what was sent is the clean key
+    assert fake.fake.key not in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("raw, words", [
+    ("{key}\r\nmore", "contains carriage return (\\r), line feed (\\n) inside it"),
+    ("{key}\x00", "contains control character U+0000 inside it"),
+    ("{key}é", "contains non-ASCII characters"),
+    ("Ключ-{key}", "contains non-ASCII characters"),
+    (" \r\n", "is only whitespace"),
+])
+def test_key_that_stripping_cannot_fix_is_a_usage_error_before_any_connection(fake, tmp_path, raw, words):
+    req = _req_file(fake, tmp_path)
+    key = raw.format(key=fake.fake.key)
+    res = CliRunner().invoke(main, ["--debug", "send", str(req), "--url", fake.messaging_url, "--json",
+                                    "--key", key, *NET_ARGS])
+    assert res.exit_code == ExitCode.USAGE, res.output
+    assert words in res.stderr
+    assert "value not shown" in res.stderr or "whitespace" in words
+    assert fake.fake.requests == []
+    journal = tmp_path / "req.json.sent.json"
+    assert not journal.exists() or json.loads(journal.read_text())["requests"] == {}  # nothing pending
+    assert fake.fake.key not in res.stdout + res.stderr and "Traceback" in res.stderr
+    rerun = CliRunner().invoke(main, ["send", str(req), "--url", fake.messaging_url, *NET_ARGS],
+                               env={"MEDIAPREP_IMICONNECT_KEY": fake.fake.key})
+    assert rerun.exit_code == 0 and len(fake.fake.queued) == 1  # nothing blocks the corrected run
+
+
+def test_a_second_send_on_the_same_file_exits_2_naming_the_lock(fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDIAPREP_IMICONNECT_KEY", fake.fake.key)
+    req = _req_file(fake, tmp_path)
+    journal_path = tmp_path / "req.json.sent.json"
+    with Journal(journal_path):  # another run holds it
+        res = CliRunner().invoke(main, ["send", str(req), "--url", fake.messaging_url, *NET_ARGS])
+    assert res.exit_code == ExitCode.USAGE
+    assert f"{journal_path}.lock is locked" in res.stderr and "another mediaprep send (pid" in res.stderr
+    assert fake.fake.requests == []
+    res = CliRunner().invoke(main, ["send", str(req), "--url", fake.messaging_url, *NET_ARGS])
+    assert res.exit_code == 0 and len(fake.fake.queued) == 1  # released with the run that held it
+
+
+def test_two_send_processes_at_once_send_each_message_once(fake, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    second_done = threading.Event()
+    # The server holds the first run's answer until the second run has ended.
+    fake.fake.script(MESSAGING, lambda rec: second_done.wait(30) and None)
+    req = _req_file(fake, tmp_path)
+    env = {**os.environ, "MEDIAPREP_IMICONNECT_KEY": fake.fake.key, "NO_PROXY": "127.0.0.1"}
+    first = subprocess.Popen([sys.executable, "-m", "mediaprep", "send", str(req), "--url", fake.messaging_url,
+                              "--timeout", "40"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not fake.fake.calls(MESSAGING) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = subprocess.run([sys.executable, "-m", "mediaprep", "send", str(req), "--url",
+                                 fake.messaging_url, *NET_ARGS], env=env, capture_output=True, text=True,
+                                timeout=30)
+        second_done.set()
+        out, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert second.returncode == ExitCode.USAGE and "is locked" in second.stderr
+    assert first.returncode == 0, err
+    assert len(fake.fake.calls(MESSAGING)) == 1 and len(fake.fake.queued) == 1
+
+
+def test_the_deadline_interrupts_a_hung_read_and_the_worker_ends(fake):
+    import threading
+
+    from fake_apis import drip_headers
+
+    from mediaprep.send.exchange import exchange
+    from mediaprep.send.net import SENT_WHOLE, NetOptions, TransportFailure, make_client
+
+    fake.fake.script(MESSAGING, drip_headers(1.0))
+    net = NetOptions(timeout=1.0)
+    sent: list[bool] = []
+    with make_client(net) as client:
+        start = time.monotonic()
+        with pytest.raises(TransportFailure) as err:
+            exchange(client, "POST", fake.messaging_url, service="IMIconnect", net=net, content=b"{}",
+                     on_send=lambda: sent.append(True))
+        assert time.monotonic() - start < 1.5
+    assert err.value.sent == SENT_WHOLE and err.value.timed_out and sent == [True]
+    deadline = time.monotonic() + 2
+    while any(t.name == "mediaprep-http" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(t.name == "mediaprep-http" for t in threading.enumerate())  # the blocked read was woken
+
+
+def test_ctrl_c_mid_request_keeps_the_journal_entry_pending(fake, tmp_path):
+    import os
+    import signal
+    import threading
+
+    from fake_apis import drip_body
+
+    fake.fake.script(MESSAGING, drip_body(1.0))
+    (body,) = _bodies(fake)
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()  # a real Ctrl-C
+    start = time.monotonic()
+    with Journal(tmp_path / "j.json") as journal, _sender(fake) as sender, pytest.raises(KeyboardInterrupt):
+        sender.send_all([body], journal=journal)
+    assert time.monotonic() - start < 1.5  # not held until the deadline
+    states = [e["state"] for e in json.loads((tmp_path / "j.json").read_text())["requests"].values()]
+    assert states == ["pending"] and len(fake.fake.calls(MESSAGING)) == 1
+
+
+def test_refused_connection_leaves_no_journal_entry(tmp_path):
+    body = build_requests("A", "t", ["u"], [Attachment("image", "M")])
+    with Journal(tmp_path / "j.json") as journal, pytest.raises(RemoteError), \
+            Sender("key-123456", url=closed_port_url() + "/x", net=FAST) as sender:
+        sender.send_all(body, journal=journal)
+    assert json.loads((tmp_path / "j.json").read_text())["requests"] == {}
+
+
+def test_retry_after_in_both_forms():
+    from email.utils import formatdate
+
+    from mediaprep.send.net import parse_retry_after
+
+    now = 1_700_000_000.0
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30.0)
+    assert parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now=now) == 0.0  # past: no wait
+    assert parse_retry_after("soon") is None and parse_retry_after("-5") is None and parse_retry_after(None) is None
+
+
+def test_redaction_covers_split_writes_chained_exceptions_and_spellings():
+    import io
+    import traceback
+
+    from mediaprep.send.redact import RedactingStream, register_secret, scrub_exception
+
+    secret = 'k3y"with\\quote-0001'
+    register_secret(secret)
+    sink = io.StringIO()
+    stream = RedactingStream(sink)
+    stream.write("first half " + secret[:5])
+    stream.write(secret[5:] + " and json " + json.dumps(secret) + "\n")
+    stream.write("trailing " + secret)
+    stream.flush()
+    assert secret not in sink.getvalue() and json.dumps(secret)[1:-1] not in sink.getvalue()
+    assert sink.getvalue().count("***") == 3
+
+    class Odd(Exception):
+        def __init__(self, value: str) -> None:
+            super().__init__()
+            self.value = value
+
+        def __str__(self) -> str:
+            return f"odd {self.value}"
+
+    try:
+        try:
+            raise Odd(secret)
+        except Odd as inner:
+            raise UsageError(f"outer with {secret}", hint=f"hint {secret}", detail=secret) from inner
+    except UsageError as exc:
+        raised, clean = exc, scrub_exception(exc)
+    assert clean is raised  # our own errors are cleaned in place and keep their exit code
+    text = "".join(traceback.format_exception(clean))
+    assert secret not in text and "Odd: odd ***" in text and "outer with ***" in text
+
+
+def test_a_deadline_reached_while_sending_counts_as_possibly_sent_whole():
+    import socket
+    import threading
+
+    from mediaprep.send.exchange import exchange
+    from mediaprep.send.net import SENT_WHOLE, NetOptions, TransportFailure, make_client
+
+    held: list[socket.socket] = []
+    with socket.socket() as listener:  # accepts, never reads: the client's write stalls
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+        net = NetOptions(timeout=1.0)
+        notes: list[bool] = []
+        try:
+            with make_client(net) as client, pytest.raises(TransportFailure) as err:
+                exchange(client, "POST", f"http://127.0.0.1:{listener.getsockname()[1]}/x", service="T", net=net,
+                         content=b"x" * (64 << 20), on_send=lambda: notes.append(True))
+        finally:
+            for conn in held:
+                conn.close()
+    # The last bytes handed to the kernel may still arrive whole: never resent blindly.
+    assert "did not finish within 1 s" in str(err.value) and err.value.sent == SENT_WHOLE and notes == [True]

@@ -260,3 +260,62 @@ def test_tls_with_the_ca_trusted_through_ssl_cert_file(tls_fake, copy_of, testda
     with WeChatClient(_config(tls_fake)) as client:
         done = client.upload(copy_of("images/compliant.jpg"), "image")
     assert done.media_id in tls_fake.fake.media
+
+
+# -- issue 13: attempts counted once, credentials checked before any connection ------------
+
+def _busy() -> Answer:
+    return Answer(503, b"<html>busy</html>", "text/html")
+
+
+def test_attempts_are_counted_once_across_the_token_fetch(fake, copy_of, monkeypatch):
+    monkeypatch.setenv("MEDIAPREP_WECHAT_APPID", fake.fake.appid)
+    monkeypatch.setenv("MEDIAPREP_WECHAT_SECRET", fake.fake.secret)
+    fake.fake.script(TOKEN, *[force(_busy())] * 20)
+    res = CliRunner().invoke(main, ["upload", str(copy_of("images/compliant.jpg")), "--type", "image",
+                                    "--base-url", fake.base_url, "--attempts", "4", "--backoff", "0.01",
+                                    "--timeout", "2"])
+    assert res.exit_code == ExitCode.TOOL_FAILED
+    assert len(fake.fake.calls(TOKEN)) == 4 and fake.fake.calls(UPLOAD) == []  # 4, not 16
+    (error,) = [line for line in res.stderr.splitlines() if "error:" in line]
+    assert error.count("(tried 4 times)") == 1 and error.count("(tried") == 1
+
+
+def test_token_and_upload_failures_share_one_budget(fake, copy_of):
+    fake.fake.script(TOKEN, force(_busy()), force(_busy()))
+    fake.fake.script(UPLOAD, *[force(_busy())] * 5)
+    net = NetOptions(timeout=2.0, attempts=4, backoff=0.01)
+    with WeChatClient(_config(fake, net=net)) as client, pytest.raises(RemoteError) as err:
+        client.upload(copy_of("images/compliant.jpg"), "image")
+    # Tries: token 503, token 503, token ok + upload 503, upload 503 (cached token).
+    assert len(fake.fake.calls(TOKEN)) == 3 and len(fake.fake.calls(UPLOAD)) == 2
+    assert str(err.value).count("(tried 4 times)") == 1
+
+
+def test_access_token_with_a_windows_line_ending_is_stripped_with_a_warning(fake, copy_of):
+    with WeChatClient(_config(fake)) as client:  # a real token from the fake
+        token = client.token()
+    res = CliRunner().invoke(main, ["upload", str(copy_of("images/compliant.jpg")), "--type", "image",
+                                    "--base-url", fake.base_url, "--timeout", "2"],
+                             env={"MEDIAPREP_WECHAT_ACCESS_TOKEN": token + "\r\n"})
+    assert res.exit_code == 0, res.output
+    assert ("warning: the WeChat access token (--access-token or MEDIAPREP_WECHAT_ACCESS_TOKEN) had carriage "
+            "return (\\r), line feed (\\n) after it; removed") in res.stderr
+    assert fake.fake.calls(UPLOAD)[0].query["access_token"] == token
+    assert token not in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--wechat-secret", "sécret-0123456789", "the WeChat app secret (--wechat-secret or MEDIAPREP_WECHAT_SECRET) "
+                                             "contains non-ASCII characters (value not shown)"),
+    ("--access-token", "tok-0123\n456789", "the WeChat access token (--access-token or "
+                                           "MEDIAPREP_WECHAT_ACCESS_TOKEN) contains line feed (\\n) inside it"),
+])
+def test_credentials_stripping_cannot_fix_are_usage_errors_before_any_connection(fake, copy_of, option, value,
+                                                                                 words):
+    res = CliRunner().invoke(main, ["--debug", "upload", str(copy_of("images/compliant.jpg")), "--type", "image",
+                                    "--base-url", fake.base_url, "--wechat-appid", fake.fake.appid,
+                                    option, value])
+    assert res.exit_code == ExitCode.USAGE and words in res.stderr
+    assert fake.fake.requests == []
+    assert not [part for part in value.split("\n") if part in res.stdout + res.stderr]

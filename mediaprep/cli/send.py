@@ -2,7 +2,9 @@
 
 Registered on the main group in cli/main.py, whose MediaprepGroup turns any
 MediaprepError into one line and an exit code. Secrets come from options or
-environment variables and are never echoed: errors are built from redacted text.
+environment variables and are never echoed: each command that holds one runs inside
+``redacted_output`` (send/redact.py), so whatever it prints, and whatever it raises
+for the group to print, has passed through the one redaction step.
 """
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ import click
 
 from ..errors import MediaprepError, UsageError, escape_name
 from ..model import PrepareOptions, PrepareResult, Role
-from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Journal, Sender, SendResult, default_journal_path
-from ..send.net import NetOptions, redact
+from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Sender, SendResult
+from ..send.journal import Journal, default_journal_path
+from ..send.net import NetOptions
+from ..send.redact import redact, redacted_output, register_secret
 from ..send.request import (
     RECIPIENT_KEYS,
     AttachmentLike,
@@ -56,11 +60,28 @@ def _notify(message: str) -> None:
     say(redact(message))
 
 
+_SECRET_OPTIONS = ("key", "access_token", "wechat_secret")
+
+
+def _redacted(f: F) -> F:
+    """Run the command with its output, and any error it raises, redacted; the
+    secrets it was given are known to the redaction step before anything runs."""
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        for name in _SECRET_OPTIONS:
+            value = kw.get(name)
+            register_secret(value if isinstance(value, str) else None)
+        with redacted_output():
+            return f(*args, **kw)
+    return wrapper
+
+
 _NET_FLAGS = _stack(
     click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
-                 help="Seconds to wait on each HTTP request (connect, send, answer)."),
+                 help="Seconds allowed for each HTTP exchange in all: connect, send, and the whole answer."),
     click.option("--attempts", type=click.IntRange(min=1), default=4, show_default=True,
-                 help="Tries for failures that are safe to repeat."),
+                 help="Tries per operation, for failures safe to repeat (a token fetch counts as one "
+                      "of its upload's tries)."),
     click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
                  help="Seconds before the first retry; doubles each time."),
 )
@@ -116,7 +137,7 @@ def upload_prepared_result(result: PrepareResult, config: WeChatConfig) -> Prepa
     """`prepare --upload`: upload every output, report each id on stderr."""
     from ..send.deliver import upload_prepared
 
-    with WeChatClient(config) as client:
+    with redacted_output(), WeChatClient(config) as client:
         uploaded, _ = upload_prepared(result, client,
                                       on_upload=lambda u: _notify(f"uploaded {u.path} as {u.type}: {u.media_id}"))
     return uploaded
@@ -224,6 +245,7 @@ def request_cmd(appid: str, text: str | None, to: tuple[str, ...], to_file: Path
 @_WECHAT_OPTIONS
 @_net_options
 @json_option()
+@_redacted
 def upload_cmd(path: Path, media_type: str, profile_name: str, net: NetOptions, as_json: bool,
                **kw: Any) -> None:
     """Upload a prepared file to WeChat's temporary media API and print its media id.
@@ -284,19 +306,22 @@ def _send(bodies: list[Any], key: str | None, url: str, net: NetOptions, as_json
 @click.option("--resend-unknown", is_flag=True,
               help="Send requests whose outcome an earlier run could not learn (they may arrive twice).")
 @json_option()
+@_redacted
 def send_cmd(request_file: Path, key: str | None, url: str, net: NetOptions, journal_path: Path | None,
              no_journal: bool, resend_unknown: bool, as_json: bool) -> None:
     """POST each request body in REQUEST_FILE to IMIconnect and report each answer.
 
-    All bodies are validated first. 7006, HTTP 5xx and requests that never reached
-    the API are retried; a request the API may already have queued is never sent
-    again: the journal beside the file remembers what went out.
+    All bodies are validated first. 7006, HTTP 5xx and 429 and requests that never
+    reached the API whole are retried; a request the API may already have queued is
+    never sent again: the journal beside the file (locked while a run uses it)
+    remembers what went out and what is still unknown.
     """
     bodies = load_bodies(_read_json(request_file, "request file"), request_file)
-    journal = None
-    if not no_journal and (journal_path is not None or str(request_file) != "-"):
-        journal = Journal(journal_path or default_journal_path(request_file))
-    _send(bodies, key, url, net, as_json, journal, resend_unknown)
+    if no_journal or (journal_path is None and str(request_file) == "-"):
+        _send(bodies, key, url, net, as_json, None, resend_unknown)
+        return
+    with Journal(journal_path or default_journal_path(request_file)) as journal:
+        _send(bodies, key, url, net, as_json, journal, resend_unknown)
 
 
 @click.command("send-media")
@@ -309,6 +334,7 @@ def send_cmd(request_file: Path, key: str | None, url: str, net: NetOptions, jou
 @_KEY_OPTIONS
 @_net_options
 @json_option()
+@_redacted
 def send_media_cmd(path: Path, appid: str, text: str | None, to: tuple[str, ...], to_file: Path | None,
                    out_dir: str | None, as_: Role | None, profile_name: str, key: str | None, url: str,
                    net: NetOptions, as_json: bool, **kw: Any) -> None:

@@ -5,29 +5,31 @@ Every body is validated before the first one is sent. Each is POSTed with
 answer is ``{"response": [{"code", "description", "transid", "correlationid"}]}``
 where 1001 means queued.
 
-Retries never send a message twice. We resend only when the API certainly did not
-queue the request: it answered 7006 (internal error) or HTTP 5xx, or the request
-never reached it (connection refused, connect timeout, body not fully written).
-When the request may have reached it and no usable answer came back (read timeout,
-malformed JSON on HTTP 2xx), the outcome is unknown: we stop, say so, and a journal
-beside the request file keeps a rerun from resending it (or anything already queued)
-unless asked to.
+A message goes out once. A definite outcome is an answer read whole and parsed;
+we resend only when one says the API did not queue the request (7006, HTTP 5xx or
+429), or when the request cannot have reached it whole (no connection; the
+connection broke while the body was being written). When the whole request may
+have reached it and no definite answer came back (a timeout after sending, an
+answer cut off, oversize or not JSON on HTTP 2xx), the outcome is unknown: we stop,
+say so, and the journal (journal.py) keeps a rerun from resending it, or anything
+already queued, unless asked to.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from ..errors import OutcomeUnknown, RemoteError, UsageError
-from ..output import write_bytes
-from .net import NetOptions, TransportFailure, exchange, make_client, parse_json, redact, register_secret, retrying
+from .credentials import clean_credential
+from .exchange import exchange
+from .journal import FAILED, PENDING, Journal, default_journal_path
+from .journal import QUEUED as JOURNAL_QUEUED
+from .net import NetOptions, Reply, TransportFailure, make_client, parse_json, redact, retrying
 from .request import ensure_valid
 
 DEFAULT_URL = "https://api.imiconnect.io/resources/v1/messaging"
@@ -95,42 +97,6 @@ def encode_body(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-class Journal:
-    """What earlier runs sent, by body digest: "queued" (never resend), "pending" (sent,
-    outcome unknown: resend only on request). Holds no secrets: digests, codes, ids."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: dict[str, dict[str, Any]] = {}
-        if path.exists():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                self.entries = dict(data.get("requests", {}))
-            except (OSError, ValueError, AttributeError) as exc:
-                raise UsageError(f"cannot read the send journal: {exc}", path=path,
-                                 hint="delete it only if you know nothing from that file was queued") from exc
-
-    def get(self, digest: str) -> dict[str, Any] | None:
-        return self.entries.get(digest)
-
-    def record(self, digest: str, state: str, index: int, answers: Sequence[ApiAnswer] = ()) -> None:
-        self.entries[digest] = {"state": state, "request": index, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                "response": [a.to_dict() for a in answers]}
-        self._save()
-
-    def forget(self, digest: str) -> None:
-        if self.entries.pop(digest, None) is not None:
-            self._save()
-
-    def _save(self) -> None:
-        text = json.dumps({"version": 1, "requests": self.entries}, indent=2, ensure_ascii=False)
-        write_bytes(self.path, text.encode("utf-8"))
-
-
-def default_journal_path(request_file: Path) -> Path:
-    return request_file.with_name(request_file.name + ".sent.json")
-
-
 def _answers(data: Any) -> tuple[ApiAnswer, ...] | None:
     items = data.get("response") if isinstance(data, dict) else None
     if isinstance(items, dict):
@@ -146,24 +112,41 @@ def _answers(data: Any) -> tuple[ApiAnswer, ...] | None:
                  for i in items)
 
 
+class _Outcome:
+    """What one request's tries have settled so far (mutable, private to send_all)."""
+
+    def __init__(self) -> None:
+        self.uncertain = False  # bytes of the last try that sent any may have left, no answer settled it
+        self.answered = False  # some try got a definite answer
+        self.status: int | None = None
+        self.answers: tuple[ApiAnswer, ...] = ()
+
+    def sending(self) -> None:
+        self.uncertain = True
+
+    def settled(self, status: int, answers: tuple[ApiAnswer, ...]) -> None:
+        self.uncertain, self.answered, self.status, self.answers = False, True, status, answers
+
+
 class Sender:
     def __init__(self, key: str | None, *, url: str = DEFAULT_URL, net: NetOptions | None = None,
                  client: httpx.Client | None = None) -> None:
+        self.net = net or NetOptions()
         if not key:
             # The API would answer 7002; say it before anything leaves the machine.
             raise UsageError("no IMIconnect service key (the API would answer 7002)",
                              hint=f"pass --key or set {ENV_KEY}")
+        cleaned = clean_credential(key, f"the IMIconnect service key (--key or {ENV_KEY})", self.net.say)
+        assert cleaned  # a non-empty key stays non-empty or is refused
+        self._key = cleaned
         if not url.startswith(("http://", "https://")):
-            raise UsageError(f"IMIconnect URL {url!r} is not http(s)", hint=f"e.g. {DEFAULT_URL}")
-        register_secret(key)
-        self._key = key
+            raise UsageError(f"IMIconnect URL {redact(url)!r} is not http(s)", hint=f"e.g. {DEFAULT_URL}")
         self.url = url
-        self.net = net or NetOptions()
         self._own_client = client is None
         self._client = client or make_client(self.net)
 
     def __repr__(self) -> str:
-        return f"Sender(url={self.url!r})"
+        return f"Sender(url={redact(self.url)!r})"
 
     def __enter__(self) -> Sender:
         return self
@@ -172,9 +155,12 @@ class Sender:
         if self._own_client:
             self._client.close()
 
-    def send_one(self, body: Any, index: int = 1) -> SendResult:
+    def send_one(self, body: Any, index: int = 1, *, outcome: _Outcome | None = None) -> SendResult:
+        """POST one body, retrying what is safe to retry; raise OutcomeUnknown when the
+        whole request may have reached the API and no definite answer came back."""
         payload = encode_body(body)
         headers = {"Content-Type": "application/json", "Accept": "application/json", "key": self._key}
+        outcome = outcome or _Outcome()
         attempts = 0
         what = f"request {index}"
 
@@ -183,49 +169,53 @@ class Sender:
             attempts += 1
             try:
                 reply = exchange(self._client, "POST", self.url, service=SERVICE, net=self.net,
-                                 content=payload, headers=headers)
+                                 on_send=outcome.sending, content=payload, headers=headers)
             except TransportFailure as exc:
                 if exc.delivered:
                     raise self._unknown(what, exc.message, body) from exc
                 raise
-            if 300 <= reply.status < 400:
-                # Not followed: the key header would go wherever the redirect points.
-                raise RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status} (a redirect, not followed)",
-                                  service=SERVICE, hint="check --url")
-            try:
-                data = parse_json(reply, SERVICE)
-            except RemoteError as exc:
-                if reply.status >= 500 or reply.status == 429:
-                    exc.retryable = True  # a failed or throttling server; it did not queue
-                    exc.retry_after = reply.retry_after()
-                    raise
-                if 200 <= reply.status < 300:
-                    raise self._unknown(what, exc.message, body) from exc
-                raise
-            answers = _answers(data)
-            if answers is None:
-                if reply.status >= 500 or reply.status == 429:
-                    raise RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status}", service=SERVICE,
-                                      retryable=True)
-                if 200 <= reply.status < 300:
-                    raise self._unknown(what, f"{SERVICE} answered without a response code", body)
-                raise RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status} without a response code",
-                                  service=SERVICE, hint="is --url the messaging API?",
-                                  detail=redact(reply.body[:200].decode("utf-8", "replace")))
-            result = SendResult(index=index, answers=answers, attempts=attempts)
-            if result.queued:
-                return result
-            if any(a.code == QUEUED for a in answers):
-                return result  # partly queued: the caller records it and reports the rest
-            first = answers[0]
-            if first.code == INTERNAL_ERROR or reply.status >= 500:
-                failed = RemoteError(f"{what}: {SERVICE} {first.code or reply.status} {first.description}",
-                                     service=SERVICE, code=first.code, retryable=True)
-                failed.retry_after = reply.retry_after()
-                raise failed
-            raise _refusal(what, first)
+            answers = self._judge(reply, what, body)
+            outcome.settled(reply.status, answers)
+            return self._result(reply, answers, index, attempts, what)
 
-        return retrying(once, self.net, f"sending {what}")
+        return retrying(once, self.net, "")  # every message already names the request
+
+    def _judge(self, reply: Reply, what: str, body: Any) -> tuple[ApiAnswer, ...]:
+        """The answers in a reply read whole; OutcomeUnknown for a 2xx we cannot read
+        (the API may have queued it and told us so in words we did not get)."""
+        try:
+            answers = _answers(parse_json(reply, SERVICE))
+        except RemoteError as exc:
+            if 200 <= reply.status < 300:
+                raise self._unknown(what, exc.message, body) from exc
+            return ()
+        if answers is None:
+            if 200 <= reply.status < 300:
+                raise self._unknown(what, f"{SERVICE} answered without a response code", body)
+            return ()
+        return answers
+
+    def _result(self, reply: Reply, answers: tuple[ApiAnswer, ...], index: int, attempts: int,
+                what: str) -> SendResult:
+        if any(a.code == QUEUED for a in answers):
+            # Queued (for some recipients at least): the caller records it and reports the rest.
+            return SendResult(index=index, answers=answers, attempts=attempts)
+        if 300 <= reply.status < 400:
+            # Not followed: the key header would go wherever the redirect points.
+            raise RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status} (a redirect, not followed)",
+                              service=SERVICE, hint="check --url")
+        first = answers[0] if answers else None
+        if reply.status >= 500 or reply.status == 429 or (first is not None and first.code == INTERNAL_ERROR):
+            label = f"{first.code} {first.description}" if first is not None else f"HTTP {reply.status}"
+            failed = RemoteError(f"{what}: {SERVICE} answered {redact(label)[:200]}", service=SERVICE,
+                                 code=first.code if first is not None else reply.status, retryable=True)
+            failed.retry_after = reply.retry_after()
+            raise failed
+        if first is None:
+            raise RemoteError(f"{what}: {SERVICE} answered HTTP {reply.status} without a response code",
+                              service=SERVICE, hint="is --url the messaging API?",
+                              detail=redact(reply.body[:200].decode("utf-8", "replace")))
+        raise _refusal(what, first)
 
     def _unknown(self, what: str, reason: str, body: Any) -> OutcomeUnknown:
         cid = body.get("correlationid") if isinstance(body, dict) else None
@@ -242,30 +232,7 @@ class Sender:
         ensure_valid(bodies)
         results: list[SendResult] = []
         for index, body in enumerate(bodies, 1):
-            digest = body_digest(body)
-            seen = journal.get(digest) if journal else None
-            if seen and seen.get("state") == "queued":
-                answers = tuple(ApiAnswer(**a) for a in seen.get("response", []))
-                result = SendResult(index=index, answers=answers, attempts=0, skipped=True)
-            else:
-                if seen and seen.get("state") == "pending" and not resend_unknown:
-                    raise OutcomeUnknown(
-                        f"request {index}: an earlier run sent it and never learned whether it was queued",
-                        service=SERVICE, path=journal.path if journal else None,
-                        hint="check the delivery reports; send --resend-unknown sends it anyway")
-                if journal:
-                    journal.record(digest, "pending", index)  # survives a crash mid-request
-                try:
-                    result = self.send_one(body, index)
-                except OutcomeUnknown:
-                    raise  # the journal keeps it "pending"
-                except BaseException:
-                    if journal:
-                        journal.forget(digest)  # certainly not queued: a rerun may send it
-                    raise
-                if journal:
-                    journal.record(digest, "queued" if any(a.code == QUEUED for a in result.answers)
-                                   else "failed", index, result.answers)
+            result = self._send_journaled(body, index, journal, resend_unknown)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -274,12 +241,52 @@ class Sender:
                 raise _refusal(f"request {index} (partly queued)", bad)
         return results
 
+    def _send_journaled(self, body: Any, index: int, journal: Journal | None, resend_unknown: bool) -> SendResult:
+        digest = body_digest(body)
+        seen = journal.get(digest) if journal else None
+        state = seen.get("state") if seen else None
+        if seen and state == JOURNAL_QUEUED:
+            answers = tuple(ApiAnswer(**a) for a in seen.get("response", []))
+            return SendResult(index=index, answers=answers, attempts=0, skipped=True)
+        if state == PENDING and not resend_unknown:
+            raise OutcomeUnknown(
+                f"request {index}: an earlier run sent it and never learned whether it was queued",
+                service=SERVICE, path=journal.path if journal else None,
+                hint="check the delivery reports; send --resend-unknown sends it anyway")
+        if journal:
+            journal.record(digest, PENDING, index)  # before the first byte: survives a crash mid-request
+        outcome = _Outcome()
+        try:
+            result = self.send_one(body, index, outcome=outcome)
+        except BaseException as exc:
+            if journal:
+                _settle(journal, digest, index, outcome)
+            if outcome.uncertain and isinstance(exc, RemoteError) and not isinstance(exc, OutcomeUnknown):
+                # The last try that sent anything was cut off while sending and later
+                # tries never got through: the journal keeps it pending, so say so.
+                raise self._unknown(f"request {index}", exc.message, body) from exc
+            raise
+        if journal:
+            journal.record(digest, JOURNAL_QUEUED, index, result.answers)
+        return result
+
+
+def _settle(journal: Journal, digest: str, index: int, outcome: _Outcome) -> None:
+    """After a failure: pending stays pending while bytes may have left unanswered; a
+    definite answer records "failed"; a request that never left is forgotten."""
+    if outcome.uncertain:
+        return
+    if outcome.answered:
+        journal.record(digest, FAILED, index, outcome.answers, http_status=outcome.status)
+    else:
+        journal.forget(digest)
+
 
 def _refusal(what: str, answer: ApiAnswer) -> RemoteError:
     meaning, hint = API_ERRORS.get(answer.code, ("refused the request", "see the API's response codes"))
     desc = redact(answer.description)[:200]
     extra = f" ({desc})" if desc and desc.lower() != meaning.lower() else ""
-    return RemoteError(f"{what}: {SERVICE} {answer.code}: {meaning}{extra}", code=answer.code,
+    return RemoteError(f"{what}: {SERVICE} {redact(answer.code)}: {meaning}{extra}", code=answer.code,
                        service=SERVICE, hint=hint)
 
 
@@ -289,3 +296,7 @@ def send_requests(bodies: Sequence[Any], key: str | None, *, url: str = DEFAULT_
                   on_result: Callable[[SendResult], None] | None = None) -> list[SendResult]:
     with Sender(key, url=url, net=net) as sender:
         return sender.send_all(bodies, journal=journal, resend_unknown=resend_unknown, on_result=on_result)
+
+
+__all__ = ["API_ERRORS", "ApiAnswer", "DEFAULT_URL", "ENV_KEY", "ENV_URL", "Journal", "SendResult", "Sender",
+           "body_digest", "default_journal_path", "encode_body", "send_requests"]

@@ -1,94 +1,48 @@
-"""net: the one place HTTP requests are made (WeChat upload, IMIconnect send).
+"""net: the HTTP policy shared by the WeChat upload and the IMIconnect send.
 
-Like tools/proc.run for child processes, ``exchange`` is the chokepoint for the
-network: a timeout on every request, TLS verification left on (httpx's default; we
-never offer a switch to turn it off), redirects not followed (a redirect could carry
-the app secret or access token in the query string to another host), the answer
-read up to a bound, and transport failures classified by whether the request could
-have reached the server (which decides whether resending is safe).
-
-Secrets (service key, app secret, access tokens) are registered with a Redactor and
-scrubbed from every message we build and from httpx's own log lines, which print the
-full URL (WeChat wants the token in the query string).
+The client: TLS verification left on (httpx's default; we never offer a switch to
+turn it off), redirects not followed (a redirect could carry the app secret or
+access token in the query string to another host), no connection kept alive between
+requests (a kept-alive connection the server has since closed fails in a way we
+could not tell from "the server got it and hung up"). The request itself is made by
+``exchange.exchange`` within a total deadline; ``retrying`` repeats what is safe to
+repeat, counting attempts once per operation.
 """
 from __future__ import annotations
 
-import logging
-import re
-import ssl
-import threading
+import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
 
 from ..errors import RemoteError, RemoteTimeout
+from .redact import install_log_filter, redact, register_secret
 
 T = TypeVar("T")
 
-_SECRET_PARAMS = re.compile(r"(?i)(?<![\w-])(access_token|secret|key)=([^&\s\"']+)")
-_SECRETS: set[str] = set()  # every secret seen in this process, for the log filter
-_SECRETS_LOCK = threading.Lock()
-
-
-def register_secret(value: str | None) -> None:
-    if value and len(value) >= 4:
-        with _SECRETS_LOCK:
-            _SECRETS.add(value)
-
-
-def redact(text: str, extra: Iterable[str | None] = ()) -> str:
-    """``text`` with every registered secret, and any ``access_token=``/``secret=``
-    query value, replaced by ***."""
-    with _SECRETS_LOCK:
-        secrets = set(_SECRETS)
-    secrets.update(s for s in extra if s and len(s) >= 4)
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
-
-
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken log call is not ours to fix
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_FILTER = _RedactingFilter()
-
-
-def _install_log_filter() -> None:
-    # httpx logs "HTTP Request: POST https://...?access_token=..." at INFO.
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+# How much of a request may have left when an exchange failed.
+SENT_NONE = "none"  # nothing: the server cannot have seen it
+SENT_PART = "partial"  # some bytes, not the whole request: the server cannot have acted on it
+SENT_WHOLE = "whole"  # all of it: the server may have acted on it
 
 
 @dataclass(frozen=True)
 class NetOptions:
-    """Timeouts and retry policy. Tests shrink them; users rarely need to."""
+    """Deadline and retry policy. Tests shrink them; users rarely need to."""
 
-    timeout: float = 30.0  # seconds for each of connect, write, read (httpx.Timeout)
-    attempts: int = 4  # tries for failures that are safe to repeat
+    timeout: float = 30.0  # seconds for one whole exchange: connect, send, the entire answer
+    attempts: int = 4  # tries per operation (a token fetch and the upload it serves count together)
     backoff: float = 1.0  # first wait between tries; doubles each time
     backoff_max: float = 30.0
     max_response_bytes: int = 1 << 20  # both APIs answer a few hundred bytes of JSON
     notify: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
-    def delay(self, retry: int, retry_after: float | None = None) -> float:
-        wait = self.backoff * (2 ** (retry - 1))
-        if retry_after is not None:
-            wait = max(wait, retry_after)
-        return float(min(wait, self.backoff_max))
+    def delay(self, retry: int) -> float:
+        return float(min(self.backoff * (2 ** (retry - 1)), self.backoff_max))
 
     def say(self, message: str) -> None:
         if self.notify is not None:
@@ -96,8 +50,9 @@ class NetOptions:
 
 
 def make_client(net: NetOptions) -> httpx.Client:
-    _install_log_filter()
+    install_log_filter()
     return httpx.Client(timeout=httpx.Timeout(net.timeout), follow_redirects=False, verify=True,
+                        limits=httpx.Limits(max_keepalive_connections=0),
                         headers={"User-Agent": _user_agent()})
 
 
@@ -108,17 +63,47 @@ def _user_agent() -> str:
 
 
 class TransportFailure(RemoteError):
-    """No HTTP answer. ``delivered`` says whether the server may have received the whole
-    request (a read timeout) or certainly did not (refused connection, connect timeout)."""
+    """No usable HTTP answer. ``sent`` says how much of the request may have reached
+    the server (SENT_NONE, SENT_PART, SENT_WHOLE), which decides whether resending is safe."""
 
-    def __init__(self, message: str, *, delivered: bool, timed_out: bool, **kwargs: Any) -> None:
-        super().__init__(message, retryable=True, **kwargs)
-        self.delivered = delivered
+    def __init__(self, message: str, *, sent: str, timed_out: bool, retryable: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(message, retryable=retryable, **kwargs)
+        self.sent = sent
         self.timed_out = timed_out
+
+    @property
+    def delivered(self) -> bool:
+        """The whole request left: the server may have acted on it."""
+        return self.sent == SENT_WHOLE
+
+
+class AnswerTooLarge(TransportFailure):
+    """The answer went past the size bound; we stopped reading it."""
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        from datetime import timezone
+
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 @dataclass(frozen=True)
 class Reply:
+    """An answer read whole (status, every byte of the body, headers)."""
+
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...]
@@ -131,108 +116,61 @@ class Reply:
         return None
 
     def retry_after(self) -> float | None:
-        value = self.header("retry-after")
-        try:
-            return float(value) if value is not None else None
-        except ValueError:
-            return None
-
-
-def exchange(client: httpx.Client, method: str, url: str, *, service: str, net: NetOptions,
-             **kwargs: Any) -> Reply:
-    """One HTTP request; the answer read up to ``net.max_response_bytes``. Raises
-    TransportFailure (never an httpx exception, whose text may hold a secret URL)."""
-    shown = redact(url.split("?", 1)[0])
-    try:
-        with client.stream(method, url, **kwargs) as resp:
-            chunks: list[bytes] = []
-            total = 0
-            for chunk in resp.iter_bytes():
-                total += len(chunk)
-                if total > net.max_response_bytes:
-                    raise RemoteError(f"{service} answered more than {net.max_response_bytes:,} bytes",
-                                      service=service, hint=f"is {shown} the right URL?")
-                chunks.append(chunk)
-            return Reply(resp.status_code, b"".join(chunks), tuple(resp.headers.items()))
-    except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise TransportFailure(f"{service}: connecting to {shown} timed out after {net.timeout:g} s",
-                               service=service, delivered=False, timed_out=True) from _scrubbed(exc)
-    except httpx.ConnectError as exc:
-        tls = _tls_cause(exc)
-        if tls is not None:
-            # Not retried: a certificate that fails now fails on every try.
-            raise RemoteError(f"{service}: the TLS certificate of {shown} is not trusted: {redact(tls)}",
-                              service=service,
-                              hint="TLS verification stays on; if a proxy re-signs traffic, point "
-                                   "SSL_CERT_FILE at its CA bundle") from _scrubbed(exc)
-        raise TransportFailure(f"{service}: cannot connect to {shown}: {_reason(exc)}", service=service,
-                               delivered=False, timed_out=False) from _scrubbed(exc)
-    except httpx.WriteTimeout as exc:
-        # The server never got the whole body, so it cannot have acted on it.
-        raise TransportFailure(f"{service}: sending to {shown} timed out after {net.timeout:g} s",
-                               service=service, delivered=False, timed_out=True) from _scrubbed(exc)
-    except httpx.TimeoutException as exc:
-        raise TransportFailure(f"{service}: no answer from {shown} within {net.timeout:g} s",
-                               service=service, delivered=True, timed_out=True) from _scrubbed(exc)
-    except httpx.HTTPError as exc:
-        raise TransportFailure(f"{service}: connection to {shown} failed: {_reason(exc)}",
-                               service=service, delivered=True, timed_out=False) from _scrubbed(exc)
-
-
-def _tls_cause(exc: BaseException) -> str | None:
-    """The reason of an ssl.SSLError somewhere in ``exc``'s chain, if there is one."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return getattr(current, "verify_message", None) or current.reason or str(current)
-        current = current.__cause__ or current.__context__
-    text = str(exc)
-    return text if "CERTIFICATE_VERIFY_FAILED" in text else None
-
-
-def _reason(exc: Exception) -> str:
-    return redact(str(exc) or type(exc).__name__)
-
-
-def _scrubbed(exc: Exception) -> Exception:
-    """The cause we chain: same type, secrets removed from its text (shown by --debug)."""
-    try:
-        clean = type(exc)(_reason(exc))
-    except Exception:  # noqa: BLE001 - an exception type with another signature
-        clean = RuntimeError(f"{type(exc).__name__}: {_reason(exc)}")
-    return clean
-
-
-def retrying(once: Callable[[], T], net: NetOptions, what: str) -> T:
-    """Call ``once`` until it returns, retrying RemoteErrors marked retryable with
-    exponential backoff; the last error says how many tries were made."""
-    attempt = 1
-    while True:
-        try:
-            return once()
-        except RemoteError as exc:
-            if not exc.retryable or attempt >= net.attempts:
-                if exc.retryable and net.attempts > 1:
-                    exc.message = f"{exc.message} (tried {attempt} times)"
-                    if isinstance(exc, TransportFailure) and exc.timed_out and not isinstance(exc, RemoteTimeout):
-                        raise RemoteTimeout(exc.message, service=exc.service, code=exc.code,
-                                            hint=exc.hint or "the server is slow or unreachable; "
-                                            "try again later or raise --timeout") from exc
-                raise
-            wait = net.delay(attempt, exc.retry_after)
-            net.say(f"{what}: {exc.message}; retrying in {wait:g} s ({attempt}/{net.attempts})")
-            time.sleep(wait)
-            attempt += 1
+        return parse_retry_after(self.header("retry-after"))
 
 
 def parse_json(reply: Reply, service: str) -> Any:
-    import json
-
     try:
         return json.loads(reply.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         snippet = redact(reply.body[:200].decode("utf-8", "replace"))
         raise RemoteError(f"{service} answered HTTP {reply.status} with malformed JSON", service=service,
                           detail=f"answer began: {snippet!r}") from exc
+
+
+def retrying(once: Callable[[], T], net: NetOptions, what: str) -> T:
+    """Call ``once`` until it returns, retrying RemoteErrors marked retryable with
+    exponential backoff, at most ``net.attempts`` calls in all. A Retry-After the
+    server sent is honoured up to the exchange deadline (``net.timeout``); a longer
+    wait ends the operation. The last error says once how many tries were made."""
+    attempt = 1
+    while True:
+        try:
+            return once()
+        except RemoteError as exc:
+            if not exc.retryable or attempt >= net.attempts:
+                final = _final(exc, attempt)
+                if final is exc:
+                    raise
+                raise final from exc
+            wait = net.delay(attempt)
+            if exc.retry_after is not None:
+                if exc.retry_after > net.timeout:
+                    exc.message = (f"{exc.message}; it asked to be retried after {exc.retry_after:.0f} s, "
+                                   f"longer than the {net.timeout:g} s deadline")
+                    exc.hint = "try again later (or raise --timeout to wait that long)"
+                    exc.retryable = False
+                    raise _final(exc, attempt) from exc.__cause__
+                wait = max(wait, exc.retry_after)
+            prefix = f"{what}: " if what else ""
+            net.say(f"{prefix}{exc.message}; retrying in {wait:.3g} s ({attempt}/{net.attempts})")
+            time.sleep(wait)
+            attempt += 1
+
+
+def _final(exc: RemoteError, attempt: int) -> RemoteError:
+    """``exc`` naming the number of tries (once, however many layers it passes)."""
+    if attempt > 1 and not getattr(exc, "tries_noted", False):
+        exc.message = f"{exc.message} (tried {attempt} times)"
+        exc.tries_noted = True  # type: ignore[attr-defined]
+    if isinstance(exc, TransportFailure) and exc.timed_out and exc.retryable:
+        slow = RemoteTimeout(exc.message, service=exc.service, code=exc.code, path=exc.path,
+                             hint=exc.hint or "the server is slow or unreachable; try again later or raise --timeout",
+                             detail=exc.detail)
+        slow.tries_noted = True  # type: ignore[attr-defined]
+        return slow
+    return exc
+
+
+__all__ = ["AnswerTooLarge", "NetOptions", "Reply", "SENT_NONE", "SENT_PART", "SENT_WHOLE", "TransportFailure",
+           "make_client", "parse_json", "parse_retry_after", "redact", "register_secret", "retrying"]

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..attachment import ATTACHMENT_TYPES, STYLES, Attachment
+from ..attachment import ATTACHMENT_TYPES, STYLES, Attachment, AttachmentStyle
 from ..errors import RequestInvalid, UsageError
 
 # Response codes from the page's table.
@@ -44,7 +44,7 @@ _EXPIRY = re.compile(
 # What prepare puts in a block until the file is uploaded (attachment.placeholder).
 _PLACEHOLDER = re.compile(r"^<\w+_media_id of .*>$")
 
-AttachmentLike = Union[Attachment, Mapping[str, Any]]
+AttachmentLike = Attachment | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,10 @@ def attachment_from_block(block: Any, kind: str | None = None) -> AttachmentLike
                               thumb_media_id=thumb if isinstance(thumb, str) else None)
         return dict(block)
     known = {"type", "media_id", "thumb_media_id"}
-    if set(block) <= known and all(isinstance(block.get(k), (str, type(None))) for k in known):
-        if isinstance(block.get("type"), str) and isinstance(block.get("media_id"), str):
-            return Attachment(type=block["type"], media_id=block["media_id"],
-                              thumb_media_id=block.get("thumb_media_id"))
+    if (set(block) <= known and all(isinstance(block.get(k), (str, type(None))) for k in known)
+            and isinstance(block.get("type"), str) and isinstance(block.get("media_id"), str)):
+        return Attachment(type=block["type"], media_id=block["media_id"],
+                          thumb_media_id=block.get("thumb_media_id"))
     return dict(block)
 
 
@@ -104,7 +104,7 @@ def attachments_from_prepared(data: Any, source: Path | str | None = None) -> li
     return [attachment_from_block(b, kind) for b in data["attachments"]]
 
 
-def _render_attachment(att: AttachmentLike, style: str) -> Any:
+def _render_attachment(att: AttachmentLike, style: AttachmentStyle) -> Any:
     if isinstance(att, Attachment):
         return att.to_dict(style)
     return json.loads(json.dumps(att))  # a deep copy: bodies never share mutable parts
@@ -148,7 +148,7 @@ def build_requests(
     callback_data: str | None = None,
     smartlinks: Sequence[Mapping[str, Any] | str] = (),
     recipient_key: str = "wechatID",
-    attachment_style: str = "table",
+    attachment_style: AttachmentStyle = "table",
     max_recipients: int = MAX_DESTINATIONS,
     validate: bool = True,
 ) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +28,10 @@ import httpx
 from ..errors import CannotComply, RemoteError, UsageError
 from ..output import safe_stem
 from ..preflight.check import check
-from .net import (
-    NetOptions,
-    Reply,
-    TransportFailure,
-    exchange,
-    make_client,
-    parse_json,
-    redact,
-    register_secret,
-    retrying,
-)
+from .credentials import clean_credential
+from .exchange import exchange
+from .net import NetOptions, Reply, TransportFailure, make_client, parse_json, retrying
+from .redact import contains_secret, redact, register_secret
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 ENV_ACCESS_TOKEN = "MEDIAPREP_WECHAT_ACCESS_TOKEN"
@@ -167,16 +160,23 @@ class WeChatClient:
 
     def __init__(self, config: WeChatConfig, *, clock: Callable[[], float] = time.monotonic,
                  client: httpx.Client | None = None) -> None:
+        # Checked before any connection: they go into the query string of every request.
+        say = config.net.say
+        config = replace(
+            config,
+            access_token=clean_credential(config.access_token, f"the WeChat access token (--access-token or "
+                                          f"{ENV_ACCESS_TOKEN})", say),
+            secret=clean_credential(config.secret, f"the WeChat app secret (--wechat-secret or {ENV_SECRET})", say),
+            appid=clean_credential(config.appid, f"the WeChat app id (--wechat-appid or {ENV_APPID})", say,
+                                   secret=False))
+        if not config.base_url.startswith(("http://", "https://")):
+            raise UsageError(f"WeChat base URL {redact(config.base_url)!r} is not http(s)",
+                             hint=f"e.g. {DEFAULT_BASE_URL}")
         self.config = config
         self._clock = clock
+        self._given_token = config.access_token
         self._own_client = client is None
         self._client = client or make_client(config.net)
-        self._given_token = config.access_token
-        for secret in (config.access_token, config.secret):
-            register_secret(secret)
-        if not config.base_url.startswith(("http://", "https://")):
-            raise UsageError(f"WeChat base URL {config.base_url!r} is not http(s)",
-                             hint=f"e.g. {DEFAULT_BASE_URL}")
 
     def __enter__(self) -> WeChatClient:
         return self
@@ -197,6 +197,11 @@ class WeChatClient:
 
     # -- token ---------------------------------------------------------------------
     def token(self) -> str:
+        """The access token: given, cached, or fetched (retried on its own)."""
+        return self._token(lambda: retrying(self._fetch_token_once, self.config.net,
+                                            "fetching a WeChat access token"))
+
+    def _token(self, fetch: Callable[[], str]) -> str:
         if self._given_token:
             return self._given_token
         if not self.config.can_fetch_token:
@@ -205,7 +210,7 @@ class WeChatClient:
             cached = _TOKENS.get(self._cache_key())
         if cached and cached[1] > self._clock():
             return cached[0]
-        return self._fetch_token()
+        return fetch()
 
     def invalidate(self) -> None:
         """Forget the current token (WeChat said it is invalid or expired)."""
@@ -213,32 +218,27 @@ class WeChatClient:
         with _TOKENS_LOCK:
             _TOKENS.pop(self._cache_key(), None)
 
-    def _fetch_token(self) -> str:
-        net = self.config.net
-
-        def once() -> str:
-            reply = exchange(self._client, "GET", self._url("/cgi-bin/token"), service=SERVICE, net=net,
-                             params={"grant_type": "client_credential", "appid": self.config.appid,
-                                     "secret": self.config.secret})
-            data = _json_or_retry(reply, "fetching an access token")
-            _raise_for_errcode(data, "fetching an access token")
-            token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
-            if not isinstance(token, str) or not token:
-                raise RemoteError(f"{SERVICE} answered the token request without an access_token",
-                                  service=SERVICE)
-            register_secret(token)
-            try:
-                lifetime = float(expires_in)
-            except (TypeError, ValueError):
-                lifetime = 7200.0
-            # Refresh a little early (a tenth of the lifetime, at most 5 minutes) so a
-            # token never expires between our check and WeChat's.
-            expires = self._clock() + max(0.0, lifetime - min(300.0, lifetime / 10))
-            with _TOKENS_LOCK:
-                _TOKENS[self._cache_key()] = (token, expires)
-            return token
-
-        return retrying(once, net, "fetching a WeChat access token")
+    def _fetch_token_once(self) -> str:
+        """One token request, no retries: the caller's retry loop counts it as a try."""
+        reply = exchange(self._client, "GET", self._url("/cgi-bin/token"), service=SERVICE, net=self.config.net,
+                         params={"grant_type": "client_credential", "appid": self.config.appid,
+                                 "secret": self.config.secret})
+        data = _json_or_retry(reply, "fetching an access token")
+        _raise_for_errcode(data, "fetching an access token")
+        token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
+        if not isinstance(token, str) or not token:
+            raise RemoteError(f"{SERVICE} answered the token request without an access_token", service=SERVICE)
+        register_secret(token)
+        try:
+            lifetime = float(expires_in)
+        except (TypeError, ValueError):
+            lifetime = 7200.0
+        # Refresh a little early (a tenth of the lifetime, at most 5 minutes) so a
+        # token never expires between our check and WeChat's.
+        expires = self._clock() + max(0.0, lifetime - min(300.0, lifetime / 10))
+        with _TOKENS_LOCK:
+            _TOKENS[self._cache_key()] = (token, expires)
+        return token
 
     # -- upload --------------------------------------------------------------------
     def upload(self, path: Path | str, media_type: str) -> Uploaded:
@@ -259,7 +259,7 @@ class WeChatClient:
         def once() -> Uploaded:
             nonlocal refreshed
             while True:
-                token = self.token()
+                token = self._token(self._fetch_token_once)  # a failed fetch costs this try
                 reply = exchange(self._client, "POST", self._url("/cgi-bin/media/upload"), service=SERVICE,
                                  net=net, params={"access_token": token, "type": media_type},
                                  files={"media": (filename, data, ctype)})
@@ -276,10 +276,15 @@ class WeChatClient:
                 media_id = media_id or answer.get("media_id") or answer.get("thumb_media_id")
                 if not isinstance(media_id, str) or not media_id:
                     raise RemoteError(f"{SERVICE} answered the upload without a media id", service=SERVICE)
+                if contains_secret(media_id):
+                    # Used, it would carry the credential into request bodies and prepared JSON.
+                    raise RemoteError(f"{SERVICE} answered the upload with a media id that contains a "
+                                      "credential (not shown); it is not used", service=SERVICE,
+                                      hint=f"is {redact(self.config.base_url)} really WeChat?")
                 created = answer.get("created_at")
+                known = isinstance(created, (int, str)) and str(created).isdigit()
                 return Uploaded(path=path, type=media_type, media_id=media_id,
-                                created_at=int(created) if isinstance(created, (int, str)) and str(created).isdigit() else None,
-                                bytes=len(data), filename=filename)
+                                created_at=int(created) if known else None, bytes=len(data), filename=filename)
 
         try:
             return retrying(once, net, f"uploading {filename}")
