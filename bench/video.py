@@ -73,8 +73,8 @@ def seg_bbb(out: Path, flip: bool = False) -> None:
 def seg_photo(out: Path, photo: Path, seconds: float, variant: int) -> None:
     frames = int(seconds * FPS)
     # Ken Burns: slow zoom towards a point that drifts; variants pan differently.
-    x = ["iw/2-(iw/zoom/2)", "(iw-iw/zoom)*on/%d" % frames, "(iw-iw/zoom)*(1-on/%d)" % frames][variant % 3]
-    y = ["ih/2-(ih/zoom/2)", "(ih-ih/zoom)*on/%d" % frames, "ih/2-(ih/zoom/2)"][variant % 3]
+    x = ["iw/2-(iw/zoom/2)", f"(iw-iw/zoom)*on/{frames}", f"(iw-iw/zoom)*(1-on/{frames})"][variant % 3]
+    y = ["ih/2-(ih/zoom/2)", f"(ih-ih/zoom)*on/{frames}", "ih/2-(ih/zoom/2)"][variant % 3]
     vf = (f"scale=3840:2160:force_original_aspect_ratio=increase,crop=3840:2160,"
           f"zoompan=z='min(zoom+0.0015,1.5)':x='{x}':y='{y}':d={frames}:s={W}x{H}:fps={FPS}")
     ffrun(["-i", str(photo), "-vf", vf, "-frames:v", str(frames), "-an", "-c:v", "libx264",

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 sys.path.insert(0, str(ROOT))
 
-import mediaprep
-from mediaprep.tools.ffmpeg import get_ffmpeg
+import mediaprep  # noqa: E402 - after the sys.path line, so the checkout's own copy is used
+from mediaprep.tools.ffmpeg import get_ffmpeg  # noqa: E402
 
 TEXT = [
     "Hello everyone, this is the weekly update from the logistics team.",

@@ -104,16 +104,21 @@ def image_cases(dest: Path) -> list[Case]:
         (Case("truncated.jpg", BAD_INPUT, "truncated"), _jpeg((640, 480), quality=95)[:3000]),
         (Case("truncated.png", BAD_INPUT, ""), _png(300, 300)[:200]),
         (Case("text.jpg", BAD_INPUT, "content is text/"), b"hello, this is not a picture\n" * 10),
-        (Case("page.jpg", BAD_INPUT, "text/html"), b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>\n"),
-        (Case("drawing.jpg", BAD_INPUT, "svg"), b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><image href="file:///etc/passwd"/></svg>\n'),
-        (Case("ghost.jpg", BAD_INPUT, "postscript"), b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n(/etc/passwd) (r) file pop\nshowpage\n"),
+        (Case("page.jpg", BAD_INPUT, "text/html"),
+         b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>\n"),
+        (Case("drawing.jpg", BAD_INPUT, "svg"),
+         b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9">'
+         b'<image href="file:///etc/passwd"/></svg>\n'),
+        (Case("ghost.jpg", BAD_INPUT, "postscript"),
+         b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n(/etc/passwd) (r) file pop\nshowpage\n"),
         (Case("doc.png", BAD_INPUT, "pdf"), b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"),
         (Case("polyglot_zip.jpg", OK, payloads=(b"PK\x03\x04", b"evil.sh")),
          _jpeg((64, 48), quality=80) + b"PK\x03\x04" + b"\0" * 26 + b"evil.sh" + b"#!/bin/sh\nrm -rf /\n\xff\xd9"),
         (Case("polyglot_js.gif", OK, payloads=(b"alert(",)),
          _gif(16, 16) + b"*/=1;alert(document.cookie);/*"),
         (Case("polyglot_html.png", OK, payloads=(b"<script>",)),
-         _png(16, 16, extra=_chunk(b"tEXt", b"Comment\0<script>alert(1)</script>")) + b"<html><script>alert(2)</script>"),
+         _png(16, 16, extra=_chunk(b"tEXt", b"Comment\0<script>alert(1)</script>"))
+         + b"<html><script>alert(2)</script>"),
     ]
     gif_frames = [Image.new("P", (8, 8), i % 256) for i in range(3000)]
     buf = io.BytesIO()

@@ -172,8 +172,8 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
     assert sub["sub/photo.jpg"]["path"] == "sub/photo.jpg"  # first in order keeps the plain name
     assert (sub["sub/photo.png"]["width"], sub["sub/photo.png"]["height"]) == (700, 438)
     assert (dst / sub["sub/photo.jpg"]["path"]).read_bytes() == (mixed / "sub/photo.jpg").read_bytes()
-    with Image.open(dst / sub["sub/PHOTO.gif"]["path"]) as im, Image.open(IMAGES / "animated.gif") as ref:
-        assert im.size == ref.size
+    with Image.open(dst / sub["sub/PHOTO.gif"]["path"]) as im, Image.open(IMAGES / "animated.gif") as gif:
+        assert im.size == gif.size
 
     # Failures carry the one-line error and the exit code prepare would have used.
     assert by_input["bad/truncated.jpg"]["exit_code"] == 4

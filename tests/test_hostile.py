@@ -79,6 +79,9 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int, str, str, flo
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in readers:
         t.join()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
     elapsed = time.monotonic() - start
     assert elapsed < timeout, f"{argv} took longer than {timeout} s and was killed"
     return (proc.returncode, chunks["out"].decode(errors="replace"),

@@ -16,6 +16,7 @@ def _jpeg_facts(path: Path) -> Image.Image:
     assert im.format == "JPEG"
     assert not im.info.get("progressive") and not im.info.get("progression"), "must be baseline"
     assert JpegImagePlugin.get_sampling(im) in (2, -1)  # 4:2:0 (or greyscale)
+    im.load()  # the pixels, read now: Pillow then closes the file it opened
     return im
 
 
@@ -67,8 +68,8 @@ def test_every_mode_becomes_rgb_baseline_jpeg(copy_of, tmp_path, name):
     assert out.bytes <= 128_000
     assert im.mode in ("RGB", "L")
     assert (out.width, out.height) == im.size
-    src_im = Image.open(src)
-    assert im.size == src_im.size  # small inputs keep their size
+    with Image.open(src) as src_im:
+        assert im.size == src_im.size  # small inputs keep their size
     if name == "transparent.png":
         assert im.convert("RGB").getpixel((5, 5)) >= (250, 250, 250)  # flattened on white
         r, g, b = im.convert("RGB").getpixel((200, 150))

@@ -73,7 +73,7 @@ def inspect_mp4(path: Path, budget: int) -> Facts:
             assert audio[0].codec_context.name == "aac" and audio[0].codec_context.profile == "LC"
         duration = c.duration / av.time_base
         pts = sorted(p.pts for p in c.demux(v) if p.pts is not None)
-    deltas = {b - a for a, b in zip(pts, pts[1:])}
+    deltas = {b - a for a, b in zip(pts, pts[1:], strict=False)}
     with av.open(str(path)) as c:
         frame = next(c.decode(video=0))
         rotation = int(frame.rotation or 0)
@@ -101,6 +101,7 @@ def check_thumb(path: Path) -> Image.Image:
     assert path.stat().st_size <= THUMB_BUDGET
     im = Image.open(path)
     assert im.format == "JPEG"
+    im.load()  # the pixels, read now: Pillow then closes the file it opened
     return im
 
 
@@ -309,7 +310,8 @@ def test_rotated_phone_clip_comes_out_upright_without_matrix(clips, tmp_path):
     left = sum(img.crop((0, 0, w // 2, h)).tobytes()) / (w // 2 * h)
     right = sum(img.crop((w // 2, 0, w, h)).tobytes()) / (w // 2 * h)
     assert left > 200 and right < 50  # the stored top (white) is on the left when upright
-    assert Image.open(thumb.path).height > Image.open(thumb.path).width
+    with Image.open(thumb.path) as shown:
+        assert shown.height > shown.width
     assert any("rotated upright" in w for w in res.warnings)
 
 

@@ -105,7 +105,7 @@ def test_split_points_cover_everything_within_the_part_limit(duration, max_part)
     assert parts[0][0] == 0
     assert sum(length for _, length in parts) == pytest.approx(duration)
     assert all(0 < length <= max_part + 1e-9 for _, length in parts)
-    for (s0, l0), (s1, _) in zip(parts, parts[1:]):
+    for (s0, l0), (s1, _) in zip(parts, parts[1:], strict=False):
         assert s0 + l0 == pytest.approx(s1)
 
 

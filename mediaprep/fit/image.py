@@ -1,6 +1,6 @@
 """Fit an image into a JPEG of at most N bytes that looks as good as possible.
 
-Measured on real photos (shared/MEASURED.md): at a fixed byte budget, choosing the
+Measured on real photos: at a fixed byte budget, choosing the
 pixel size matters about ten times more than the encoder, the full original size
 never wins, and a plain quality search at full size (ImageMagick's jpeg:extent)
 collapses. Our own sweep (bench/image_sweep.py: 11 sides x the best quality that
@@ -26,7 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageCms, ImageFilter, ImageOps
 
 from ..errors import BadInput, CannotComply, LimitExceeded
-from ..formats.jpeg_strip import NotAJpeg, strip_jpeg
+from ..formats import jpeg
 from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import image_violations
@@ -132,8 +132,9 @@ def _to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
         dst = ImageCms.createProfile("sRGB")
         if out_mode == "L":
             return im  # grey stays grey; a grey ICC changes little
-        return ImageCms.profileToProfile(im, src, dst, outputMode=out_mode,
-                                         renderingIntent=ImageCms.Intent.PERCEPTUAL)
+        converted = ImageCms.profileToProfile(im, src, dst, outputMode=out_mode,
+                                              renderingIntent=ImageCms.Intent.PERCEPTUAL)
+        return converted if converted is not None else im  # None only with inPlace=True
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         warn.append("embedded colour profile is broken; colours are taken as sRGB")
         return im
@@ -217,8 +218,10 @@ def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
     finally:
         if pic is not im:
             im.close()
-        elif getattr(im, "fp", None) is not None:
-            im.fp.close()  # the picture itself is the result: close only its file
+        else:
+            fp = getattr(im, "fp", None)  # an ImageFile's; a plain Image has none
+            if fp is not None:
+                fp.close()  # the picture itself is the result: close only its file
 
 
 # ------------------------------------------------------------------ the search
@@ -351,7 +354,7 @@ def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
     if len(pts) == 2 and pts[1][0] != s1 and pts[1][1] != b1:
         s2, b2 = pts[1]
         gamma = min(3.0, max(1.0, math.log(b2 / b1) / math.log(s2 / s1)))
-    return s1 * (budget / b1) ** (1 / gamma)
+    return float(s1 * (budget / b1) ** (1 / gamma))
 
 
 def chroma_detail(im: Image.Image) -> float:
@@ -494,8 +497,8 @@ def _passthrough(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> bytes
     if info.has_icc:
         return None  # dropping a non-trivial ICC profile would shift colours
     try:
-        stripped = strip_jpeg(data)
-    except NotAJpeg:
+        stripped = jpeg.strip_metadata(data)
+    except jpeg.NotAJpeg:
         return None
     return stripped if limits.min_bytes <= len(stripped) <= limits.max_bytes else None
 

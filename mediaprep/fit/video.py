@@ -25,23 +25,22 @@ import io
 import math
 import re
 import shutil
-import struct
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
 
 from PIL import Image
 
 from ..errors import BadInput, CannotComply, ToolFailed, ToolTimeout, UsageError
+from ..formats.isobmff import moov_before_mdat, mvhd_duration
 from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path
-from ..preflight.check import video_violations
-from ..preflight.probe import MediaInfo, VideoStream
+from ..preflight.check import H264_PROFILES, video_violations
+from ..preflight.probe import MediaInfo, VideoStream, open_media
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
+from ..tools import av as av_tools
 from ..tools import ffmpeg as ff
 from .image import fit_picture_to_file
 from .video_plan import (
@@ -55,10 +54,9 @@ from .video_plan import (
 )
 
 PRESET = "medium"  # libx264 preset of the final pass
-MAX_ENCODES = 4  # final-pass attempts before giving up (MEASURED.md: one retry sufficed)
+MAX_ENCODES = 4  # final-pass attempts before giving up (measured: one retry sufficed)
 MIN_VIDEO_BITRATE = 6000  # bits/s: below this x264 cannot honour the target at any size
 RAW_CACHE_LIMIT = 4_000_000_000  # bytes of scaled raw frames kept between passes
-H264_PROFILES_OK = {"Baseline", "Constrained Baseline", "Main"}  # old clients lack High
 # Container tags every mp4 muxer writes; anything else (title, comment, location,
 # creation_time, encoder strings) may carry a payload or a privacy leak.
 BENIGN_TAGS = {"major_brand", "minor_version", "compatible_brands"}
@@ -87,62 +85,6 @@ def is_hdr(v: VideoStream) -> bool:
     return v.color_trc in HDR_TRANSFERS
 
 
-def _boxes(fh: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload offset, box end) of the ISO-BMFF boxes between start and end."""
-    pos = start
-    for _ in range(10_000):
-        if pos + 8 > end:
-            return
-        fh.seek(pos)
-        head = fh.read(16)
-        if len(head) < 8:
-            return
-        size, kind = struct.unpack(">I4s", head[:8])
-        header = 8
-        if size == 1 and len(head) >= 16:
-            size, header = struct.unpack(">Q", head[8:16])[0], 16
-        elif size == 0:
-            size = end - pos
-        if size < header:
-            return
-        yield kind, pos + header, min(pos + size, end)
-        pos += size
-
-
-def moov_before_mdat(path: Path) -> bool | None:
-    """True when the top-level moov box comes before mdat (+faststart): a phone can
-    start playing before the whole file arrived. None when neither is found."""
-    with open(path, "rb") as fh:
-        for kind, _, _ in _boxes(fh, 0, path.stat().st_size):
-            if kind == b"moov":
-                return True
-            if kind == b"mdat":
-                return False
-    return None
-
-
-def mvhd_duration(path: Path) -> float | None:
-    """The duration the movie header claims, read directly: libav may prefer the
-    track headers, while players show this one."""
-    with open(path, "rb") as fh:
-        for kind, body, end in _boxes(fh, 0, path.stat().st_size):
-            if kind != b"moov":
-                continue
-            for sub, sbody, _ in _boxes(fh, body, end):
-                if sub != b"mvhd":
-                    continue
-                fh.seek(sbody)
-                data = fh.read(32)
-                if data[:1] == b"\x01" and len(data) >= 32:
-                    scale, dur = struct.unpack(">IQ", data[20:32])
-                elif len(data) >= 20:
-                    scale, dur = struct.unpack(">II", data[12:20])
-                else:
-                    return None
-                return dur / scale if scale else None
-    return None
-
-
 def _timeout(info: MediaInfo, length: float) -> float:
     """Scaled to the seconds of source decoded and its pixel rate (4K60 costs ~8x 1080p30)."""
     v = info.default_video
@@ -150,6 +92,13 @@ def _timeout(info: MediaInfo, length: float) -> float:
     fps = min(v.fps or 30.0, 120.0) if v else 30.0
     per_second = 4.0 + 12.0 * (pixels / (1920 * 1080)) * (fps / 30.0)
     return ff.timeout_for(length, per_second=per_second, floor=120.0)
+
+
+def _source(sniffed: Sniffed, *, start: float | None = None, duration: float | None = None,
+            max_pixels: int | None = None) -> ff.SafeInput:
+    """The input file as every ffmpeg run here reads it (demuxer forced, file only)."""
+    return ff.SafeInput(sniffed.path, sniffed.demuxer or "", start=start, duration=duration,
+                        max_pixels=max_pixels)
 
 
 def _max_pixels(profile: Profile) -> int:
@@ -160,19 +109,23 @@ def _fps_text(fps: Fraction) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
 
 
+def _scale_filters(w: int, h: int, tonemap: bool) -> list[str]:
+    """Resize to w x h; with ``tonemap`` (and the zscale and tonemap filters in this
+    ffmpeg) HDR is converted to BT.709 SDR on the way: linearise (nominal peak
+    100 nits), BT.709 primaries, Hable's curve without desaturation, then BT.709
+    transfer and matrix in TV range, so PQ/HLG does not play washed out."""
+    if tonemap and ff.has_filter("zscale") and ff.has_filter("tonemap"):
+        return [f"zscale=w={w}:h={h}:t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
+                "tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
+    return [f"scale={w}:{h}:flags=lanczos"]
+
+
 def video_filters(plan: Plan, hdr: bool) -> str:
     """The filter chain after ffmpeg's autorotate: constant frame rate first (fewer
-    frames to scale), then size, then 8-bit 4:2:0. HDR (PQ/HLG) is tone-mapped to
-    BT.709 SDR so it does not play washed out; 10-bit SDR just drops to 8 bits."""
-    chain = [f"fps={_fps_text(plan.fps)}"]
-    w, h = plan.width, plan.height
-    if hdr and ff.has_filter("zscale") and ff.has_filter("tonemap"):
-        chain += [f"zscale=w={w}:h={h}:t=linear:npl=100", "format=gbrpf32le",
-                  "zscale=p=bt709", "tonemap=hable:desat=0",
-                  "zscale=t=bt709:m=bt709:r=tv"]
-    else:
-        chain.append(f"scale={w}:{h}:flags=lanczos")
-    chain += ["setsar=1", "format=yuv420p"]
+    frames to scale), then size (tone-mapping HDR), then 8-bit 4:2:0; 10-bit SDR
+    just drops to 8 bits."""
+    chain = [f"fps={_fps_text(plan.fps)}", *_scale_filters(plan.width, plan.height, hdr),
+             "setsar=1", "format=yuv420p"]
     return ",".join(chain)
 
 
@@ -191,7 +144,7 @@ def _encode_audio(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, l
     """Encode the default audio track alone; returns its stream bytes (packets)."""
     a = info.default_audio
     assert a is not None and plan.audio is not None
-    args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start, duration=length)
+    args = _source(sniffed, start=start, duration=length).args()
     args += ["-map", f"0:{a.index}", "-vn", "-sn", "-dn",
              # Timestamp gaps: pad or trim so the audio keeps the video's clock.
              "-af", "aresample=async=1:first_pts=0",
@@ -199,14 +152,7 @@ def _encode_audio(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, l
              "-c:a", "aac", "-b:a", str(plan.audio.bitrate),
              "-map_metadata", "-1", "-f", "mp4", ff.input_url(target)]
     ff.run_args(args, timeout=_timeout(info, length))
-    return _stream_bytes(target)
-
-
-def _stream_bytes(path: Path) -> int:
-    import av
-
-    with av.open(str(path), format="mp4") as c:
-        return sum(p.size for p in c.demux() if p.size)
+    return av_tools.stream_bytes(target)
 
 
 def _pass1(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: float,
@@ -218,8 +164,7 @@ def _pass1(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
     assert v is not None
     chain = video_filters(plan, tonemap)
     split = ",split=2[enc][raw]" if raw is not None else "[enc]"
-    args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start, duration=length,
-                              max_pixels=_max_pixels(profile))
+    args = _source(sniffed, start=start, duration=length, max_pixels=_max_pixels(profile)).args()
     args += ["-filter_complex", f"[0:{v.index}]split=2[main][pick];[main]{chain}{split};"
              f"[pick]{thumb_filters(v, length, tonemap)}[thumb]"]
     # The x264 output goes first: ffmpeg names the stats file after the global
@@ -243,8 +188,8 @@ def _pass2(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
                 "-framerate", _fps_text(plan.fps), "-i", ff.input_url(raw)]
         vmap: list[str] = ["-map", "0:v:0"]
     else:
-        args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start,
-                                  duration=length, max_pixels=_max_pixels(profile))
+        args = _source(sniffed, start=start, duration=length,
+                       max_pixels=_max_pixels(profile)).args()
         args += ["-filter_complex", f"[0:{v.index}]{video_filters(plan, tonemap)}[enc]"]
         vmap = ["-map", "[enc]"]
     if audio is not None:
@@ -266,7 +211,9 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
     hard = profile.video.max_bytes  # what we never exceed
     raw_bytes = plan.width * plan.height * 3 // 2 * plan.frames
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="mediaprep-video-") as tmp_name:
+    # Scratch (pass logs, the raw frame cache) beside the target, in the pipeline's
+    # staging folder: removed with it if we are stopped, never in the system temp folder.
+    with tempfile.TemporaryDirectory(prefix=".scratch-video-", dir=target.parent) as tmp_name:
         tmp = Path(tmp_name)
         audio: Path | None = None
         audio_bytes = 0
@@ -280,11 +227,12 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
         thumb_png = tmp / "thumb.png"
         if progress:
             progress(1, 3, f"{label}pass 1")
-        tonemap = is_hdr(info.default_video)  # type: ignore[arg-type]
+        v = info.default_video
+        assert v is not None  # prepare_video refuses a file without video
+        tonemap = is_hdr(v)
         try:
             _pass1(sniffed, info, plan, start, length, profile, passlog, raw, tonemap, thumb_png)
             if tonemap:
-                v = info.default_video
                 notes.append(f"HDR ({HDR_TRANSFERS[v.color_trc or 0]}) tone-mapped to SDR")
         except ToolTimeout:
             raise
@@ -342,7 +290,7 @@ def passthrough_mode(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> s
     if video_violations(sniffed, info, limits):
         return None
     v = info.default_video
-    if v is None or v.profile not in H264_PROFILES_OK or v.pix_fmt != "yuv420p":
+    if v is None or v.profile not in H264_PROFILES or v.pix_fmt != "yuv420p":
         return None
     if v.width % 2 or v.height % 2 or v.rotation:
         return None  # players that ignore the matrix would show it on its side
@@ -365,11 +313,11 @@ def _remux(sniffed: Sniffed, info: MediaInfo, target: Path) -> int:
     v = info.default_video
     a = info.default_audio
     assert v is not None
-    args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", duration=info.duration + 1.0)
+    args = _source(sniffed, duration=info.duration + 1.0).args()
     args += ["-map", f"0:{v.index}"] + (["-map", f"0:{a.index}"] if a else [])
     args += ["-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1",
              "-movflags", "+faststart", "-f", "mp4"]
-    with tempfile.TemporaryDirectory(prefix="mediaprep-remux-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix=".scratch-remux-", dir=target.parent) as tmp_name:
         out = Path(tmp_name) / "remux.mp4"
         ff.run_args([*args, ff.input_url(out)], timeout=_timeout(info, 1.0))
         size = out.stat().st_size
@@ -391,19 +339,15 @@ def thumb_filters(v: VideoStream, length: float, tonemap: bool) -> str:
     w, h = max(2, round(dw * scale / 2) * 2), max(2, round(dh * scale / 2) * 2)
     n = max(1, min(int(scan * THUMB_SAMPLE_FPS), 60))
     chain = [f"fps={THUMB_SAMPLE_FPS}"] if (v.fps or 30.0) > THUMB_SAMPLE_FPS else []
-    if tonemap and ff.has_filter("zscale") and ff.has_filter("tonemap"):
-        chain += [f"zscale=w={w}:h={h}:t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
-                  "tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
-    else:
-        chain.append(f"scale={w}:{h}:flags=lanczos")
-    chain += [f"thumbnail=n={n}", "setsar=1", "format=rgb24"]
+    chain += [*_scale_filters(w, h, tonemap), f"thumbnail=n={n}", "setsar=1", "format=rgb24"]
     return ",".join(chain)
 
 
 def _read_png(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
         im.load()
-        return im.convert("RGB")
+        rgb: Image.Image = im.convert("RGB")
+        return rgb
 
 
 def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
@@ -415,8 +359,7 @@ def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float
     if tonemap is None:
         tonemap = is_hdr(v)
     scan = max(0.04, min(length, THUMB_SCAN_SECONDS))
-    args = ff.safe_input_args(sniffed.path, sniffed.demuxer or "", start=start, duration=scan,
-                              max_pixels=_max_pixels(profile))
+    args = _source(sniffed, start=start, duration=scan, max_pixels=_max_pixels(profile)).args()
     args += ["-map", f"0:{v.index}", "-vf", thumb_filters(v, length, tonemap), "-frames:v", "1",
              "-an", "-sn", "-dn", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
     try:
@@ -491,32 +434,10 @@ def _segments(sniffed: Sniffed, info: MediaInfo, profile: Profile, opts: Prepare
 
 def _keyframes(sniffed: Sniffed, info: MediaInfo, keep: float) -> tuple[float, ...]:
     """Keyframe times of the main video stream, from packets only (no decode)."""
-    import av
-
-    from ..preflight.probe import open_av
-
     v = info.default_video
     assert v is not None
-    out: list[float] = []
-    container = open_av(sniffed)
-    try:
-        stream = container.streams[v.index]
-        first: float | None = None
-        for packet in container.demux(stream):
-            if packet.pts is None or packet.time_base is None:
-                continue
-            t = float(packet.pts * packet.time_base)
-            first = t if first is None else min(first, t)
-            if packet.is_keyframe:
-                out.append(t)
-            if t - (first or 0.0) > keep:
-                break
-    except av.FFmpegError:
-        return ()
-    finally:
-        container.close()
-    base = out[0] if out else 0.0
-    return tuple(sorted(t - base for t in out))
+    with open_media(sniffed) as media:
+        return media.keyframe_times(v.index, keep)
 
 
 def _describe_input(info: MediaInfo, warn: list[str]) -> None:
@@ -544,16 +465,6 @@ def _segment_budget(sniffed: Sniffed, info: MediaInfo, budget: int, length: floa
     return int(min(budget, max(share, MIN_SEGMENT_BUDGET)))
 
 
-def _output_duration(path: Path) -> float | None:
-    import av
-
-    try:
-        with av.open(str(path), format="mp4") as c:
-            return c.duration / av.time_base if c.duration else None
-    except av.FFmpegError:
-        return None
-
-
 def _media_output(enc: Encoded, part: int | None) -> OutputFile:
     plan = enc.plan
     details: tuple[tuple[str, object], ...] = (
@@ -565,7 +476,7 @@ def _media_output(enc: Encoded, part: int | None) -> OutputFile:
     )
     return OutputFile(path=enc.path, slot="media", role="video", bytes=enc.bytes, format="mp4",
                       width=plan.width, height=plan.height,
-                      duration=_output_duration(enc.path) or plan.duration, part=part,
+                      duration=av_tools.duration_of(enc.path) or plan.duration, part=part,
                       passed_through=enc.passed_through, details=details)
 
 
@@ -639,7 +550,7 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, profile: Profile, out_dir: P
         with atomic_path(target) as tmp:
             shutil.copyfile(sniffed.path, tmp)
         size = sniffed.size
-        note = ()
+        note: tuple[str, ...] = ()
     else:
         size = _remux(sniffed, info, target)
         if not 0 < size <= profile.video.max_bytes:

@@ -5,8 +5,8 @@ so every choice here is unit-tested without encoding anything.
 
 Why a ladder: at 1,000,000 bytes a 30 s clip has about 260 kbit/s for everything.
 Spent on 1080p pixels that is ~0.004 bits per pixel and the picture is blocks; the
-same bits at 640x360 are clean. MEASURED.md: two-pass at source resolution scored
-VMAF 67 (15 s) and 2.5 (45 s); a bits-per-pixel ladder scored 85 and 54, and the
+same bits at 640x360 are clean. Measured when the ladder was chosen: two-pass at
+source resolution scored VMAF 67 (15 s) and 2.5 (45 s); a bits-per-pixel ladder scored 85 and 54, and the
 best grid points sat at 0.018-0.031 video bits per pixel. On bench/video.py's 15 s
 clip (real footage, partly upscaled) the smaller sizes won instead: 960x540 at
 0.030 bpp scored VMAF 80.6, 854x480 at 0.038 81.9, 640x360 at 0.067 83.3. TARGET_BPP
@@ -14,6 +14,7 @@ clip (real footage, partly upscaled) the smaller sizes won instead: 960x540 at
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -98,10 +99,8 @@ def display_size(v: VideoStream) -> tuple[int, int]:
 
 def fps_rungs(src_fps: float | None) -> tuple[Fraction, ...]:
     """The frame rates worth trying, highest first; never above the source's."""
-    if src_fps is None or not 1.0 <= src_fps <= 240.0:
-        src = MAX_FPS  # unknown or absurd (VFR headers): assume a phone's 30
-    else:
-        src = Fraction(src_fps).limit_denominator(1001)
+    # An unknown or absurd rate (VFR headers): assume a phone's 30.
+    src = MAX_FPS if src_fps is None or not 1.0 <= src_fps <= 240.0 else Fraction(src_fps).limit_denominator(1001)
     top = min(src, MAX_FPS)
     rungs = [top]
     for rate in LOWER_FPS:
@@ -138,9 +137,8 @@ def short_sides(src_w: int, src_h: int) -> tuple[int, ...]:
 
 def audio_plan(total_bps: float, src_rate: int, src_channels: int) -> AudioPlan:
     kbps = total_bps / 1000.0
-    for min_total, a_kbps, rate, channels in AUDIO_LADDER:
-        if kbps >= min_total:
-            break
+    # The first rung the total rate affords; below them all, the last (smallest).
+    _, a_kbps, rate, channels = next((rung for rung in AUDIO_LADDER if kbps >= rung[0]), AUDIO_LADDER[-1])
     if src_rate > 0:
         # No upsampling; AAC-LC takes the standard rates down to 8 kHz.
         rate = min(rate, max(8000, src_rate))
@@ -225,7 +223,7 @@ def max_watchable_duration(info: MediaInfo, budget: int) -> float:
 
 def next_video_bytes(video_bytes: int, file_bytes: int, budget: int) -> int:
     """After an oversize attempt: lower the video target by the overshoot plus 1.5%
-    of the budget (MEASURED.md: one such retry fixed every case)."""
+    of the budget (measured: one such retry fixed every oversize case)."""
     over = file_bytes - int(0.985 * budget)
     return max(1, video_bytes - max(over, budget // 100))
 
@@ -250,4 +248,4 @@ def split_points(duration: float, max_part: float, keyframes: tuple[float, ...] 
         cut = min(near, key=lambda k: abs(k - ideal)) if near else min(max(ideal, lo), hi)
         cuts.append(cut)
     cuts.append(duration)
-    return tuple((a, b - a) for a, b in zip(cuts, cuts[1:]))
+    return tuple((a, b - a) for a, b in itertools.pairwise(cuts))

@@ -140,7 +140,8 @@ def _encode(samples: np.ndarray, parts: list[Part], base: int, analysis: Analysi
     with contextlib.ExitStack() as stack:
         tmps = [stack.enter_context(atomic_path(t)) for t in targets]
         outs = []
-        for part, branch, tmp in zip(parts, branches, tmps):
+        # strict: one branch and one temp file per part; a mismatch must fail, not drop a part.
+        for part, branch, tmp in zip(parts, branches, tmps, strict=True):
             if len(parts) > 1:
                 branch = (branch.filter("atrim", start_sample=(part.start - base) * FRAME,
                                         end_sample=(part.end - base) * FRAME)
@@ -150,7 +151,7 @@ def _encode(samples: np.ndarray, parts: list[Part], base: int, analysis: Analysi
         graph = outs[0] if len(outs) == 1 else ffmpeg_python.merge_outputs(*outs)
         ff.run_graph(graph, timeout=timeout, input_bytes=pcm.tobytes())
         made = []
-        for part, tmp in zip(parts, tmps):
+        for part, tmp in zip(parts, tmps, strict=True):
             data = tmp.read_bytes()
             try:
                 frames = amr.count_frames(data)
@@ -187,7 +188,7 @@ def _split_amr(data: bytes, offsets: list[int], parts: list[Part],
     atomically together. Returns (frames, bytes) per part."""
     made = []
     with contextlib.ExitStack() as stack:
-        for part, target in zip(parts, targets):
+        for part, target in zip(parts, targets, strict=True):
             tmp = stack.enter_context(atomic_path(target))
             end = min(part.end, len(offsets) - 1)
             chunk = amr.MAGIC + data[offsets[part.start]:offsets[end]]
@@ -288,7 +289,7 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
                     ("channels", 1), ("gain_db", round(an.gain_db, 1)), ("limiter", an.needs_limiter))
     step(3, "done")
     outputs = []
-    for i, (part, target, (frames, size)) in enumerate(zip(parts, targets, made), start=1):
+    for i, (part, target, (frames, size)) in enumerate(zip(parts, targets, made, strict=True), start=1):
         details = (*settings, ("start", round(part.start * FRAME_S, 3)),
                    ("end", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
         outputs.append(OutputFile(path=target, slot="media", role="voice", bytes=size, format="amr",

@@ -35,7 +35,7 @@ MAX_GAIN_DB = 30.0  # beyond this we would mostly be amplifying noise
 MIN_GAIN_DB = -20.0
 
 # Pauses. ffmpeg's silencedetect (-35 dB, 0.5 s) and pydub agree on where real
-# speech pauses are (shared/MEASURED.md); a sentence break is >= 0.5 s, a gap
+# speech pauses are (measured on recorded speech); a sentence break is >= 0.5 s, a gap
 # between words or phrases >= 0.2 s.
 PAUSE_FRAMES = 25  # 0.5 s: a sentence break, preferred cut
 GAP_FRAMES = 10  # 0.2 s: a breath between phrases, second choice
@@ -148,7 +148,8 @@ def find_pauses(levels: np.ndarray, threshold: float, min_frames: int = GAP_FRAM
     edges = np.diff(quiet)
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)
-    return [Pause(int(s), int(e)) for s, e in zip(starts, ends) if e - s >= min_frames]
+    # Padded with loud frames at both ends, every rise has its fall: as many starts as ends.
+    return [Pause(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= min_frames]
 
 
 @dataclass(frozen=True)

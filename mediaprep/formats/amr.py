@@ -5,6 +5,8 @@ the exact duration (20 ms a frame) without a decoder.
 """
 from __future__ import annotations
 
+from . import FormatError
+
 MAGIC = b"#!AMR\n"
 FRAME_SECONDS = 0.02
 # Bytes per frame including the ToC byte, by frame type (3GPP TS 26.101 table 1a):
@@ -14,8 +16,8 @@ _FRAME_BYTES = {0: 13, 1: 14, 2: 16, 3: 18, 4: 20, 5: 21, 6: 27, 7: 32, 8: 6, 15
 MR122_FRAME_BYTES = 32  # 12.2 kbit/s: 244 bits + ToC = 1,600 bytes a second
 
 
-class NotAmrNb(ValueError):
-    pass
+class NotAmrNb(FormatError):
+    """No ``#!AMR\\n`` header, or a byte that is not a valid AMR-NB frame."""
 
 
 def frame_offsets(data: bytes) -> list[int]:
@@ -43,6 +45,7 @@ def count_frames(data: bytes) -> int:
 
 
 def duration_of(data: bytes) -> float:
+    """Seconds of audio (20 ms a frame); raises NotAmrNb like ``count_frames``."""
     return count_frames(data) * FRAME_SECONDS
 
 

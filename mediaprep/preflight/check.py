@@ -17,7 +17,9 @@ _AMR_WB = {"amrwb", "amr_wb", "libopencore_amrwb"}
 _MP3 = {"mp3", "mp3float"}
 _H264 = {"h264", "libx264"}
 _AAC = {"aac", "libfdk_aac"}
-_H264_PROFILES = {"Baseline", "Constrained Baseline", "Main"}
+# H.264 profiles old WeChat clients decode (no High: its 8x8 transform and other
+# tools are missing there). The video fit's pass-through tests the same set.
+H264_PROFILES = frozenset({"Baseline", "Constrained Baseline", "Main"})
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def video_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> l
     else:
         # Old WeChat clients decode Main/Baseline 8-bit 4:2:0 only; a display matrix
         # is ignored by some players, showing the video on its side.
-        if v.profile not in _H264_PROFILES:
+        if v.profile not in H264_PROFILES:
             out.append(Violation("profile", f"H.264 {v.profile}", "Main or lower"))
         if v.pix_fmt not in (None, "yuv420p", "yuvj420p"):
             out.append(Violation("pixels", str(v.pix_fmt), "yuv420p"))

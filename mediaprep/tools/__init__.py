@@ -1,1 +1,2 @@
-"""One module per external tool: libmagic, ffmpeg, and the process runner."""
+"""One module per external tool: libmagic (magic), ffmpeg (ffmpeg), PyAV (av), and
+the process runner every external program goes through (proc)."""

@@ -10,6 +10,20 @@ Inputs are always given as ``file:/absolute/path`` with the demuxer forced and
 ``pipe:0.mp4`` can never be read as an option or protocol, and a playlist or
 concat script disguised as media can never be parsed as one (forcing the demuxer
 is what stops it; the protocol whitelist alone does not stop a local read).
+Those defensive input flags are defined once, in ``SafeInput``, and rendered two
+ways:
+
+- ``SafeInput.node()``: an ffmpeg-python input node, for the voice fit, whose
+  graph (gain, limiter, one ``asplit``/``atrim`` branch and one output per part)
+  is composed step by step and compiled by ``compile_args``;
+- ``SafeInput.args()``: argv, for the video fit's hand-built commands, run by
+  ``run_args``. Those stay plain typed lists because ffmpeg-python would take
+  control of what they depend on: it sorts every input's and output's options by
+  name and numbers inputs and filter pads in its own graph order, while x264's
+  two passes rely on the pass-1 x264 output being output stream 0 (the stats
+  file is named after it), and the filter chains are built once as strings and
+  used both in ``-filter_complex`` and ``-vf``; ffmpeg-python also has no type
+  hints, so nothing built with it is checked by mypy.
 """
 from __future__ import annotations
 
@@ -166,11 +180,54 @@ def input_url(path: Path) -> str:
     return "file:" + str(Path(path).absolute())
 
 
-def safe_input(path: Path, demuxer: str, **kwargs: Any) -> Any:
-    """An ffmpeg-python input node with the demuxer forced and only the file protocol."""
-    if threads():
-        kwargs.setdefault("threads", str(threads()))
-    return ffmpeg_python.input(input_url(path), f=demuxer, protocol_whitelist="file", **kwargs)
+@dataclass(frozen=True)
+class SafeInput:
+    """One input file, read the only way we read inputs: demuxer forced, file
+    protocol only, ``file:`` absolute URL. ``start``/``duration`` (-ss/-t) cap the
+    work to what the probe found (a header claiming ten hours cannot make ffmpeg
+    decode ten hours); ``max_pixels`` makes the decoder refuse frames larger than
+    our limit even if a later frame changes size mid-stream."""
+
+    path: Path
+    demuxer: str
+    start: float | None = None
+    duration: float | None = None
+    max_pixels: int | None = None
+
+    def options(self) -> list[tuple[str, str]]:
+        """The input options, in argv order, without the leading dashes."""
+        opts: list[tuple[str, str]] = []
+        if self.start:
+            opts.append(("ss", f"{self.start:.3f}"))
+        if self.duration is not None:
+            opts.append(("t", f"{self.duration:.3f}"))
+        if self.max_pixels:
+            opts.append(("max_pixels", str(int(self.max_pixels))))
+        n = threads()
+        if n:
+            opts.append(("threads", str(n)))
+        opts += [("f", self.demuxer), ("protocol_whitelist", "file")]
+        return opts
+
+    def url(self) -> str:
+        return input_url(self.path)
+
+    def args(self) -> list[str]:
+        """argv for this input, ending in ``-i file:/...``."""
+        out: list[str] = []
+        for key, value in self.options():
+            out += [f"-{key}", value]
+        return [*out, "-i", self.url()]
+
+    def node(self) -> Any:
+        """An ffmpeg-python input node with the same options (it orders them by name;
+        before ``-i`` their order does not matter to ffmpeg)."""
+        return ffmpeg_python.input(self.url(), **dict(self.options()))
+
+
+def safe_input(path: Path, demuxer: str) -> Any:
+    """An ffmpeg-python input node for ``path``: ``SafeInput(path, demuxer).node()``."""
+    return SafeInput(path, demuxer).node()
 
 
 def compile_args(stream: Any) -> list[str]:
@@ -192,8 +249,8 @@ def run_graph(stream: Any, *, timeout: float, input_bytes: bytes | None = None) 
 
 
 def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
-    """Run ffmpeg with hand-built arguments (for what ffmpeg-python cannot express,
-    such as a null output for pass 1 or a filter that writes to stderr)."""
+    """Run ffmpeg with hand-built arguments (the video fit's commands; see the
+    module docstring for why they are not ffmpeg-python graphs)."""
     ff = get_ffmpeg()
     return proc.run([ff.path, *_global_args(), *args], timeout=timeout, tool="ffmpeg",
                     input_bytes=input_bytes)
@@ -204,26 +261,6 @@ def timeout_for(duration: float | None, *, per_second: float = 2.0, floor: float
     if duration is None or duration <= 0:
         return floor
     return max(floor, duration * per_second)
-
-
-# ------------------------------------------------------------ video helpers
-# (added for the video fit; kept in one block so other branches' edits merge cleanly)
-
-def safe_input_args(path: Path, demuxer: str, *, start: float | None = None,
-                    duration: float | None = None, max_pixels: int | None = None) -> list[str]:
-    """Hand-built argv twin of ``safe_input``: forced demuxer, file protocol only,
-    ``file:`` URL; ``-ss``/``-t`` cap the work to what the probe found (a header
-    claiming ten hours cannot make ffmpeg decode ten hours), and ``-max_pixels``
-    makes the decoder refuse frames larger than our limit even if a later frame
-    changes size mid-stream."""
-    args: list[str] = []
-    if start:
-        args += ["-ss", f"{start:.3f}"]
-    if duration is not None:
-        args += ["-t", f"{duration:.3f}"]
-    if max_pixels:
-        args += ["-max_pixels", str(int(max_pixels))]
-    return [*args, *thread_args(), "-f", demuxer, "-protocol_whitelist", "file", "-i", input_url(path)]
 
 
 def has_filter(name: str) -> bool:
