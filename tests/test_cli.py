@@ -75,7 +75,8 @@ def test_dash_named_input_keeps_its_name_without_the_dash(copy_of, tmp_path):
     assert res.returncode == 0, res.stderr
     (out,) = list((tmp_path / "out").iterdir())
     assert out.name == "_i ñandú.jpg"  # the name kept; only the leading '-' replaced
-    assert Image.open(out).format == "JPEG"
+    with Image.open(out) as im:
+        assert im.format == "JPEG"
     assert src.exists()
 
 
