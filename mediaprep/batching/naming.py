@@ -22,11 +22,37 @@ _NATURAL = (".jpg", ".jpeg", ".mp4", ".amr")
 
 
 def _clashes(a: str, b: str) -> bool:
-    # Outputs are "<stem><suffix>" with suffixes like .jpg, .thumb.jpg, .part2.amr,
-    # so stems clash when equal or when one is the other plus a dot-suffix.
-    # Compared case-folded: DST may be on a case-insensitive filesystem.
+    """The clash rule itself, pairwise (the reference _Taken must agree with).
+    Outputs are "<stem><suffix>" with suffixes like .jpg, .thumb.jpg, .part2.amr,
+    so stems clash when equal or when one is the other plus a dot-suffix.
+    Compared case-folded: DST may be on a case-insensitive filesystem."""
     a, b = a.casefold(), b.casefold()
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+class _Taken:
+    """The stems used so far, checked against a candidate in O(length of the name)
+    instead of against every stem (10,000 inputs in one folder took ~40 s that way).
+
+    Casefolding maps each character on its own, so the casefold of a prefix is a
+    prefix of the casefold: ``c`` clashes with a used ``u`` exactly when ``c == u``,
+    when ``c`` is ``u`` up to one of u's dots (``prefixes``), or when ``u`` is ``c``
+    up to one of c's dots."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.prefixes: set[str] = set()
+
+    def add(self, stem: str) -> None:
+        folded = stem.casefold()
+        self.names.add(folded)
+        self.prefixes.update(folded[:i] for i, ch in enumerate(folded) if ch == ".")
+
+    def clashes(self, stem: str) -> bool:
+        folded = stem.casefold()
+        if folded in self.names or folded in self.prefixes:
+            return True
+        return any(ch == "." and folded[:i] in self.names for i, ch in enumerate(folded))
 
 
 def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str]:
@@ -35,7 +61,9 @@ def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str
     is served first, then the rest in byte order; on a clash the input's extension
     is added (photo.png -> photo_png), then a counter. ``taken``: names already used
     in the output folder (sub-folders)."""
-    used: list[str] = list(taken)
+    used = _Taken()
+    for name in taken:
+        used.add(name)
     chosen: dict[Path, str] = {}
 
     def rank(p: Path) -> tuple[int, bytes]:
@@ -48,13 +76,13 @@ def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str
         flat = base.replace(".", "_")  # a dotless stem cannot clash by prefix
         ext = "".join(ch for ch in path.suffix.lower() if ch.isascii() and ch.isalnum())
         candidates = [base, flat] + ([f"{flat}_{ext}"] if ext else [])
-        stem = next((c for c in candidates if not any(_clashes(c, u) for u in used)), None)
+        stem = next((c for c in candidates if not used.clashes(c)), None)
         n = 2
         while stem is None:  # ends: only finitely many names are taken
             c = f"{candidates[-1]}-{n}"
-            stem = None if any(_clashes(c, u) for u in used) else c
+            stem = None if used.clashes(c) else c
             n += 1
-        used.append(stem)
+        used.add(stem)
         chosen[path] = stem
     return chosen
 
