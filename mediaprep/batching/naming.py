@@ -112,20 +112,36 @@ def ensure_out_dir(dst: Path, rel_dir: Path, created: list[Path]) -> Path:
 @contextlib.contextmanager
 def output_lock(dst: Path) -> Iterator[None]:
     """Held while a batch writes to ``dst``; a second batch on the same folder is
-    refused at once rather than waiting (flock: released by the kernel if we die)."""
+    refused at once rather than waiting (flock: released by the kernel if we die).
+    The lock file is removed at the end, while still locked; a batch that opened it
+    just before that holds a lock on a removed file, so after locking each batch
+    checks that its file is still the one at the path, and starts over if not."""
     path = dst / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise OutputError(f"cannot write to the output folder: {exc.strerror}", path=dst) from exc
-    try:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot write to the output folder: {exc.strerror}",
+                              path=dst) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
+            os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise UsageError("another mediaprep batch is writing to this output folder",
                                  path=dst, hint="wait for it to finish") from exc
             raise
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        mine = os.fstat(fd)
+        if st is not None and (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+            break
+        os.close(fd)  # removed by the batch that just finished: lock a fresh one
+    try:
         yield
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
         os.close(fd)
