@@ -69,7 +69,7 @@ def make_images(folder: Path, count: int, rng: random.Random) -> None:
                 if scale < 1:
                     pic = pic.resize((max(1, int(pic.width * scale)), max(1, int(pic.height * scale))),
                                      Image.LANCZOS)
-                sub = folder / ("album%d" % (i % 7)) / ("part%d" % (i % 3))
+                sub = folder / f"album{i % 7}" / f"part{i % 3}"
                 sub.mkdir(parents=True, exist_ok=True)
                 kind = rng.choice(["jpg", "jpg", "jpg", "png", "webp"])
                 name = sub / f"{src.stem}-{i:03d}.{kind}"
