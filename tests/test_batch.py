@@ -638,3 +638,24 @@ def test_fewer_parts_leave_stale_outputs_until_pruned_and_flags_reach_the_files(
     assert h["status"] == "ok" and len(h["outputs"]) == 1
     assert h["outputs"][0]["duration"] <= 5.5
     assert _cli("batch", str(src), str(dst), "--max-parts", "0").returncode == 2
+
+
+def test_full_disk_while_writing_the_manifest_is_exit_7(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _copy("compliant.jpg", src / "ok.jpg")
+    dst.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(dst)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is not allowed here")
+    try:
+        (dst / MANIFEST).write_bytes(b'{"input":"x.jpg","status":"ok","outputs":[]}\n')
+        with pytest.raises(OSError), open(dst / "fill", "wb", buffering=0) as fh:
+            while True:
+                fh.write(b"\0" * 4096)
+        proc = _cli("batch", str(src), str(dst))
+        assert proc.returncode == 7, proc.stderr
+        last = proc.stderr.decode().strip().splitlines()[-1]
+        assert str(dst) in last and "manifest" in last and "internal error" not in last
+        assert sorted(p.name for p in dst.iterdir()) == ["fill", MANIFEST]
+    finally:
+        subprocess.run(["umount", str(dst)], check=False)
