@@ -11,7 +11,15 @@ when this checkout has the voice and video paths.
 Targets (issue 5): throughput at N jobs >= 0.8 x N x the 1-job throughput, and
 the N-job wall time within 10% of (sum of per-file work) / N.
 
+Scale (issue 11): ``--scale 10000,100000`` makes N tiny real JPEGs (hard links of a
+few small pictures, 100 to a folder, two levels deep) and measures, in one run:
+planning (start to the moment the first worker would start: walk, names, resume
+check), and, up to ``--full-up-to`` files, a complete first run and then a no-op
+rerun of the CLI (wall time of the whole command), each beside ``sha256sum`` over
+the same files. Targets: planning 100,000 files < 5 s; no-op rerun of 10,000 < 3 s.
+
 Run: .venv/bin/python bench/batch.py [--files 200] [--workdir /tmp/mediaprep-bench]
+     .venv/bin/python bench/batch.py --scale 10000,100000
 """
 from __future__ import annotations
 
@@ -61,7 +69,7 @@ def make_images(folder: Path, count: int, rng: random.Random) -> None:
                 if scale < 1:
                     pic = pic.resize((max(1, int(pic.width * scale)), max(1, int(pic.height * scale))),
                                      Image.LANCZOS)
-                sub = folder / ("album%d" % (i % 7)) / ("part%d" % (i % 3))
+                sub = folder / f"album{i % 7}" / f"part{i % 3}"
                 sub.mkdir(parents=True, exist_ok=True)
                 kind = rng.choice(["jpg", "jpg", "jpg", "png", "webp"])
                 name = sub / f"{src.stem}-{i:03d}.{kind}"
@@ -136,13 +144,97 @@ def run(src: Path, dst: Path, jobs: int) -> dict[str, float]:
     }
 
 
+class _Planned(Exception):
+    """Raised from the progress callback when the workers are about to start."""
+
+
+def make_tiny(folder: Path, count: int) -> None:
+    """``count`` tiny JPEGs: hard links of four distinct 32x24 pictures."""
+    seeds = []
+    for i, colour in enumerate(["red", "green", "blue", "gray"]):
+        seed = folder.parent / f"tiny-{i}.jpg"
+        Image.new("RGB", (32, 24), colour).save(seed, quality=85)
+        seeds.append(seed)
+    for i in range(count):
+        sub = folder / f"d{i // 10000:02d}" / f"e{i // 100 % 100:02d}"
+        if i % 100 == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        os.link(seeds[i % len(seeds)], sub / f"IMG_{i:06d}.jpg")
+
+
+def sha256sum_wall(src: Path) -> float:
+    """``find | xargs sha256sum`` over every file: reading and hashing all of them."""
+    t0 = time.monotonic()
+    subprocess.run(f"find {src} -type f -print0 | xargs -0 -n 2000 sha256sum > /dev/null",
+                   shell=True, check=True)
+    return time.monotonic() - t0
+
+
+def planning_wall(src: Path, dst: Path) -> float:
+    """Seconds from calling batch() to the moment it would hand the first file to a
+    worker (the run is stopped there)."""
+    from mediaprep.batching.progress import BatchProgress
+    from mediaprep.batching.run import batch
+
+    t0 = time.monotonic()
+    hit: list[float] = []
+
+    def on_progress(p: BatchProgress) -> None:
+        if p.running and not hit:
+            hit.append(time.monotonic() - t0)
+            raise _Planned
+
+    try:
+        batch(src, dst, jobs=2, progress=on_progress)
+    except _Planned:
+        return hit[0]
+    return time.monotonic() - t0  # nothing to do: all of it was planning
+
+
+def cli_wall(src: Path, dst: Path, *extra: str) -> float:
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "mediaprep", "batch", str(src), str(dst), *extra],
+                          capture_output=True, timeout=7200)
+    if proc.returncode not in (0, 8):
+        sys.exit(proc.stderr.decode(errors="replace"))
+    return time.monotonic() - t0
+
+
+def scale(workdir: Path, counts: list[int], full_up_to: int) -> None:
+    for n in counts:
+        src, dst = workdir / f"tiny-{n}" / "src", workdir / f"tiny-{n}" / "dst"
+        if not src.exists():
+            shutil.rmtree(src.parent, ignore_errors=True)
+            src.parent.mkdir(parents=True)
+            make_tiny(src, n)
+        shutil.rmtree(dst, ignore_errors=True)
+        plan = planning_wall(src, dst)
+        shutil.rmtree(dst, ignore_errors=True)
+        sha = sha256sum_wall(src)
+        print(f"{n:,} files: planning {plan:.2f} s (target < 5 s at 100,000); "
+              f"sha256sum {sha:.2f} s")
+        if n > full_up_to:
+            continue
+        first = cli_wall(src, dst)
+        noop = cli_wall(src, dst)
+        sha = sha256sum_wall(src)
+        print(f"  first run {first:.1f} s; no-op rerun {noop:.2f} s (target < 3 s at 10,000) = "
+              f"{noop / sha:.2f}x sha256sum ({sha:.2f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=200, help="pictures to make (default 200)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/mediaprep-bench-batch"))
     ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--rounds", type=int, default=1, help="alternate 1-job and N-job runs this often")
+    ap.add_argument("--scale", metavar="N,N", help="tiny-file scale runs instead (e.g. 10000,100000)")
+    ap.add_argument("--full-up-to", type=int, default=10000,
+                    help="with --scale: also do a full first run and a no-op rerun up to this many files")
     args = ap.parse_args()
+    if args.scale:
+        scale(args.workdir, [int(x) for x in args.scale.split(",")], args.full_up_to)
+        return
 
     src = args.workdir / f"src-{args.files}"
     if not src.exists():

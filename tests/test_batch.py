@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import mediaprep
@@ -336,7 +338,7 @@ def test_time_limit_kills_one_file_not_the_batch(tmp_path: Path) -> None:
     (f,) = res.files
     assert f.status == "failed" and "did not finish within 0.05 s" in (f.error or "")
     assert f.exit_code == 6 and res.exit_code == 8
-    assert sorted(p.name for p in dst.iterdir()) == [".mediaprep-batch.lock", MANIFEST]
+    assert sorted(p.name for p in dst.iterdir()) == [MANIFEST]  # the lock file is removed at the end
 
 
 def test_memory_limit_from_profile(tmp_path: Path) -> None:
@@ -422,7 +424,7 @@ def test_large_videos_start_first(tmp_path: Path) -> None:
     from mediaprep.profiles import WECHAT
 
     def task(i: int, kind: str, size: int) -> Task:
-        return Task(index=i, path=tmp_path / f"{i}", rel=Path(f"{i}"), out_dir=tmp_path, stem=str(i),
+        return Task(index=i, path=tmp_path / f"{i}", rel=Path(f"{i}"), out_dir=tmp_path, stem=str(i), mtime_ns=0,
                     kind=kind, size=size, profile=WECHAT, options=mediaprep.PrepareOptions(),
                     settings="", time_limit=None)
 
@@ -517,3 +519,143 @@ def test_library_call_from_an_unguarded_script(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.split() == [b"0", b"2"]
     assert counter.read_text() == "run\n"
+
+
+def _quadratic_stems(names: list[Path], taken: list[str]) -> dict[Path, str]:
+    """The rule as first written: every candidate against every used stem."""
+    from mediaprep.batching.naming import _NATURAL, _clashes
+    from mediaprep.batching.walk import MEDIA_EXTENSIONS
+    from mediaprep.output import output_stem
+
+    used, chosen = list(taken), {}
+
+    def rank(p: Path) -> tuple[int, bytes]:
+        ext = p.suffix.lower()
+        return (0 if ext in _NATURAL else 1 if ext in MEDIA_EXTENSIONS else 2, os.fsencode(p.name))
+
+    for path in sorted(names, key=rank):
+        base = output_stem(path)
+        flat = base.replace(".", "_")
+        ext = "".join(ch for ch in path.suffix.lower() if ch.isascii() and ch.isalnum())
+        cands = [base, flat] + ([f"{flat}_{ext}"] if ext else [])
+        stem = next((c for c in cands if not any(_clashes(c, u) for u in used)), None)
+        n = 2
+        while stem is None:
+            c = f"{cands[-1]}-{n}"
+            stem = None if any(_clashes(c, u) for u in used) else c
+            n += 1
+        used.append(stem)
+        chosen[path] = stem
+    return chosen
+
+
+_NAME_PART = st.sampled_from(["a", "A", ".", "_", "ß", "ss", "\u212a", "k", "-2", "jpg", "png", "照"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.builds(lambda parts, ext: "".join(parts) + ext,
+                         st.lists(_NAME_PART, min_size=1, max_size=5),
+                         st.sampled_from(["", ".jpg", ".PNG", ".png", ".gif", ".thumb.jpg", ".xmp"])),
+               min_size=1, max_size=10),
+       st.lists(st.text("aA._ßk", min_size=1, max_size=4), max_size=3))
+def test_choose_stems_matches_the_pairwise_rule(names: set[str], taken: list[str]) -> None:
+    paths = [Path(n) for n in names]
+    assert choose_stems(paths, taken) == _quadratic_stems(paths, taken)
+
+
+def test_rerun_trusts_size_and_mtime_and_hashes_when_they_move(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    a, b = _copy("compliant.jpg", src / "a.jpg"), _copy("grey.jpg", src / "b.jpg")
+    old = time.time_ns() - 10**10  # older than the racy window: the mtime is recorded
+    for p in (a, b):
+        os.utime(p, ns=(old, old))
+    first = mediaprep.batch(src, dst, jobs=1)
+    assert first.exit_code == 0 and not (dst / ".mediaprep-batch.lock").exists()
+    entries = read_manifest(dst / MANIFEST)
+    assert entries["a.jpg"]["mtime_ns"] == old
+
+    # Same size and mtime, other bytes: judged by the stat alone, so never read.
+    data = bytearray(a.read_bytes())
+    data[-3] ^= 0xFF
+    a.write_bytes(bytes(data))
+    os.utime(a, ns=(old, old))
+    # b only touched: its stat moved, so it is hashed, found unchanged, and resumed.
+    os.utime(b, ns=(old + 10**9, old + 10**9))
+    second = mediaprep.batch(src, dst, jobs=1)
+    assert second.dispatched == 0 and all(f.resumed for f in second.files)
+    assert read_manifest(dst / MANIFEST)["b.jpg"]["mtime_ns"] == old + 10**9
+    assert not (dst / ".mediaprep-batch.lock").exists()
+
+    # A real change moves the mtime: hashed, differs, redone.
+    os.utime(a, ns=(old + 2 * 10**9, old + 2 * 10**9))
+    third = mediaprep.batch(src, dst, jobs=1)
+    assert [str(f.input) for f in third.files if not f.resumed] == ["a.jpg"]
+
+    # A killed final rewrite's leftover is removed by the next run.
+    (dst / f".{MANIFEST}.0badf00d.part").write_bytes(b"{")
+    mediaprep.batch(src, dst, jobs=1)
+    assert sorted(p.name for p in dst.iterdir()) == ["a.jpg", "b.jpg", MANIFEST]
+
+
+@needs_voice
+def test_fewer_parts_leave_stale_outputs_until_pruned_and_flags_reach_the_files(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    _wav(src / "talk.wav", seconds=150)  # three voice parts under the 60 s limit
+    first = mediaprep.batch(src, dst, jobs=1)
+    (f,) = first.files
+    parts = sorted(str(o.path.relative_to(dst.absolute())) for o in f.outputs)
+    assert len(parts) == 3
+    (dst / "mine.amr").write_bytes(b"not listed anywhere")  # never touched
+
+    _wav(src / "talk.wav", seconds=2)  # shrinks to one part
+    second = mediaprep.batch(src, dst, jobs=1)
+    (g,) = second.files
+    kept = str(g.outputs[0].path.relative_to(dst.absolute()))
+    assert len(g.outputs) == 1 and kept == "talk.amr"  # one part: no .partN
+    stale = sorted(p for p, _ in g.stale)
+    assert stale == parts
+    assert all((dst / p).exists() for p in stale)  # listed, not removed
+    entry = read_manifest(dst / MANIFEST)["talk.wav"]
+    assert sorted(s["path"] for s in entry["stale"]) == stale
+    assert second.to_dict()["stale"] == 3
+
+    # Still listed on a no-op rerun; removed with --prune, and then listed as pruned.
+    assert sorted(p for p, _ in mediaprep.batch(src, dst, jobs=1).files[0].stale) == stale
+    proc = _cli("batch", str(src), str(dst), "--prune", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["pruned"] == 3 and doc["stale"] == 0
+    assert sorted(doc["files"][0]["pruned"]) == stale
+    assert not any((dst / p).exists() for p in stale)
+    assert (dst / kept).exists() and (dst / "mine.amr").exists()
+
+    # The fitting flags reach the files and are part of the settings: --trim redoes it.
+    _wav(src / "talk.wav", seconds=150)
+    proc = _cli("batch", str(src), str(dst), "--trim", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    (h,) = json.loads(proc.stdout)["files"]
+    assert h["status"] == "ok" and len(h["outputs"]) == 1
+    assert h["outputs"][0]["duration"] <= 5.5
+    assert _cli("batch", str(src), str(dst), "--max-parts", "0").returncode == 2
+
+
+def test_full_disk_while_writing_the_manifest_is_exit_7(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _copy("compliant.jpg", src / "ok.jpg")
+    dst.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(dst)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is not allowed here")
+    try:
+        (dst / MANIFEST).write_bytes(b'{"input":"x.jpg","status":"ok","outputs":[]}\n')
+        with pytest.raises(OSError), open(dst / "fill", "wb", buffering=0) as fh:
+            while True:
+                fh.write(b"\0" * 4096)
+        proc = _cli("batch", str(src), str(dst))
+        assert proc.returncode == 7, proc.stderr
+        last = proc.stderr.decode().strip().splitlines()[-1]
+        assert str(dst) in last and "manifest" in last and "internal error" not in last
+        assert sorted(p.name for p in dst.iterdir()) == ["fill", MANIFEST]
+    finally:
+        subprocess.run(["umount", str(dst)], check=False)

@@ -22,11 +22,37 @@ _NATURAL = (".jpg", ".jpeg", ".mp4", ".amr")
 
 
 def _clashes(a: str, b: str) -> bool:
-    # Outputs are "<stem><suffix>" with suffixes like .jpg, .thumb.jpg, .part2.amr,
-    # so stems clash when equal or when one is the other plus a dot-suffix.
-    # Compared case-folded: DST may be on a case-insensitive filesystem.
+    """The clash rule itself, pairwise (the reference _Taken must agree with).
+    Outputs are "<stem><suffix>" with suffixes like .jpg, .thumb.jpg, .part2.amr,
+    so stems clash when equal or when one is the other plus a dot-suffix.
+    Compared case-folded: DST may be on a case-insensitive filesystem."""
     a, b = a.casefold(), b.casefold()
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+class _Taken:
+    """The stems used so far, checked against a candidate in O(length of the name)
+    instead of against every stem (10,000 inputs in one folder took ~40 s that way).
+
+    Casefolding maps each character on its own, so the casefold of a prefix is a
+    prefix of the casefold: ``c`` clashes with a used ``u`` exactly when ``c == u``,
+    when ``c`` is ``u`` up to one of u's dots (``prefixes``), or when ``u`` is ``c``
+    up to one of c's dots."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.prefixes: set[str] = set()
+
+    def add(self, stem: str) -> None:
+        folded = stem.casefold()
+        self.names.add(folded)
+        self.prefixes.update(folded[:i] for i, ch in enumerate(folded) if ch == ".")
+
+    def clashes(self, stem: str) -> bool:
+        folded = stem.casefold()
+        if folded in self.names or folded in self.prefixes:
+            return True
+        return any(ch == "." and folded[:i] in self.names for i, ch in enumerate(folded))
 
 
 def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str]:
@@ -35,7 +61,9 @@ def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str
     is served first, then the rest in byte order; on a clash the input's extension
     is added (photo.png -> photo_png), then a counter. ``taken``: names already used
     in the output folder (sub-folders)."""
-    used: list[str] = list(taken)
+    used = _Taken()
+    for name in taken:
+        used.add(name)
     chosen: dict[Path, str] = {}
 
     def rank(p: Path) -> tuple[int, bytes]:
@@ -48,13 +76,13 @@ def choose_stems(names: list[Path], taken: Iterable[str] = ()) -> dict[Path, str
         flat = base.replace(".", "_")  # a dotless stem cannot clash by prefix
         ext = "".join(ch for ch in path.suffix.lower() if ch.isascii() and ch.isalnum())
         candidates = [base, flat] + ([f"{flat}_{ext}"] if ext else [])
-        stem = next((c for c in candidates if not any(_clashes(c, u) for u in used)), None)
+        stem = next((c for c in candidates if not used.clashes(c)), None)
         n = 2
         while stem is None:  # ends: only finitely many names are taken
             c = f"{candidates[-1]}-{n}"
-            stem = None if any(_clashes(c, u) for u in used) else c
+            stem = None if used.clashes(c) else c
             n += 1
-        used.append(stem)
+        used.add(stem)
         chosen[path] = stem
     return chosen
 
@@ -84,20 +112,36 @@ def ensure_out_dir(dst: Path, rel_dir: Path, created: list[Path]) -> Path:
 @contextlib.contextmanager
 def output_lock(dst: Path) -> Iterator[None]:
     """Held while a batch writes to ``dst``; a second batch on the same folder is
-    refused at once rather than waiting (flock: released by the kernel if we die)."""
+    refused at once rather than waiting (flock: released by the kernel if we die).
+    The lock file is removed at the end, while still locked; a batch that opened it
+    just before that holds a lock on a removed file, so after locking each batch
+    checks that its file is still the one at the path, and starts over if not."""
     path = dst / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise OutputError(f"cannot write to the output folder: {exc.strerror}", path=dst) from exc
-    try:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot write to the output folder: {exc.strerror}",
+                              path=dst) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
+            os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise UsageError("another mediaprep batch is writing to this output folder",
                                  path=dst, hint="wait for it to finish") from exc
             raise
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        mine = os.fstat(fd)
+        if st is not None and (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+            break
+        os.close(fd)  # removed by the batch that just finished: lock a fresh one
+    try:
         yield
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
         os.close(fd)

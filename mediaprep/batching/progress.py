@@ -51,6 +51,7 @@ class ProgressTracker:
         """The workers start: the rate (and so the ETA) is measured from now."""
         self.running = running
         self.work_started = time.monotonic()
+        self._report(None)  # the bar shows the files at work at once, not after the first ends
 
     def _report(self, last: FileResult | None) -> None:
         if self.callback is None:

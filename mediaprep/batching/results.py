@@ -41,6 +41,11 @@ class FileResult:
     seconds: float = 0.0  # wall time in the worker
     cpu_seconds: float = 0.0  # CPU time of the worker and the tools it ran
     resumed: bool = False  # skipped because an earlier run already made it
+    mtime_ns: int | None = None  # the input's, when its sha256 was taken (None: hash next time)
+    # Outputs an earlier run made for this input that this run did not: (path
+    # relative to DST, bytes when made). Removed only with --prune, then in pruned.
+    stale: tuple[tuple[str, int], ...] = ()
+    pruned: tuple[str, ...] = ()
     attachment_style: AttachmentStyle = "table"
 
     @property
@@ -57,7 +62,8 @@ class FileResult:
                     d["path"] = str(o.path.relative_to(dst))
             outputs.append(d)
         out: dict[str, Any] = {"input": str(self.input), "status": self.status}
-        for key in ("role", "sha256", "error", "exit_code", "reason", "settings", "stem"):
+        for key in ("role", "sha256", "mtime_ns", "error", "exit_code", "reason", "settings",
+                    "stem"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -69,6 +75,10 @@ class FileResult:
         out["cpu_seconds"] = round(self.cpu_seconds, 3)
         if self.resumed:
             out["resumed"] = True
+        if self.stale:
+            out["stale"] = [{"path": p, "bytes": b} for p, b in self.stale]
+        if self.pruned:
+            out["pruned"] = list(self.pruned)
         return out
 
 
@@ -106,5 +116,7 @@ class BatchResult:
             "counts": {s: c for s, c in self.counts().items() if c},
             "bytes_in": sum(f.input_bytes for f in self.files),
             "bytes_out": sum(f.output_bytes for f in self.files),
+            "stale": sum(len(f.stale) for f in self.files),
+            "pruned": sum(len(f.pruned) for f in self.files),
             "files": [f.to_dict(self.dst.absolute()) for f in self.files],
         }

@@ -21,9 +21,18 @@ from ..errors import ExitCode, OutputError, UsageError, escape_name
 from ..model import PrepareOptions
 from ..output import clean_stale_staging
 from ..profiles import Profile, get_profile
-from .cluster import run_on_dask
 from .isolate import Outcome, run_jobs
-from .manifest import MANIFEST, ManifestWriter, read_manifest, resumed, settings_key
+from .manifest import (
+    MANIFEST,
+    ManifestWriter,
+    read_manifest,
+    remove_leftover_parts,
+    resumed,
+    same_stat,
+    settings_key,
+    settle_stale,
+    with_stale,
+)
 from .naming import choose_stems, ensure_out_dir, output_lock
 from .progress import ProgressCallback, ProgressTracker
 from .results import BatchResult, FileResult
@@ -51,6 +60,7 @@ def batch(
     *,
     jobs: int | None = None,
     force: bool = False,
+    prune: bool = False,
     options: PrepareOptions | None = None,
     time_limit: float | None = None,
     scheduler: str | None = None,
@@ -62,6 +72,8 @@ def batch(
 
     ``jobs``: worker processes (default: the number of usable cores).
     ``force``: redo files an earlier run already made.
+    ``prune``: remove outputs an earlier run made that no input makes now (listed as
+    ``stale`` in the manifest otherwise; nothing the manifest did not list is removed).
     ``time_limit``: seconds per file (default: scaled by media duration).
     ``scheduler``: address of a Dask distributed scheduler to run the files on.
     ``progress``: called with a BatchProgress after each file and on a timer.
@@ -87,7 +99,7 @@ def batch(
         raise OutputError(f"cannot create output folder: {exc.strerror}", path=dst) from exc
 
     with output_lock(dst):
-        result = _run(src, dst.absolute(), prof, opts, settings, jobs, force, time_limit,
+        result = _run(src, dst.absolute(), prof, opts, settings, jobs, force, prune, time_limit,
                       scheduler, progress, t0)
     # Paths as the caller gave them (outputs stay absolute).
     return dataclasses.replace(result, src=src, dst=dst, manifest=dst / MANIFEST)
@@ -135,7 +147,8 @@ def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: s
             index = len(tasks)
             tasks.append(Task(index=index, path=found.path.absolute(), rel=found.rel,
                               out_dir=out_dir.absolute(), stem=stems[found.path],
-                              kind=kind_from_name(found.path), size=found.size, profile=prof,
+                              kind=kind_from_name(found.path), size=found.size,
+                              mtime_ns=found.mtime_ns, profile=prof,
                               options=opts, settings=settings, time_limit=time_limit))
     return decided, tasks
 
@@ -143,22 +156,32 @@ def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: s
 def _resume(tasks: list[Task], previous: dict[str, dict[str, Any]], dst: Path,
             jobs: int) -> tuple[list[FileResult], list[Task]]:
     """Split tasks into results an earlier run already made and tasks still to do.
-    Only the inputs an earlier run made are hashed here (the others are hashed by
-    their worker); on threads, since hashlib releases the GIL on large reads."""
-    candidates = [t for t in tasks if str(t.rel) in previous]
-    todo = [t for t in tasks if str(t.rel) not in previous]
+    An input whose size and mtime match its entry is judged without opening it;
+    only those whose stat changed are hashed here (on threads: hashlib releases the
+    GIL on large reads), in case only the timestamp moved."""
     done: list[FileResult] = []
-    if not candidates:
+    todo: list[Task] = []
+    to_hash: list[Task] = []
+    for task in tasks:
+        entry = previous.get(str(task.rel))
+        res = resumed(entry, task, dst) if entry is not None else None
+        if res is not None:
+            done.append(res)
+        elif entry is not None and entry.get("sha256") and not same_stat(entry, task):
+            to_hash.append(task)
+        else:
+            todo.append(task)
+    if not to_hash:
         return done, todo
 
     def check(task: Task) -> FileResult | None:
         try:
-            return resumed(previous.get(str(task.rel)), task, file_sha256(task.path), dst)
+            return resumed(previous.get(str(task.rel)), task, dst, file_sha256(task.path))
         except OSError:
             return None
 
     with ThreadPoolExecutor(max_workers=max(2, jobs)) as pool:
-        for task, res in zip(candidates, pool.map(check, candidates), strict=True):
+        for task, res in zip(to_hash, pool.map(check, to_hash), strict=True):
             if res is None:
                 todo.append(task)
             else:
@@ -167,47 +190,59 @@ def _resume(tasks: list[Task], previous: dict[str, dict[str, Any]], dst: Path,
 
 
 def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: str, jobs: int,
-         force: bool, time_limit: float | None, scheduler: str | None,
+         force: bool, prune: bool, time_limit: float | None, scheduler: str | None,
          progress: ProgressCallback | None, t0: float) -> BatchResult:
     manifest_path = dst / MANIFEST
-    previous = {} if force else read_manifest(manifest_path)
+    remove_leftover_parts(dst)
+    # Read even with --force: the earlier outputs are what stale outputs are found from.
+    previous = read_manifest(manifest_path)
     created: list[Path] = []  # output folders this run made (removed again if left empty)
     decided, tasks = _plan(src, dst, prof, opts, settings, time_limit, created)
-    already, todo = _resume(tasks, previous, dst, jobs)
-    decided += already
+    already, todo = ([], tasks) if force else _resume(tasks, previous, dst, jobs)
     todo = order(todo)
 
-    writer = ManifestWriter(manifest_path, dst)
+    def stale(res: FileResult) -> FileResult:
+        return with_stale(res, previous.get(str(res.input)), dst)
+
     results: list[FileResult] = []
-    state = ProgressTracker(progress, total=len(decided) + len(todo),
-                            bytes_total=sum(r.input_bytes for r in decided) + sum(t.size for t in todo),
+    state = ProgressTracker(progress, total=len(decided) + len(already) + len(todo),
+                            bytes_total=sum(r.input_bytes for r in decided + already)
+                            + sum(t.size for t in todo),
                             weight_total=sum(t.weight for t in todo), t0=t0)
     try:
-        for res in decided:
-            writer.append(res)
-            results.append(res)
-            state.finished(res, weight=0.0)
-        by_index = {t.index: t for t in todo}
+        with ManifestWriter(manifest_path, dst) as writer:
+            decided = [stale(r) for r in decided]
+            # One write for all of them; resumed files keep their earlier line until the
+            # final rewrite (appending 10,000 unchanged lines, each fsynced, cost seconds).
+            writer.append(*decided)
+            for res in [*decided, *(stale(r) for r in already)]:
+                results.append(res)
+                state.finished(res, weight=0.0)
+            by_index = {t.index: t for t in todo}
 
-        def done(task: Task, res: FileResult) -> None:
-            writer.append(res)
-            results.append(res)
-            state.finished(res, weight=task.weight)
+            def done(task: Task, res: FileResult) -> None:
+                res = stale(res)
+                writer.append(res)
+                results.append(res)
+                state.finished(res, weight=task.weight)
 
-        def local_done(outcome: Outcome) -> None:
-            task = by_index[outcome.key]
-            done(task, outcome.value if outcome.ok else failed_from_outcome(task, outcome))
+            def local_done(outcome: Outcome) -> None:
+                task = by_index[outcome.key]
+                done(task, outcome.value if outcome.ok else failed_from_outcome(task, outcome))
 
-        state.start_work(running=min(jobs, len(todo)))
-        if scheduler:
-            run_on_dask(todo, scheduler, done)
-        else:
-            run_jobs((job_for(t) for t in todo), jobs, local_done, memory_mb=prof.safety.memory_mb,
-                     on_tick=state.tick, on_kill=discard_staging)
-        results.sort(key=lambda r: os.fsencode(str(r.input)))
-        writer.rewrite(results)
+            state.start_work(running=min(jobs, len(todo)))
+            if scheduler:
+                from .cluster import run_on_dask  # only here: importing it costs ~0.2 s
+
+                run_on_dask(todo, scheduler, done)
+            else:
+                run_jobs((job_for(t) for t in todo), jobs, local_done,
+                         memory_mb=prof.safety.memory_mb, on_tick=state.tick,
+                         on_kill=discard_staging)
+            results.sort(key=lambda r: os.fsencode(str(r.input)))
+            results = settle_stale(results, dst, prune)
+            writer.rewrite(results)
     finally:
-        writer.close()
         for folder in reversed(created):  # e.g. a folder that held only sidecar files
             with contextlib.suppress(OSError):
                 folder.rmdir()

@@ -40,6 +40,7 @@ class Found:
     path: Path  # under the root as given (a symlink keeps its own name)
     rel: Path  # relative to the root
     size: int = 0
+    mtime_ns: int = 0  # with size: how a rerun tells an unchanged file without reading it
     skip: str | None = None  # set: reported and never opened
     error: str | None = None  # set: could not be listed (counts as a failure)
 
@@ -97,13 +98,13 @@ def walk(root: Path | str, exclude: Path | str | None = None) -> Iterator[Found]
                     yield Found(path, rel, skip=f"symlink to a {_not_regular(st.st_mode)} "
                                 "(never opened)")
                 else:
-                    yield Found(path, rel, size=st.st_size)
+                    yield Found(path, rel, size=st.st_size, mtime_ns=st.st_mtime_ns)
             elif stat.S_ISDIR(st.st_mode):
                 if exclude_real is not None and path.resolve() == exclude_real:
                     continue
                 subfolders.append((path, rel))
             elif stat.S_ISREG(st.st_mode):
-                yield Found(path, rel, size=st.st_size)
+                yield Found(path, rel, size=st.st_size, mtime_ns=st.st_mtime_ns)
             else:
                 yield Found(path, rel, skip=f"{_not_regular(st.st_mode)} (never opened)")
         stack.extend(reversed(subfolders))

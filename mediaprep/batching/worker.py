@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import os
 import resource
 import time
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class Task:
     stem: str  # output names are this plus the suffix prepare() chose
     kind: Kind  # content kind, from the extension until the worker sniffs it
     size: int
+    mtime_ns: int  # from the walk; with size, what a rerun compares before hashing
     profile: Profile
     options: PrepareOptions
     settings: str
@@ -89,6 +91,17 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# A file changed again within the file system's timestamp granularity after we
+# stat it would keep its mtime; an mtime this recent is not recorded, so the next
+# run hashes the file instead of trusting the stat (git's "racily clean" files).
+RACY_NS = 2_000_000_000
+
+
+def stat_key(st: os.stat_result) -> int | None:
+    """The mtime_ns to record for a file just statted, or None when too recent to trust."""
+    return None if time.time_ns() - st.st_mtime_ns < RACY_NS else st.st_mtime_ns
+
+
 def _cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # ffmpeg runs, once reaped
@@ -125,8 +138,11 @@ def process(task: Task) -> FileResult:
                                    exit_code=int(exc.exit_code), seconds=time.monotonic() - t0)
     base = dataclasses.replace(base, role=DEFAULT_ROLE.get(sniffed.kind))
     try:
+        # Statted before hashing: a change while we read leaves a newer mtime, so the
+        # next run hashes again rather than trusting this one.
+        st = os.stat(task.path)
         sha = file_sha256(task.path)
-        base = dataclasses.replace(base, input_bytes=task.path.stat().st_size)
+        base = dataclasses.replace(base, input_bytes=st.st_size, mtime_ns=stat_key(st))
     except OSError as exc:
         return dataclasses.replace(base, status="failed",
                                    error=f"{escape_name(task.rel)}: cannot read: {exc.strerror}",

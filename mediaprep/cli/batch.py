@@ -6,11 +6,18 @@ import sys
 
 import click
 
+from ..attachment import AttachmentStyle
 from ..batching.results import BatchResult, Status
 from ..batching.run import batch
 from ..errors import escape_name
-from ..model import ROLES
-from .options import json_option, profile_option
+from ..model import ROLES, PrepareOptions, Role
+from .options import (
+    as_option,
+    attachment_style_option,
+    fitting_options,
+    json_option,
+    profile_option,
+)
 from .progress import ProgressReporter
 
 # Rows of the summary table, in the order a reader looks for them.
@@ -34,6 +41,13 @@ def summary(result: BatchResult) -> list[str]:
     ratio = f" ({after / before:.1%})" if before else ""
     lines.append(f"bytes: {before:,} -> {after:,}{ratio}; {result.dispatched} prepared, "
                  f"{result.elapsed:.1f} s with {result.jobs} job{'s' if result.jobs > 1 else ''}")
+    stale = sum(len(f.stale) for f in result.files)
+    pruned = sum(len(f.pruned) for f in result.files)
+    if stale:
+        lines.append(f"stale: {stale} earlier output{'s' if stale > 1 else ''} no input makes now "
+                     "(listed in the manifest; rerun with --prune to remove them)")
+    if pruned:
+        lines.append(f"pruned: {pruned} earlier output{'s' if pruned > 1 else ''} removed")
     lines.append(f"manifest: {escape_name(result.manifest)}")
     return lines
 
@@ -42,9 +56,15 @@ def summary(result: BatchResult) -> list[str]:
 @click.argument("src", type=click.Path(path_type=str))
 @click.argument("dst", type=click.Path(path_type=str))
 @profile_option
+@as_option("Prepare every file as this role: image, thumb, voice or video (default: from the content).")
+@fitting_options
+@attachment_style_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Files prepared at once (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Redo files an earlier run already prepared.")
+@click.option("--prune", is_flag=True,
+              help="Remove outputs of earlier runs that no input makes now (listed as stale "
+                   "in the manifest); never a file the manifest did not list.")
 @click.option("--timeout", "time_limit", type=click.FloatRange(min=0.1), default=None,
               help="Seconds one file may take before its worker is killed "
                    "(default: 5 min plus 10 s per second of media).")
@@ -53,18 +73,24 @@ def summary(result: BatchResult) -> list[str]:
                    "local workers (--jobs is then ignored); its workers must see SRC and DST "
                    "at the same paths.")
 @json_option("Print one JSON object (summary and every file) on stdout.")
-def batch_cmd(src: str, dst: str, profile_name: str, jobs: int | None, force: bool,
-              time_limit: float | None, scheduler: str | None, as_json: bool) -> None:
+def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: float | None,
+              split: bool | None, max_parts: int | None, attachment_style: AttachmentStyle,
+              jobs: int | None, force: bool, prune: bool, time_limit: float | None,
+              scheduler: str | None, as_json: bool) -> None:
     """Prepare every media file under SRC into DST, keeping the folder structure.
 
     Writes DST/manifest.jsonl (one line per input). Rerunning skips files that are
-    unchanged and already prepared. Exit 0 when every file is ok, passed through or
+    unchanged and already prepared (a change of the fitting flags redoes them).
+    Exit 0 when every file is ok, passed through or
     skipped; 8 when any failed.
     """
+    # Checked (PrepareOptions validates) before any folder is touched.
+    opts = PrepareOptions(as_=as_, trim=trim, split=split, max_parts=max_parts,
+                          attachment_style=attachment_style)
     reporter = ProgressReporter(sys.stderr)
     try:
-        result = batch(src, dst, profile_name, jobs=jobs, force=force, time_limit=time_limit,
-                       scheduler=scheduler, progress=reporter)
+        result = batch(src, dst, profile_name, jobs=jobs, force=force, prune=prune, options=opts,
+                       time_limit=time_limit, scheduler=scheduler, progress=reporter)
     finally:
         reporter.close()
     for line in summary(result):

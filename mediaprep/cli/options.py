@@ -40,3 +40,14 @@ def json_option(help: str = "Print one JSON object on stdout.") -> Callable[[F],
     def decorate(f: F) -> F:
         return click.option("--json", "as_json", is_flag=True, help=help)(f)
     return decorate
+
+
+def fitting_options(f: F) -> F:
+    """--trim, --split/--no-split and --max-parts, passed on as ``trim``, ``split`` and
+    ``max_parts`` (PrepareOptions checks their values)."""
+    f = click.option("--max-parts", type=click.IntRange(min=1),
+                     help="Refuse when more parts would be needed.")(f)
+    f = click.option("--split/--no-split", default=None,
+                     help="Split long input into parts (voice: on by default; video: off).")(f)
+    return click.option("--trim", type=float, is_flag=False, flag_value=0.0, default=None,
+                        help="Keep only the first SECONDS (plain --trim on voice: the profile's 60 s).")(f)

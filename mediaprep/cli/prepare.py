@@ -18,7 +18,13 @@ from ..pipeline import prepare
 from ..preflight.check import CheckReport, check
 from ..profiles import BUILTIN, Profile, get_profile
 from .messages import fail_line, skip_line, warn
-from .options import as_option, attachment_style_option, json_option, profile_option
+from .options import (
+    as_option,
+    attachment_style_option,
+    fitting_options,
+    json_option,
+    profile_option,
+)
 from .progress import StageBar
 from .send import upload_option, upload_prepared_result
 
@@ -123,11 +129,7 @@ def _print_prepared(result: PrepareResult) -> None:
 @profile_option
 @click.option("--media-id", help="Media id to put in the attachment block (default: a placeholder).")
 @click.option("--thumb-media-id", help="Thumb media id for a video's attachment block.")
-@click.option("--trim", type=float, is_flag=False, flag_value=0.0, default=None,
-              help="Keep only the first SECONDS (plain --trim on voice: the profile's 60 s).")
-@click.option("--split/--no-split", default=None,
-              help="Split long input into parts (voice: on by default; video: off).")
-@click.option("--max-parts", type=click.IntRange(min=1), help="Refuse when more parts would be needed.")
+@fitting_options
 @attachment_style_option
 @click.option("--overwrite", is_flag=True,
               help="Replace files of the outputs' names in the output folder (default: refuse, exit 7).")
