@@ -37,6 +37,8 @@ def escape_name(value: object) -> str:
         code = ord(ch)
         if 0xDC80 <= code <= 0xDCFF:  # surrogateescape'd byte from a non-UTF-8 name
             out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:  # any other lone surrogate: no terminal can print it
+            out.append(f"\\u{code:04x}")
         elif ch == "\n":
             out.append("\\n")
         elif ch == "\r":

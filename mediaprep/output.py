@@ -54,7 +54,10 @@ WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
 
 # Separators, NUL, control characters, and the bidi controls that make a name display
 # as another (photo\u202egpj.exe shows as photoexe.jpg).
-_NOT_IN_NAMES = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates other than U+DC80-U+DCFF (surrogateescape'd bytes of a non-UTF-8 name,
+# which encode back to those bytes) cannot be encoded into any file name at all.
+_NOT_IN_NAMES = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                           "\ud800-\udc7f\udd00-\udfff]")
 _ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -73,8 +76,11 @@ def fit_name(stem: str, suffix: str, limit: int = NAME_MAX) -> str:
     """``stem + suffix``, the stem cut on a character boundary so the name fits ``limit``
     bytes as the file system stores it."""
     room = limit - len(os.fsencode(suffix))
-    while stem and len(os.fsencode(stem)) > room:
-        stem = stem[:-1]
+    used = 0
+    for i, ch in enumerate(stem):  # one pass: a long stem must not cost a re-encode per character
+        used += len(os.fsencode(ch))
+        if used > room:
+            return stem[:i] + suffix
     return stem + suffix
 
 
@@ -87,7 +93,9 @@ def output_stem(path: Path | str) -> str:
     stem = _NOT_IN_NAMES.sub("_", stem).strip(" ")
     if stem[:1] in ("-", "."):
         stem = "_" + stem[1:]
-    return fit_name(stem, "", NAME_MAX - 32) or "media"  # room for suffixes like .part12.thumb.jpg
+    # Room for suffixes like .part12.thumb.jpg. Spaces are stripped again after the cut
+    # so that the stem of an output's own name is that stem (a rerun names alike).
+    return fit_name(stem, "", NAME_MAX - 32).rstrip(" ") or "media"
 
 
 def _decodable(text: str) -> bool:
@@ -101,13 +109,23 @@ def ascii_stem(path: Path | str) -> str:
     from anyascii import anyascii
 
     stem, _ = split_name(Path(path).name)
-    text = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    # Undecodable bytes (and lone surrogates) carry no letters: they go, like any other
+    # character WeChat would refuse.
+    text = "".join("_" if 0xD800 <= ord(c) <= 0xDFFF else c for c in stem)
     text = anyascii(unicodedata.normalize("NFC", text))
-    text = _ASCII_UNSAFE.sub("_", text).strip("._-")[:120]
+    text = _ASCII_UNSAFE.sub("_", text).strip("._-")[:120].rstrip("._-")
     if not text or not any(c.isalnum() for c in text):
-        digest = hashlib.sha256(os.fsencode(stem)).hexdigest()[:8]
+        digest = hashlib.sha256(_name_bytes(stem)).hexdigest()[:8]
         return f"media-{digest}"
     return text
+
+
+def _name_bytes(name: str) -> bytes:
+    """The bytes a name stands for; a lone surrogate (no file name has one) as itself."""
+    try:
+        return os.fsencode(name)
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogatepass")
 
 
 # Kept for callers of the earlier name; the ASCII form is for uploads only now.
@@ -138,7 +156,14 @@ def resolve_out_dir(input_path: Path, out_dir: Path | None) -> Path:
 
 
 def write_failure(exc: OSError, folder: Path) -> OutputError:
-    """One line for a write that the folder refused (full disk, quota, read-only, ...)."""
+    """One line for a write that the folder refused (full disk, quota, read-only, ...).
+    A staging folder is gone by the time the user reads this: the folder they chose,
+    which holds it, is named instead."""
+    folder = Path(folder)
+    for part in reversed((folder, *folder.parents)):  # the outermost: a batch stages inside its own
+        if part.name.startswith(STAGING_PREFIX):
+            folder = part.parent
+            break
     reason = exc.strerror or os.strerror(exc.errno or 0) or type(exc).__name__
     return OutputError(f"cannot write here: {reason.lower()}", path=folder,
                        hint="nothing was written; free some space or choose another folder with -o")
@@ -252,39 +277,77 @@ class OutputSet:
         in one run choose distinct stems). A final name that exists already is an
         error (exit 7) unless the set was made with ``overwrite=True``; the input
         itself is never replaced."""
-        finals = [self.final_name(out.path, rename) for out in outputs]
-        if len(set(finals)) != len(finals):
-            raise OutputError("two outputs of one input would get the same name", path=self.final_dir)
-        if not self.overwrite:
-            for out, final in zip(outputs, finals, strict=True):
-                if os.path.lexists(final) and not _same_content(out.path, final):
-                    raise OutputError(f"{final.name} exists already and was not replaced",
-                                      path=self.final_dir,
-                                      hint="use --overwrite to replace it, or choose another folder with -o")
-        placed: list[Path] = []
         try:
-            for out, final in zip(outputs, finals, strict=True):
+            finals = [self.final_name(out.path, rename) for out in outputs]
+            if len(set(finals)) != len(finals):
+                raise OutputError("two outputs of one input would get the same name", path=self.final_dir,
+                                  hint="give them distinct names; nothing was written")
+            if not self.overwrite:
+                for out, final in zip(outputs, finals, strict=True):
+                    if os.path.lexists(final) and not _same_content(out.path, final):
+                        raise OutputError(f"{final.name} exists already and was not replaced",
+                                          path=self.final_dir,
+                                          hint="use --overwrite to replace it, or choose another folder with -o")
+            self._place_all(outputs, finals)
+        finally:
+            # Committed or not, the staging folder goes now, with whatever scratch is left.
+            self.discard()
+        return tuple(dataclasses.replace(out, path=final)
+                     for out, final in zip(outputs, finals, strict=True))
+
+    def _place_all(self, outputs: tuple[OutputFile, ...], finals: list[Path]) -> None:
+        """Place each output; on any failure take back what was placed, so that the
+        folder holds exactly what it held before."""
+        placed: list[Path] = []
+        # With overwrite, the file each final name held before: kept (a second name in
+        # staging) until every output is placed, so a failure can put it back.
+        previous: list[tuple[Path, Path]] = []
+        current = self.final_dir
+        try:
+            for index, (out, final) in enumerate(zip(outputs, finals, strict=True)):
+                current = final
                 if not self.overwrite and _same_content(out.path, final):
                     continue  # a rerun made the same bytes: nothing to replace, nothing lost
                 _fsync_file(out.path)
+                if self.overwrite:
+                    kept = self._keep_previous(final, index)
+                    if kept is not None:
+                        previous.append((final, kept))
                 _place(out.path, final, self.overwrite)
                 placed.append(final)
             _fsync_dir(self.final_dir)
         except BaseException as exc:
-            for final in placed:
+            for final in reversed(placed):
                 with contextlib.suppress(OSError):
                     final.unlink()
+            for final, kept in previous:
+                with contextlib.suppress(OSError):
+                    os.replace(kept, final)
             if isinstance(exc, FileExistsError):
-                raise OutputError(f"{Path(exc.filename or '').name or 'an output'} appeared while "
-                                  "writing and was not replaced", path=self.final_dir,
+                raise OutputError(f"{current.name} appeared while writing and was not replaced",
+                                  path=self.final_dir,
                                   hint="use --overwrite, or choose another folder with -o") from exc
             if isinstance(exc, OSError):
                 raise write_failure(exc, self.final_dir) from exc
             raise
-        finally:
-            self.discard()
-        return tuple(dataclasses.replace(out, path=final)
-                     for out, final in zip(outputs, finals, strict=True))
+
+    def _keep_previous(self, final: Path, index: int) -> Path | None:
+        """A second name, inside staging, for the file ``final`` holds now (None if it
+        holds none). A folder is not kept: replacing it fails, and nothing is lost."""
+        try:
+            st = os.lstat(final)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        kept = self.dir / f".previous-{index}"  # a fit's outputs never start with a dot
+        try:
+            os.link(final, kept, follow_symlinks=False)  # a symlink is kept as a symlink
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            os.replace(final, kept)  # no hard links here: move it aside (the name is briefly free)
+        return kept
 
 
 def _same_content(staged: Path, final: Path) -> bool:
@@ -311,6 +374,10 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+# What link() says on a file system (or for a file) that cannot take another hard link.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV})
+
+
 def _place(staged: Path, final: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(staged, final)
@@ -322,7 +389,7 @@ def _place(staged: Path, final: Path, overwrite: bool) -> None:
     except FileExistsError:
         raise
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+        if exc.errno not in _NO_HARD_LINKS:
             raise
         if os.path.lexists(final):  # a file system without hard links: check, then rename
             raise FileExistsError(errno.EEXIST, "File exists", str(final)) from exc
@@ -355,9 +422,15 @@ def _fsync_dir(folder: Path) -> None:
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; on success fsync and rename it into
     place, on failure remove it. For files that are not media outputs (manifests,
-    journals); media outputs go through an :class:`OutputSet`."""
+    journals); media outputs go through an :class:`OutputSet`.
+
+    An exception raised inside the block comes out unchanged; a folder that refuses
+    the file (creating it, or the fsync and rename after the block) is an
+    :class:`OutputError` (exit 7)."""
     final = Path(final)
-    tmp = final.with_name(f".{final.name[:200]}.{secrets.token_hex(4)}.part")
+    # ".<name>.<8 hex>.part" must fit NAME_MAX as well: a final name near the limit
+    # is legal, so the temporary name carries a cut copy of it.
+    tmp = final.with_name("." + fit_name(final.name, f".{secrets.token_hex(4)}.part", NAME_MAX - 1))
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     except OSError as exc:
@@ -365,11 +438,18 @@ def atomic_path(final: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield tmp
-        _fsync_file(tmp)
-        os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        raise
+    try:
+        _fsync_file(tmp)
+        os.replace(tmp, final)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise write_failure(exc, final.parent) from exc
         raise
 
 

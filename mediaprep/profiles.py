@@ -6,6 +6,10 @@ whichever way the server counts. A user who knows better loads a TOML profile.
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import json
+import math
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -118,66 +122,167 @@ BUILTIN: dict[str, Profile] = {p.name: p for p in (WECHAT, WECHAT_OA, WECOM)}
 KNOWN_FORMATS = {"jpeg", "png", "gif", "amr", "mp3", "mp4"}
 
 
-def _role_from_toml(name: str, role: str, table: Any, base: RoleLimits) -> RoleLimits:
+# A profile file's top level: these keys, and one table per role plus [safety].
+_TOP_KEYS = ("name", "base", "description")
+_TABLES = (*ROLES, "safety")
+_ROLE_KEYS = tuple(f.name for f in fields(RoleLimits))
+_SAFETY_KEYS = tuple(f.name for f in fields(SafetyLimits))
+_FORMAT_ALIASES = {"jpg": "jpeg"}
+
+
+def _refusal(path: Path, message: str, hint: str) -> UsageError:
+    return UsageError(message, path=path, hint=hint)
+
+
+def _shown(value: object) -> str:
+    """A TOML value as the user wrote it, short enough for one line."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, dict):
+        text = "a table"
+    elif isinstance(value, list):
+        text = "[" + ", ".join(_shown(v) for v in value) + "]"
+    else:  # int, float (inf, nan), dates and times
+        text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_keys(table: dict[str, Any], valid: tuple[str, ...], where: str, path: Path,
+                shown_valid: str, *, top: bool = False) -> None:
+    """Refuse keys the profile does not have: a typo must not silently leave a limit
+    at its base value. ``top``: the file's top level, where tables are shown as [name]."""
+    unknown = [key for key in table if key not in valid]
+    if not unknown:
+        return
+
+    def shown(key: str, is_table: bool) -> str:
+        return f"[{key}]" if top and is_table else key
+
+    names = ", ".join(sorted(shown(k, isinstance(table[k], dict)) for k in unknown))
+    hint = f"valid {where}: {shown_valid}"
+    misplaced = [k for k in unknown if top and k in _ROLE_KEYS]
+    if misplaced:
+        hint = f"{misplaced[0]} belongs in a role's table, such as [image]; {hint}"
+    guess = difflib.get_close_matches(unknown[0].lower(), valid, n=1, cutoff=0.75)
+    if guess:
+        hint = f"did you mean {shown(guess[0], guess[0] in _TABLES)}? {hint}"
+    raise _refusal(path, f"unknown key(s) {where}: {names}", hint)
+
+
+def _whole(value: object, key: str, where: str, path: Path, example: object) -> int:
+    """A count or a byte size: a TOML integer >= 1 (never a float, string or boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _refusal(path, f"{where} {key} must be a whole number >= 1, not {_shown(value)}",
+                       f"for example {key} = {example}")
+    return value
+
+
+def _positive(value: object, key: str, where: str, path: Path, example: object) -> float:
+    """A limit in seconds: a finite TOML number > 0 (never inf, nan, a string or a boolean)."""
+    number: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            number = None
+    if number is None or not math.isfinite(number) or number <= 0:
+        raise _refusal(path, f"{where} {key} must be a finite number > 0, not {_shown(value)}",
+                       f"for example {key} = {example}")
+    return number
+
+
+def _formats(value: object, where: str, path: Path) -> tuple[str, ...]:
+    known = ", ".join(sorted(KNOWN_FORMATS))
+    hint = f'for example formats = ["jpeg"]; known formats: {known}'
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _refusal(path, f"{where} formats must be a non-empty list of format names, not {_shown(value)}",
+                       hint)
+    names = tuple(_FORMAT_ALIASES.get(v.lower(), v.lower()) for v in value)
+    bad = [v for v, n in zip(value, names, strict=True) if n not in KNOWN_FORMATS]
+    if bad:
+        raise _refusal(path, f"{where} formats: unknown format(s) {', '.join(_shown(b) for b in bad)}", hint)
+    return names
+
+
+def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any] | None:
+    table = data.get(key)
+    if table is None or isinstance(table, dict):
+        return table
+    raise _refusal(path, f"[{key}] must be a table, not {_shown(table)}",
+                   f"write it as a [{key}] section with one key = value per line")
+
+
+def _role_from_toml(role: str, table: dict[str, Any] | None, base: RoleLimits, path: Path) -> RoleLimits:
     if table is None:
         return base
-    if not isinstance(table, dict):
-        raise UsageError(f"profile {name!r}: [{role}] must be a table")
-    allowed = {f.name for f in fields(RoleLimits)}
-    unknown = set(table) - allowed
-    if unknown:
-        raise UsageError(
-            f"profile {name!r}: unknown key(s) in [{role}]: {', '.join(sorted(unknown))}",
-            hint=f"allowed: {', '.join(sorted(allowed))}",
-        )
-    values: dict[str, Any] = {f.name: getattr(base, f.name) for f in fields(RoleLimits)}
-    values.update(table)
-    try:
-        formats = tuple(str(f).lower() for f in values["formats"])
-        limits = RoleLimits(
-            max_bytes=int(values["max_bytes"]),
-            formats=tuple("jpeg" if f == "jpg" else f for f in formats),
-            max_duration=None if values["max_duration"] is None else float(values["max_duration"]),
-            min_bytes=int(values["min_bytes"]),
-        )
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"profile {name!r}: bad value in [{role}]: {exc}") from exc
-    bad = set(limits.formats) - KNOWN_FORMATS
-    if bad or limits.max_bytes <= 0:
-        raise UsageError(
-            f"profile {name!r}: [{role}] needs max_bytes > 0 and formats from "
-            f"{', '.join(sorted(KNOWN_FORMATS))}"
-        )
-    return limits
+    where = f"[{role}]"
+    _check_keys(table, _ROLE_KEYS, f"in {where}", path, ", ".join(sorted(_ROLE_KEYS)))
+    max_bytes = base.max_bytes
+    if "max_bytes" in table:
+        max_bytes = _whole(table["max_bytes"], "max_bytes", where, path, base.max_bytes)
+    min_bytes = base.min_bytes
+    if "min_bytes" in table:
+        min_bytes = _whole(table["min_bytes"], "min_bytes", where, path, base.min_bytes)
+    formats = _formats(table["formats"], where, path) if "formats" in table else base.formats
+    max_duration = base.max_duration
+    if "max_duration" in table:
+        max_duration = _positive(table["max_duration"], "max_duration", where, path, base.max_duration or 60)
+    if min_bytes > max_bytes:
+        raise _refusal(path, f"{where} min_bytes ({min_bytes:,}) is above max_bytes ({max_bytes:,}): "
+                       "no file could comply", "lower min_bytes or raise max_bytes")
+    return RoleLimits(max_bytes=max_bytes, formats=formats, max_duration=max_duration, min_bytes=min_bytes)
+
+
+def _safety_from_toml(table: dict[str, Any] | None, base: SafetyLimits, path: Path) -> SafetyLimits:
+    if table is None:
+        return base
+    _check_keys(table, _SAFETY_KEYS, "in [safety]", path, ", ".join(sorted(_SAFETY_KEYS)))
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        default = getattr(base, key)
+        # Each bound keeps the type of its default: whole counts stay whole, seconds may be fractional.
+        check = _positive if isinstance(default, float) else _whole
+        values[key] = check(value, key, "[safety]", path, default)
+    return dataclasses.replace(base, **values)
 
 
 def load_profile_file(path: Path) -> Profile:
-    """Load a profile from TOML. Roles left out inherit from ``base`` (default wechat)."""
+    """Load a profile from TOML. Roles left out inherit from ``base`` (default wechat).
+
+    Every key is checked, never converted: an unknown key or table, or a value of
+    the wrong type or sign, is a UsageError naming the file, the key and what to
+    write instead."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"cannot read profile file: {exc.strerror}", path=path) from exc
+        raise UsageError(f"cannot read profile file: {exc.strerror}", path=path,
+                         hint="check the path given as the profile") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"profile file is not valid TOML: {exc}", path=path) from exc
-    name = str(data.get("name", path.stem))
-    base_name = str(data.get("base", "wechat"))
+        raise UsageError(f"profile file is not valid TOML: {exc}", path=path,
+                         hint="fix the file where the message says (it must be UTF-8 TOML)") from exc
+    _check_keys(data, (*_TOP_KEYS, *_TABLES), "at the top level", path,
+                ", ".join((*_TOP_KEYS, *(f"[{t}]" for t in _TABLES))), top=True)
+    for key in _TOP_KEYS:
+        if key in data and (not isinstance(data[key], str) or not data[key]):
+            raise _refusal(path, f"{key} must be a non-empty string, not {_shown(data[key])}",
+                           f'for example {key} = "{"wechat" if key == "base" else "mine"}"')
+    name = data.get("name", path.stem)
+    base_name = data.get("base", "wechat")
     if base_name not in BUILTIN:
-        raise UsageError(f"profile {name!r}: unknown base {base_name!r}", path=path)
+        raise _refusal(path, f"unknown base {_shown(base_name)}",
+                       f"base must be one of the built-in profiles: {', '.join(BUILTIN)}")
     base = BUILTIN[base_name]
-    safety = base.safety
-    if "safety" in data:
-        try:
-            safety = SafetyLimits(**{**safety.__dict__, **data["safety"]})
-        except TypeError as exc:
-            raise UsageError(f"profile {name!r}: bad [safety] table: {exc}", path=path) from exc
+    roles = {role: _role_from_toml(role, _table(data, role, path), base.limits(role), path) for role in ROLES}
     return Profile(
         name=name,
-        description=str(data.get("description", f"loaded from {path.name}")),
-        image=_role_from_toml(name, "image", data.get("image"), base.image),
-        voice=_role_from_toml(name, "voice", data.get("voice"), base.voice),
-        video=_role_from_toml(name, "video", data.get("video"), base.video),
-        thumb=_role_from_toml(name, "thumb", data.get("thumb"), base.thumb),
-        safety=safety,
+        description=data.get("description", f"loaded from {path.name}"),
+        image=roles["image"],
+        voice=roles["voice"],
+        video=roles["video"],
+        thumb=roles["thumb"],
+        safety=_safety_from_toml(_table(data, "safety", path), base.safety, path),
     )
 
 

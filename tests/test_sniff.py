@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import threading
 from dataclasses import FrozenInstanceError
@@ -22,7 +23,8 @@ from PIL import Image
 
 from mediaprep.errors import BadInput, ExitCode, MediaprepError, UnsupportedType
 from mediaprep.model import KINDS
-from mediaprep.preflight.sniff import ALLOWED, HEAD_BYTES, Sniffed, sniff
+from mediaprep.preflight import sniff as sniff_module
+from mediaprep.preflight.sniff import _REFUSAL_HINTS, ALLOWED, HEAD_BYTES, Sniffed, refusal_hint, sniff
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 
@@ -76,8 +78,9 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "zip": (b"PK\x03\x04" + bytes(60), "application/zip"),
 }
 
-# The hint must say what to do: export/convert it, get it again, or which formats are taken.
-_ACTIONS = ("export", "again", "supported:")
+# The hint must say what to do: export/convert it, get it again, send media instead, or
+# which formats are taken.
+_ACTIONS = ("export", "again", "send a photo, voice note or video file", "save the picture", "supported:")
 
 
 def _formats_of(mime_format: str) -> set[str]:
@@ -328,8 +331,13 @@ def test_non_media_is_refused_whatever_its_name(tmp_path, case, disguise):
     ("pdf", "export the page to PNG or JPEG"),
     ("eps", "export it to PNG or JPEG"),
     ("heic", "export it as JPEG"),
-    ("json", "supported: JPEG, PNG"),  # not named: the hint lists what is taken
-    ("zip", "supported: JPEG, PNG"),
+    ("json", "JSON is not media; send a photo, voice note or video file"),
+    ("csv", "CSV table is not media; send a photo, voice note or video file"),
+    ("html", "a web page is not media; save the picture or video itself"),
+    ("text", "is not media and is never decoded; send a photo, voice note or video file"),
+    ("m3u8", "HLS playlist"),
+    ("concat", "ffmpeg concat script"),
+    ("zip", "supported: JPEG, PNG"),  # not named: the hint lists what is taken
 ])
 def test_refusal_hint_says_what_to_do(tmp_path, case, expected):
     path = tmp_path / "file.jpg"
@@ -339,9 +347,6 @@ def test_refusal_hint_says_what_to_do(tmp_path, case, expected):
     assert expected in (info.value.hint or "")
 
 
-@pytest.mark.xfail(strict=True, reason="the hints for text/plain, text/csv and text/html only say "
-                   "what the file is ('HTML is not media', 'text files ... are never decoded'), "
-                   "not what to do, unlike every other refusal (sniff.py _REFUSAL_HINTS)")
 @pytest.mark.parametrize("case", ["text", "m3u8", "concat", "csv", "html"])
 def test_text_refusal_hint_says_what_to_do(tmp_path, case):
     path = tmp_path / "file.mp4"
@@ -349,6 +354,31 @@ def test_text_refusal_hint_says_what_to_do(tmp_path, case):
     with pytest.raises(UnsupportedType) as info:
         sniff(path)
     assert any(word in (info.value.hint or "") for word in _ACTIONS)
+
+
+@pytest.mark.parametrize("content, mime", [
+    (b"#!/bin/sh\nrm -rf /\n", "text/x-shellscript"),
+    (b"#!/usr/bin/env python3\nprint(1)\n", "text/x-script.python"),
+    (b"1\n00:00:01,000 --> 00:00:02,000\nhello\n", "application/x-subrip"),
+    (b"WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n", "text/vtt"),
+    (b"<?xml version=\"1.0\"?>\n<note><to>you</to></note>\n", "text/xml"),
+], ids=["shell", "python", "srt", "vtt", "xml"])
+def test_every_text_type_gets_a_hint_that_says_what_to_do(tmp_path, content, mime):
+    """Text types not named one by one (scripts, subtitles, XML) are told the same."""
+    path = tmp_path / "file.jpg"
+    path.write_bytes(content)
+    with pytest.raises(UnsupportedType) as info:
+        sniff(path)
+    assert f"content is {mime}," in info.value.message
+    assert "not media" in (info.value.hint or "")
+    assert "send a photo, voice note or video file" in (info.value.hint or "")
+
+
+def test_every_named_refusal_says_what_to_do():
+    for mime, hint in _REFUSAL_HINTS.items():
+        assert any(word in hint for word in _ACTIONS), mime
+        assert refusal_hint(mime) == hint
+    assert refusal_hint("application/x-unknown").startswith("supported: JPEG")
 
 
 @pytest.mark.parametrize("name", ["empty.jpg", "empty.mp4", "empty"])
@@ -439,13 +469,86 @@ def test_dangling_symlink_is_a_missing_file(tmp_path):
         sniff(link)
 
 
-@pytest.mark.xfail(strict=True, reason="read_head (sniff.py:93) catches only OSError from os.stat: "
-                   "a NUL byte raises ValueError and a lone surrogate UnicodeEncodeError, neither "
-                   "a MediaprepError (library callers get exit 1 'internal error')")
-@pytest.mark.parametrize("name", ["a\x00b.jpg", "\ud800.jpg"], ids=["nul", "lone-surrogate"])
-def test_impossible_path_is_bad_input(tmp_path, name):
-    with pytest.raises(BadInput):
+@pytest.mark.parametrize("name, what", [("a\x00b.jpg", "NUL character"), ("\ud800.jpg", "lone surrogate"),
+                                        ("x\udfff\ud800y.mp4", "lone surrogate")],
+                         ids=["nul", "lone-surrogate", "two-surrogates"])
+def test_impossible_path_is_bad_input(tmp_path, name, what):
+    """A path no file can have (from JSON, a library caller, a bad decode) is refused as
+    bad input, on one printable line that says what to do, before any system call."""
+    with pytest.raises(BadInput) as info:
         sniff(str(tmp_path) + "/" + name)
+    err = info.value
+    assert not isinstance(err, UnsupportedType)
+    assert err.exit_code == ExitCode.BAD_INPUT
+    assert what in err.message
+    assert err.hint and err.hint.startswith("check how the path was")
+    line = err.one_line()
+    assert "\n" not in line
+    line.encode("utf-8")  # printable: no raw NUL or lone surrogate reaches the terminal
+    assert "\x00" not in line and "\\x00" in line or "\\ud800" in line
+
+
+def test_undecodable_but_real_name_is_read(samples, tmp_path):
+    """A name of non-UTF-8 bytes (surrogateescape'd) is a real file name, not a bad path."""
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.jpg"))
+    _copy(samples["jpg"], path)
+    assert sniff(path).format == "jpeg"
+
+
+def _swap_after_stat(monkeypatch: pytest.MonkeyPatch, path: Path, swap) -> None:  # type: ignore[no-untyped-def]
+    """Run the real stat, then replace ``path`` (a real swap) before read_head opens it:
+    the window between a check and an open, made to happen every time."""
+    real_stat = sniff_module.os.stat
+
+    def stat_then_swap(target, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_stat(target, *args, **kwargs)
+        if Path(target) == path:
+            path.unlink()
+            swap(path)
+        return result
+
+    monkeypatch.setattr(sniff_module.os, "stat", stat_then_swap)
+
+
+def test_file_swapped_for_a_fifo_after_the_stat_is_refused_without_blocking(samples, tmp_path, monkeypatch):
+    path = _copy(samples["jpg"], tmp_path / "photo.jpg")
+    _swap_after_stat(monkeypatch, path, os.mkfifo)
+    err = _sniff_within(path)
+    assert isinstance(err, BadInput) and not isinstance(err, UnsupportedType)
+    assert "not a regular file" in err.message
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)  # it really was a FIFO that was opened
+
+
+def test_file_swapped_for_a_folder_after_the_stat_is_refused(samples, tmp_path, monkeypatch):
+    path = _copy(samples["jpg"], tmp_path / "photo.jpg")
+    _swap_after_stat(monkeypatch, path, Path.mkdir)
+    err = _sniff_within(path)
+    assert isinstance(err, BadInput) and err.message == "is a folder"
+
+
+def test_file_swapped_for_a_symlink_after_the_stat_is_refused(samples, tmp_path, monkeypatch):
+    secret = _copy(samples["png"], tmp_path / "secret.png")
+    path = _copy(samples["jpg"], tmp_path / "photo.jpg")
+    _swap_after_stat(monkeypatch, path, lambda p: p.symlink_to(secret))
+    err = _sniff_within(path)
+    assert isinstance(err, BadInput) and "replaced by a symlink" in err.message
+    assert "run again" in (err.hint or "")
+
+
+def test_symlink_given_by_the_user_is_followed(samples, tmp_path):
+    link = tmp_path / "link.jpg"
+    link.symlink_to(samples["jpg"])
+    got = sniff(link)
+    assert (got.format, got.size) == ("jpeg", samples["jpg"].stat().st_size)
+
+
+def test_unreadable_file_is_bad_input(samples, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file whatever its mode")
+    path = _copy(samples["jpg"], tmp_path / "locked.jpg")
+    path.chmod(0)
+    with pytest.raises(BadInput, match="cannot read"):
+        sniff(path)
 
 
 # --- whatever the bytes: a verdict or a MediaprepError ------------------------------------
