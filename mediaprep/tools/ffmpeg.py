@@ -27,7 +27,10 @@ ways:
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -98,17 +101,68 @@ class FFmpeg:
         return f"ffmpeg {self.version} ({self.source}: {self.path}); encoders: {', '.join(wanted)}"
 
 
-def _encoders_of(path: str) -> frozenset[str] | None:
-    """The candidate's encoders (one short run); None when it does not run."""
+# What an ffmpeg binary can do does not change while the file does not: the result of
+# the three inspection runs is kept in the user's cache folder, keyed by the binary's
+# real path, size and mtime, so a command's start does not pay ~0.1-0.3 s for them.
+CACHE_ENV = "MEDIAPREP_CACHE_DIR"
+_CACHE_VERSION = 1
+
+
+def _cache_dir() -> Path:
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mediaprep"
+
+
+def _cache_file(path: str) -> tuple[Path, str] | None:
     try:
-        enc = proc.run([path, "-hide_banner", "-encoders"], timeout=PROBE_TIMEOUT, tool="ffmpeg")
-    except ToolFailed:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
         return None
-    return frozenset(_ENCODER_LINE.findall(enc.stdout.decode("utf-8", "replace")))
+    key = f"{_CACHE_VERSION}\0{real}\0{st.st_size}\0{st.st_mtime_ns}"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return _cache_dir() / f"ffmpeg-{digest}.json", key
+
+
+def _load_cached(path: str, source: str) -> FFmpeg | None:
+    where = _cache_file(path)
+    if where is None:
+        return None
+    cache, key = where
+    try:
+        doc = json.loads(cache.read_text("utf-8"))
+        if doc.get("key") != key:
+            return None
+        return FFmpeg(path=path, version=str(doc["version"]), source=source,
+                      encoders=frozenset(map(str, doc["encoders"])),
+                      filters=frozenset(map(str, doc["filters"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, damaged or from another version: inspect again
+
+
+def _store_cached(found: FFmpeg) -> None:
+    where = _cache_file(found.path)
+    if where is None:
+        return
+    cache, key = where
+    doc = {"key": key, "version": found.version, "encoders": sorted(found.encoders),
+           "filters": sorted(found.filters)}
+    # Best effort: a read-only home or a full disk only costs the next start the runs.
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.part")
+        tmp.write_text(json.dumps(doc), "utf-8")
+        os.replace(tmp, cache)
 
 
 def _inspect(path: str, source: str) -> FFmpeg | None:
-    """Run the candidate briefly; None when it is not a working ffmpeg."""
+    """What the candidate is and can do (cached); None when it is not a working ffmpeg."""
+    cached = _load_cached(path, source)
+    if cached is not None:
+        return cached
     try:
         ver = proc.run([path, "-hide_banner", "-version"], timeout=PROBE_TIMEOUT, tool="ffmpeg")
         enc = proc.run([path, "-hide_banner", "-encoders"], timeout=PROBE_TIMEOUT, tool="ffmpeg")
@@ -119,13 +173,15 @@ def _inspect(path: str, source: str) -> FFmpeg | None:
     match = re.match(r"ffmpeg version (\S+)", first[0]) if first else None
     if match is None:
         return None
-    return FFmpeg(
+    found = FFmpeg(
         path=path,
         version=match.group(1),
         source=source,
         encoders=frozenset(_ENCODER_LINE.findall(enc.stdout.decode("utf-8", "replace"))),
         filters=frozenset(_FILTER_LINE.findall(flt.stdout.decode("utf-8", "replace"))),
     )
+    _store_cached(found)
+    return found
 
 
 def _bundled() -> str | None:
@@ -151,13 +207,9 @@ def get_ffmpeg() -> FFmpeg:
         return found
     on_path = shutil.which("ffmpeg")
     if on_path:
-        # One run decides (a distribution's ffmpeg links ~100 libraries and takes
-        # ~0.2 s a start): the full inspection only for one that has what we need.
-        encoders = _encoders_of(on_path)
-        if encoders is not None and all(e in encoders for e in NEEDED_ENCODERS):
-            found = _inspect(on_path, "path")
-            if found is not None:
-                return found
+        found = _inspect(on_path, "path")
+        if found is not None and all(e in found.encoders for e in NEEDED_ENCODERS):
+            return found
     bundled = _bundled()
     if bundled:
         found = _inspect(bundled, "bundled")
