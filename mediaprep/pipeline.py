@@ -10,7 +10,8 @@ from .attachment import Attachment, placeholder
 from .errors import MediaprepError, OutputError, UsageError
 from .fit import Fitter
 from .model import Fitted, Kind, OutputFile, PrepareOptions, PrepareResult, ProgressFn, Role
-from .output import WRITE_ERRNOS, OutputSet, fit_name, output_stem, resolve_out_dir, write_failure
+from .names import fit_name, output_stem
+from .output import WRITE_ERRNOS, OutputSet, resolve_out_dir, write_failure
 from .preflight.check import default_role, probe
 from .preflight.probe import ImageInfo, MediaInfo
 from .preflight.sniff import Sniffed, sniff

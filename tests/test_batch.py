@@ -525,7 +525,7 @@ def _quadratic_stems(names: list[Path], taken: list[str]) -> dict[Path, str]:
     """The rule as first written: every candidate against every used stem."""
     from mediaprep.batching.naming import _NATURAL, _clashes
     from mediaprep.batching.walk import MEDIA_EXTENSIONS
-    from mediaprep.output import output_stem
+    from mediaprep.names import output_stem
 
     used, chosen = list(taken), {}
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import OutputError, UsageError
-from ..output import output_stem
+from ..names import output_stem
 from .walk import MEDIA_EXTENSIONS
 
 LOCK = ".mediaprep-batch.lock"

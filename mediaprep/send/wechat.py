@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from ..errors import CannotComply, RemoteError, UsageError
-from ..output import safe_stem
+from ..names import ascii_stem
 from ..preflight.check import check
 from .credentials import clean_credential
 from .exchange import exchange
@@ -125,7 +125,7 @@ class Uploaded:
 def upload_name(path: Path, fmt: str) -> tuple[str, str]:
     """ASCII file name with the extension of the content, and the part's content type."""
     ext, ctype = _EXTENSIONS.get(fmt, ("", "application/octet-stream"))
-    return f"{safe_stem(path)}{ext}", ctype
+    return f"{ascii_stem(path)}{ext}", ctype
 
 
 def _format_of(facts: dict[str, Any]) -> str:
