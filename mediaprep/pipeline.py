@@ -145,6 +145,11 @@ def prepare(
     info = probe(sniffed, prof)
     role = opts.as_ or default_role(sniffed, info)
     target_dir = resolve_out_dir(path, Path(out_dir) if out_dir is not None else None)
+    early = None
+    if measure:
+        from .measure.outputs import start
+
+        early = start(sniffed, info)  # a picture's reference view, decoded during the fit
     with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged:
         fitted = _fit_writing(sniffed, info, prof, role, opts, staged.dir, progress, target_dir)
         outputs = staged.commit(fitted.outputs, _renamer(output_stem(path), stem))
@@ -152,7 +157,7 @@ def prepare(
     if measure:
         from .measure.outputs import measure_outputs
 
-        outputs, measured = measure_outputs(sniffed, info, role, prof, outputs)
+        outputs, measured = measure_outputs(sniffed, info, role, prof, outputs, early)
     warnings = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings, *measured)))
     if len([o for o in outputs if o.slot == "media"]) > 1 and opts.media_id:
         warnings += ("--media-id ignored: there are several parts, each needs its own upload",)

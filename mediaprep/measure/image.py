@@ -19,12 +19,15 @@ blocks). Scores agree with the package's to within 0.05
 from __future__ import annotations
 
 import io
+import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from ..errors import ToolFailed
 from ..tools import ffmpeg as ff
 from .bands import Score, ssimulacra2_band
 
@@ -67,6 +70,34 @@ def load_view(path: Path, side: int = VIEW_SIDE) -> Image.Image:
     with Image.open(path) as im:
         im.load()
         return phone_view(im, side)
+
+
+# Threads: decoding, resizing, OpenCV's filters and numpy's arithmetic on large
+# arrays all release the GIL, so one prepare can use a second core for its score
+# (the input's view is decoded while the fit encodes; the three colour planes are
+# scored side by side). A batch worker runs with MEDIAPREP_THREADS=1: there the
+# files are the parallelism, and everything here runs in the calling thread.
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> ThreadPoolExecutor | None:
+    global _pool
+    if (ff.threads() or os.cpu_count() or 1) < 2:
+        return None
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="mediaprep-measure")
+    return _pool
+
+
+def _early_view(source: Path) -> Image.Image:
+    _k()  # the metric's imports (~0.3 s: OpenCV, the package and scipy) happen here too
+    return load_view(source)
+
+
+def start_reference(source: Path) -> Future[Image.Image] | None:
+    """Begin decoding the input's view in the background (None: no spare thread)."""
+    pool = _threads()
+    return pool.submit(_early_view, source) if pool is not None else None
 
 
 class _Kernels:
@@ -202,7 +233,11 @@ def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
         if lin1.shape[0] < 8 or lin1.shape[1] < 8:
             break
         planes1, planes2 = _xyb(k, lin1), _xyb(k, lin2)
-        norms = [_channel(k, p1, p2) for p1, p2 in zip(planes1, planes2, strict=True)]
+        pool = _threads() if lin1.shape[0] * lin1.shape[1] >= 65_536 else None  # small: not worth it
+        if pool is not None:
+            norms = list(pool.map(lambda p: _channel(k, *p), zip(planes1, planes2, strict=True)))
+        else:
+            norms = [_channel(k, p1, p2) for p1, p2 in zip(planes1, planes2, strict=True)]
         data = k.s2.MsssimScale()
         data.avg_ssim = np.array([v for n in norms for v in n[0:2]])
         data.avg_edgediff = np.array([v for n in norms for v in n[2:6]])
@@ -212,16 +247,22 @@ def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
     return float(msssim.score())
 
 
-def score_picture(source: Path, output: Path, passed_through: bool = False) -> Score:
-    """The output against the input, both at the phone's view."""
+def score_picture(source: Path, output: Path, passed_through: bool = False,
+                  reference: Future[Image.Image] | None = None) -> Score:
+    """The output against the input, both at the phone's view (``reference``: the
+    input's view, when start_reference began decoding it earlier)."""
     t0 = time.perf_counter()
     facts: tuple[tuple[str, object], ...] = (("view_px", VIEW_SIDE),)
     if passed_through:
         # The same bytes: nothing to compare, and 100 is the metric's own "lossless".
         return Score("ssimulacra2", 100.0, "excellent", time.perf_counter() - t0,
                      (*facts, ("identical", True)))
-    ref = load_view(source)
-    out = load_view(output)
+    try:
+        out = load_view(output)
+        ref = reference.result() if reference is not None else load_view(source)
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types; the fit read these fine
+        raise ToolFailed(f"cannot read the pictures to compare: {type(exc).__name__}: {exc}",
+                         hint="the outputs are fine; rerun without --measure") from exc
     if out.size != ref.size:  # a rounding apart in the aspect ratio
         out = out.resize(ref.size, Image.Resampling.LANCZOS)
     value = ssimulacra2(np.asarray(ref), np.asarray(out))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+from concurrent.futures import Future
+from typing import Any
 
 from ..errors import MediaprepError, MissingDependency
 from ..model import OutputFile, Role
@@ -46,10 +48,29 @@ def _number(value: object, default: float) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
-def _pictures(sniffed: Sniffed, outputs: tuple[OutputFile, ...]) -> dict[int, Score]:
+def start(sniffed: Sniffed, info: ImageInfo | MediaInfo) -> Future[Any] | None:
+    """Work that can begin before the fit: a picture's reference view, decoded on a
+    spare core while the fit encodes (None where there is nothing to begin)."""
+    if not isinstance(info, ImageInfo):
+        return None
+    from .image import start_reference
+
+    return start_reference(sniffed.path)
+
+
+def _pictures(sniffed: Sniffed, outputs: tuple[OutputFile, ...],
+              early: Future[Any] | None) -> dict[int, Score]:
     from .image import score_picture
 
-    return {i: score_picture(sniffed.path, o.path, o.passed_through) for i, o in enumerate(outputs)}
+    scores = {}
+    for i, o in enumerate(outputs):
+        # The early view serves the first output that needs one; a rare second picture
+        # output decodes its own.
+        scores[i] = score_picture(sniffed.path, o.path, o.passed_through,
+                                  None if o.passed_through else early)
+        if not o.passed_through:
+            early = None
+    return scores
 
 
 def _videos(sniffed: Sniffed, info: MediaInfo, profile: Profile,
@@ -91,13 +112,14 @@ def _voices(sniffed: Sniffed, info: MediaInfo, profile: Profile,
 
 
 def measure_outputs(sniffed: Sniffed, info: ImageInfo | MediaInfo, role: Role, profile: Profile,
-                    outputs: tuple[OutputFile, ...]) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
+                    outputs: tuple[OutputFile, ...], early: Future[Any] | None = None,
+                    ) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
     """``outputs`` with their scores, and warnings for what could not be measured.
     A video's thumb and a thumb made from a video get no score (a still chosen from
     a clip has no one picture to be compared with)."""
     try:
         if isinstance(info, ImageInfo):
-            scores = _pictures(sniffed, outputs)
+            scores = _pictures(sniffed, outputs, early)
         elif role == "video":
             v = info.default_video
             if v is not None and v.color_trc in _HDR_TRANSFERS:
