@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mediaprep.cli import main
-from mediaprep.report import REPORT, _inside
+from mediaprep.report import REPORT, _inside, _regular
 from mediaprep.report.data import row, summarize
 from mediaprep.report.html import PAGE_ROWS, _json_for_script, render
 from mediaprep.report.visuals import Visuals, picture_thumb
@@ -120,6 +121,21 @@ def test_manifest_paths_never_lead_outside() -> None:
     assert _inside(root, "a/b.jpg") == root / "a" / "b.jpg"
     for bad in ("../x.jpg", "/etc/passwd", "a/../../x", ""):
         assert _inside(root, bad) is None
+
+
+def test_report_reads_only_regular_files_inside_the_folder(tmp_path: Path) -> None:
+    root, outside = tmp_path / "src", tmp_path / "outside.jpg"
+    root.mkdir()
+    outside.write_bytes(b"x")
+    (root / "real.jpg").write_bytes(b"x")
+    (root / "in.jpg").symlink_to(root / "real.jpg")
+    (root / "out.jpg").symlink_to(outside)
+    os.mkfifo(root / "pipe.jpg")
+    assert _regular(root / "real.jpg", root) == root / "real.jpg"
+    assert _regular(root / "in.jpg", root) == root / "in.jpg"
+    assert _regular(root / "out.jpg", root) is None
+    assert _regular(root / "pipe.jpg", root) is None
+    assert _regular(root / "missing.jpg", root) is None
 
 
 def _entry(i: int) -> dict[str, Any]:

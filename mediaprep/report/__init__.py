@@ -38,9 +38,17 @@ def _inside(root: Path, rel: str) -> Path | None:
     return root.joinpath(*parts)
 
 
-def _regular(path: Path | None) -> Path | None:
+def _regular(path: Path | None, root: Path) -> Path | None:
+    """``path`` when it is a regular file whose real location is under ``root`` (a
+    symlink the batch followed inside SRC counts; one leading elsewhere, a FIFO or a
+    device is never opened)."""
+    if path is None:
+        return None
     try:
-        return path if path is not None and stat.S_ISREG(os.lstat(path).st_mode) else None
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(Path(os.path.realpath(root))):
+            return None
+        return path if stat.S_ISREG(os.stat(real).st_mode) else None
     except OSError:
         return None
 
@@ -52,9 +60,9 @@ def _task(index: int, entry: dict[str, Any], src: Path | None, dst: Path) -> Vis
     media = [o for o in outputs if o.get("slot", "media") == "media"]
     media.sort(key=lambda o: o.get("part") or 0)
     thumbs = [o for o in outputs if o.get("slot") == "thumb"]
-    media_paths = tuple(p for p in (_regular(_inside(dst, o["path"])) for o in media) if p is not None)
-    thumb = _regular(_inside(dst, thumbs[0]["path"])) if thumbs else None
-    source = _regular(_inside(src, str(entry.get("input", "")))) if src is not None else None
+    media_paths = tuple(p for p in (_regular(_inside(dst, o["path"]), dst) for o in media) if p is not None)
+    thumb = _regular(_inside(dst, thumbs[0]["path"]), dst) if thumbs else None
+    source = _regular(_inside(src, str(entry.get("input", ""))), src) if src is not None else None
     first = media[0].get("duration") if media else None
     return VisualTask(index=index, role=entry.get("role"), source=source, media=media_paths,
                       media_seconds=float(first) if isinstance(first, (int, float)) else 0.0,
