@@ -68,10 +68,7 @@ def read_manifest(path: Path) -> dict[str, dict[str, Any]]:
 
 def _line(result: FileResult, dst: Path, src: Path | None = None) -> bytes:
     # json escapes everything outside ASCII and every control character: always one line.
-    entry = result.to_dict(dst)
-    if src is not None:
-        entry["src"] = str(src)  # the source folder, so `mediaprep report DST` finds the inputs
-    return (json.dumps(entry, separators=(",", ":")) + "\n").encode("ascii")
+    return (json.dumps(result.to_dict(dst, src), separators=(",", ":")) + "\n").encode("ascii")
 
 
 def remove_leftover_parts(dst: Path) -> None:
