@@ -180,3 +180,18 @@ def test_score_round_trips_through_json_and_rejects_junk() -> None:
         assert Score.from_dict(junk) is None
     assert bands.worst(["good", "poor", "excellent"]) == "poor"
     assert bands.worst([]) is None
+
+
+def test_vmaf_samples_a_long_clip(testdata: Path, tmp_path: Path) -> None:
+    """Over 10 s libvmaf scores every 4th frame, and the score says so (a 2 s clip
+    looped six times by stream copy: no encode)."""
+    from mediaprep.measure.video import score_video
+    from mediaprep.tools import ffmpeg as ff
+
+    clip = tmp_path / "long.mp4"
+    ff.run_args(["-stream_loop", "5", *ff.SafeInput(testdata / "video/compliant.mp4", "mp4").args(),
+                 "-c", "copy", str(clip)], timeout=60)
+    score = score_video(clip, "mp4", clip, width=480, height=270, fps=25.0, start=0.0, duration=12.0)
+    assert score.fact("frames_sampled") == "every 4th"
+    assert 60 <= score.fact("frames") <= 80  # 300 frames, one in four
+    assert score.value is not None and score.value > 95 and score.band == "excellent"

@@ -28,9 +28,13 @@ SUBSAMPLE = 4  # ... every 4th frame
 
 
 def vmaf_filter_graph(width: int, height: int, fps: float, subsample: int, threads: int) -> str:
-    """Input 0 is the output (libvmaf's "main"), input 1 the source (its "reference")."""
+    """Input 0 is the output (libvmaf's "main"), input 1 the source (its "reference").
+    Both go through the same ``fps`` filter: libvmaf pairs frames by timestamp, and a
+    timeline with gaps (a variable-rate phone recording, a spliced file) on one side
+    only would pair every later frame with its neighbour. On the output's own
+    constant rate the filter changes nothing."""
     common = "setsar=1,format=yuv420p,setpts=PTS-STARTPTS"
-    return (f"[0:v]{common}[main];"
+    return (f"[0:v]fps={fps:.6g},{common}[main];"
             f"[1:v]fps={fps:.6g},scale={width}:{height}:flags=lanczos,{common}[ref];"
             f"[main][ref]libvmaf=model=version={MODEL}:n_subsample={subsample}:"
             f"n_threads={threads}:log_fmt=json:log_path=/dev/stdout")
