@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # python-magic needs the system's libmagic1; the hostile-input tests watch file opens
-# and connections with strace. Install them with apt-get only when they are missing
-# (and only where we may: as root with apt-get present).
+# and connections with strace; the report's test opens the page in headless Chromium.
+# Install them with apt-get only when they are missing (and only where we may: as root
+# with apt-get present).
 sysdeps:
 	@missing=""; \
 	ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing="$$missing libmagic1"; \
 	command -v strace >/dev/null 2>&1 || missing="$$missing strace"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing with apt-get:$$missing"; \

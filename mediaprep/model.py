@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from .attachment import Attachment, AttachmentStyle
+from .measure.bands import Score
 
 # The words for the closed sets, one meaning each:
 # - kind: what the bytes are (from sniffing): image, audio or video;
@@ -65,6 +66,7 @@ class OutputFile:
     part: int | None = None  # 1-based part number for split outputs
     passed_through: bool = False  # byte-identical copy of a compliant input
     details: tuple[tuple[str, Any], ...] = ()  # encoder settings chosen, for humans and JSON
+    score: Score | None = None  # what the budget cost, when measured (--measure)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": str(self.path), "slot": self.slot, "role": self.role,
@@ -78,6 +80,8 @@ class OutputFile:
             out["passed_through"] = True
         if self.details:
             out["settings"] = dict(self.details)
+        if self.score is not None:
+            out["score"] = self.score.to_dict()
         return out
 
 

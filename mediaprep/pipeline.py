@@ -120,6 +120,7 @@ def prepare(
     progress: ProgressFn | None = None,
     stem: str | None = None,
     overwrite: bool = False,
+    measure: bool = False,
     **option_fields: Any,
 ) -> PrepareResult:
     """Make one file ready to send. Raises a MediaprepError subclass on failure.
@@ -128,20 +129,37 @@ def prepare(
     trim, split, max_parts, attachment_style) tune the fit. Outputs are named after
     the input (or ``stem``) and land all together or not at all; a file already
     holding an output's name is an error (exit 7) unless ``overwrite``.
+    ``measure``: score each output against the input (see mediaprep.measure);
+    nothing written changes, and MissingDependency (exit 3) comes before any work
+    when the ``measure`` extra is not installed.
     """
     opts = options or PrepareOptions(as_=as_, **option_fields)
     if options is not None and as_ is not None:
         opts = PrepareOptions(**{**opts.__dict__, "as_": as_})
     prof = get_profile(profile)
+    if measure:
+        from .measure.outputs import require
+
+        require()
     path = Path(path)
     sniffed = sniff(path)
     info = probe(sniffed, prof)
     role = opts.as_ or default_role(sniffed, info)
     target_dir = resolve_out_dir(path, Path(out_dir) if out_dir is not None else None)
+    early = None
+    if measure:
+        from .measure.outputs import start
+
+        early = start(sniffed, info)  # a picture's reference view, decoded during the fit
     with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged:
         fitted = _fit_writing(sniffed, info, prof, role, opts, staged.dir, progress, target_dir)
         outputs = staged.commit(fitted.outputs, _renamer(output_stem(path), stem))
-    warnings = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings)))
+    measured: tuple[str, ...] = ()
+    if measure:
+        from .measure.outputs import measure_outputs
+
+        outputs, measured = measure_outputs(sniffed, info, role, prof, outputs, early)
+    warnings = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings, *measured)))
     if len([o for o in outputs if o.slot == "media"]) > 1 and opts.media_id:
         warnings += ("--media-id ignored: there are several parts, each needs its own upload",)
     return PrepareResult(input=path, role=role, input_bytes=sniffed.size, outputs=outputs,

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from ..errors import OutputError
+from ..measure.bands import Score
 from ..model import ROLES, OutputFile, PrepareOptions, Role
 from ..output import atomic_path, write_failure
 from ..pipeline import attachments_for
@@ -65,9 +66,9 @@ def read_manifest(path: Path) -> dict[str, dict[str, Any]]:
     return latest
 
 
-def _line(result: FileResult, dst: Path) -> bytes:
+def _line(result: FileResult, dst: Path, src: Path | None = None) -> bytes:
     # json escapes everything outside ASCII and every control character: always one line.
-    return (json.dumps(result.to_dict(dst), separators=(",", ":")) + "\n").encode("ascii")
+    return (json.dumps(result.to_dict(dst, src), separators=(",", ":")) + "\n").encode("ascii")
 
 
 def remove_leftover_parts(dst: Path) -> None:
@@ -100,8 +101,8 @@ class ManifestWriter:
     Used as a context manager: closing never hides the error that ended the run,
     and a close that fails on its own is an OutputError (exit 7) naming the folder."""
 
-    def __init__(self, path: Path, dst: Path) -> None:
-        self.path, self.dst = path, dst
+    def __init__(self, path: Path, dst: Path, src: Path | None = None) -> None:
+        self.path, self.dst, self.src = path, dst, src
         try:
             # O_NOFOLLOW: a manifest.jsonl symlinked elsewhere is never written through.
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o666)
@@ -134,7 +135,7 @@ class ManifestWriter:
         if not results:
             return
         try:
-            self.fh.write(b"".join(_line(r, self.dst) for r in results))
+            self.fh.write(b"".join(_line(r, self.dst, self.src) for r in results))
             self.fh.flush()
             os.fsync(self.fh.fileno())
         except OSError as exc:
@@ -146,7 +147,7 @@ class ManifestWriter:
         self.close()
         try:
             with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
-                fh.write(b"".join(_line(r, self.dst) for r in results))
+                fh.write(b"".join(_line(r, self.dst, self.src) for r in results))
         except OSError as exc:
             raise _failure(exc, self.path) from exc
 
@@ -175,7 +176,8 @@ def _output_from_dict(d: dict[str, Any], dst: Path, role: Role) -> OutputFile:
                       height=d.get("height"), duration=d.get("duration"),
                       quality=d.get("quality"), part=d.get("part"),
                       passed_through=bool(d.get("passed_through")),
-                      details=tuple((d.get("settings") or {}).items()))
+                      details=tuple((d.get("settings") or {}).items()),
+                      score=Score.from_dict(d.get("score")))
 
 
 def same_stat(entry: dict[str, Any], task: Task) -> bool:
@@ -204,6 +206,8 @@ def resumed(entry: dict[str, Any] | None, task: Task, dst: Path,
         outputs = tuple(_output_from_dict(o, dst, role) for o in entry["outputs"])
     except (KeyError, TypeError, ValueError):
         return None
+    if task.measure and not _measured(outputs, entry):
+        return None  # made before --measure was asked for: made (and scored) again
     for out in outputs:
         try:
             st = os.lstat(out.path)
@@ -220,6 +224,14 @@ def resumed(entry: dict[str, Any] | None, task: Task, dst: Path,
                       reason="unchanged since an earlier run (use --force to redo)",
                       settings=task.settings, stem=task.stem, resumed=True,
                       attachment_style=task.options.attachment_style)
+
+
+def _measured(outputs: tuple[OutputFile, ...], entry: dict[str, Any]) -> bool:
+    """Whether an entry's outputs carry their scores (or say why they could not)."""
+    if any(o.score is not None for o in outputs):
+        return True
+    return any(isinstance(w, str) and w.startswith("quality not measured")
+               for w in entry.get("warnings") or ())
 
 
 def _listed(entry: dict[str, Any]) -> list[tuple[str, int]]:

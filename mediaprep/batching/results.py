@@ -52,8 +52,9 @@ class FileResult:
     def output_bytes(self) -> int:
         return sum(o.bytes for o in self.outputs)
 
-    def to_dict(self, dst: Path | None = None) -> dict[str, Any]:
-        """The manifest line. Output paths are relative to ``dst`` when given."""
+    def to_dict(self, dst: Path | None = None, src: Path | None = None) -> dict[str, Any]:
+        """The manifest line. Output paths are relative to ``dst`` when given; ``src``
+        (the source folder) is recorded so `mediaprep report DST` finds the inputs."""
         outputs = []
         for o in self.outputs:
             d = o.to_dict()
@@ -79,6 +80,8 @@ class FileResult:
             out["stale"] = [{"path": p, "bytes": b} for p, b in self.stale]
         if self.pruned:
             out["pruned"] = list(self.pruned)
+        if src is not None:
+            out["src"] = str(src)
         return out
 
 
@@ -118,5 +121,5 @@ class BatchResult:
             "bytes_out": sum(f.output_bytes for f in self.files),
             "stale": sum(len(f.stale) for f in self.files),
             "pruned": sum(len(f.pruned) for f in self.files),
-            "files": [f.to_dict(self.dst.absolute()) for f in self.files],
+            "files": [f.to_dict(self.dst.absolute(), self.src.absolute()) for f in self.files],
         }

@@ -65,6 +65,7 @@ def batch(
     time_limit: float | None = None,
     scheduler: str | None = None,
     progress: ProgressCallback | None = None,
+    measure: bool = False,
 ) -> BatchResult:
     """Prepare every media file under ``src`` into ``dst`` (same relative folders),
     in parallel, resumably. Returns one FileResult per input; raises only for
@@ -77,6 +78,8 @@ def batch(
     ``time_limit``: seconds per file (default: scaled by media duration).
     ``scheduler``: address of a Dask distributed scheduler to run the files on.
     ``progress``: called with a BatchProgress after each file and on a timer.
+    ``measure``: score each output (see mediaprep.measure); an earlier output
+    without a score is made again.
     """
     t0 = time.monotonic()
     src, dst = Path(src), Path(dst)
@@ -90,6 +93,10 @@ def batch(
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be at least 1")
     jobs = jobs or default_jobs()
+    if measure:
+        from ..measure.outputs import require
+
+        require()
     prof = get_profile(profile)
     opts = options or PrepareOptions()
     settings = settings_key(prof, opts)
@@ -100,7 +107,7 @@ def batch(
 
     with output_lock(dst):
         result = _run(src, dst.absolute(), prof, opts, settings, jobs, force, prune, time_limit,
-                      scheduler, progress, t0)
+                      scheduler, progress, t0, measure)
     # Paths as the caller gave them (outputs stay absolute).
     return dataclasses.replace(result, src=src, dst=dst, manifest=dst / MANIFEST)
 
@@ -117,7 +124,8 @@ def _decided(found: Found) -> FileResult | None:
 
 
 def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: str,
-          time_limit: float | None, created: list[Path]) -> tuple[list[FileResult], list[Task]]:
+          time_limit: float | None, created: list[Path],
+          measure: bool = False) -> tuple[list[FileResult], list[Task]]:
     """Results decided without a worker, and a Task for every file to prepare.
     Output folders are made here (appended to ``created``), one folder at a time,
     so the stems of one folder's inputs are chosen together."""
@@ -149,7 +157,8 @@ def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: s
                               out_dir=out_dir.absolute(), stem=stems[found.path],
                               kind=kind_from_name(found.path), size=found.size,
                               mtime_ns=found.mtime_ns, profile=prof,
-                              options=opts, settings=settings, time_limit=time_limit))
+                              options=opts, settings=settings, time_limit=time_limit,
+                              measure=measure))
     return decided, tasks
 
 
@@ -191,13 +200,13 @@ def _resume(tasks: list[Task], previous: dict[str, dict[str, Any]], dst: Path,
 
 def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: str, jobs: int,
          force: bool, prune: bool, time_limit: float | None, scheduler: str | None,
-         progress: ProgressCallback | None, t0: float) -> BatchResult:
+         progress: ProgressCallback | None, t0: float, measure: bool = False) -> BatchResult:
     manifest_path = dst / MANIFEST
     remove_leftover_parts(dst)
     # Read even with --force: the earlier outputs are what stale outputs are found from.
     previous = read_manifest(manifest_path)
     created: list[Path] = []  # output folders this run made (removed again if left empty)
-    decided, tasks = _plan(src, dst, prof, opts, settings, time_limit, created)
+    decided, tasks = _plan(src, dst, prof, opts, settings, time_limit, created, measure)
     already, todo = ([], tasks) if force else _resume(tasks, previous, dst, jobs)
     todo = order(todo)
 
@@ -210,7 +219,7 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
                             + sum(t.size for t in todo),
                             weight_total=sum(t.weight for t in todo), t0=t0)
     try:
-        with ManifestWriter(manifest_path, dst) as writer:
+        with ManifestWriter(manifest_path, dst, src.absolute()) as writer:
             decided = [stale(r) for r in decided]
             # One write for all of them; resumed files keep their earlier line until the
             # final rewrite (appending 10,000 unchanged lines, each fsynced, cost seconds).

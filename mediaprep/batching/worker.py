@@ -56,6 +56,7 @@ class Task:
     options: PrepareOptions
     settings: str
     time_limit: float | None  # fixed per-file limit, or None to scale by duration
+    measure: bool = False  # score each output (--measure)
 
     @property
     def weight(self) -> float:
@@ -156,7 +157,8 @@ def process(task: Task) -> FileResult:
         # The batch owns DST: its plan gave this input this stem, and the manifest
         # records what it wrote, so a rerun replaces its own earlier outputs.
         result = prepare(task.path, out_dir=task.out_dir, profile=task.profile,
-                         options=task.options, stem=task.stem, overwrite=True)
+                         options=task.options, stem=task.stem, overwrite=True,
+                         measure=task.measure)
         made = result.outputs
         return dataclasses.replace(
             base, status="passed" if made and all(o.passed_through for o in made) else "ok",

@@ -16,9 +16,11 @@ from .options import (
     attachment_style_option,
     fitting_options,
     json_option,
+    measure_option,
     profile_option,
 )
 from .progress import ProgressReporter
+from .report import write_report
 
 # Rows of the summary table, in the order a reader looks for them.
 _ROWS: tuple[Status, ...] = ("ok", "passed", "skipped", "failed")
@@ -72,11 +74,15 @@ def summary(result: BatchResult) -> list[str]:
               help="Run on an existing Dask distributed cluster (tcp://host:8786) instead of "
                    "local workers (--jobs is then ignored); its workers must see SRC and DST "
                    "at the same paths.")
+@measure_option
+@click.option("--report", "make_report", is_flag=True,
+              help="Also write DST/report.html: a summary and a row per input with before/after "
+                   "pictures and scores, to open in a browser (rebuild it with 'mediaprep report DST').")
 @json_option("Print one JSON object (summary and every file) on stdout.")
 def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: float | None,
               split: bool | None, max_parts: int | None, attachment_style: AttachmentStyle,
               jobs: int | None, force: bool, prune: bool, time_limit: float | None,
-              scheduler: str | None, as_json: bool) -> None:
+              scheduler: str | None, measure: bool, make_report: bool, as_json: bool) -> None:
     """Prepare every media file under SRC into DST, keeping the folder structure.
 
     Writes DST/manifest.jsonl (one line per input). Rerunning skips files that are
@@ -90,11 +96,14 @@ def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: flo
     reporter = ProgressReporter(sys.stderr)
     try:
         result = batch(src, dst, profile_name, jobs=jobs, force=force, prune=prune, options=opts,
-                       time_limit=time_limit, scheduler=scheduler, progress=reporter)
+                       time_limit=time_limit, scheduler=scheduler, progress=reporter,
+                       measure=measure)
     finally:
         reporter.close()
     for line in summary(result):
         click.echo(line, err=True)
+    if make_report:
+        write_report(dst, src, result.jobs, result.elapsed)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     sys.exit(int(result.exit_code))

@@ -16,6 +16,7 @@ from . import send
 from .batch import batch_cmd
 from .messages import error, say
 from .prepare import check_cmd, prepare_cmd, profiles_cmd
+from .report import report_cmd
 
 
 def _is_number(text: str) -> bool:
@@ -108,7 +109,7 @@ def main(debug: bool) -> None:
     """
 
 
-for _command in (check_cmd, prepare_cmd, profiles_cmd, batch_cmd):
+for _command in (check_cmd, prepare_cmd, profiles_cmd, batch_cmd, report_cmd):
     main.add_command(_command)
 send.register(main)
 

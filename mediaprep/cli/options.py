@@ -51,3 +51,11 @@ def fitting_options(f: F) -> F:
                      help="Split long input into parts (voice: on by default; video: off).")(f)
     return click.option("--trim", type=float, is_flag=False, flag_value=0.0, default=None,
                         help="Keep only the first SECONDS (plain --trim on voice: the profile's 60 s).")(f)
+
+
+def measure_option(f: F) -> F:
+    """--measure, passed on as ``measure``: score every output (mediaprep.measure)."""
+    return click.option("--measure", is_flag=True,
+                        help="Score each output against its input: SSIMULACRA2 for pictures, VMAF "
+                             "for video, level and speech kept for voice (needs the measure extra: "
+                             "pip install 'mediaprep[measure]').")(f)

@@ -23,6 +23,7 @@ from .options import (
     attachment_style_option,
     fitting_options,
     json_option,
+    measure_option,
     profile_option,
 )
 from .progress import StageBar
@@ -113,10 +114,11 @@ def _print_prepared(result: PrepareResult) -> None:
     for out in result.outputs:
         dims = f", {out.width}x{out.height}" if out.width else ""
         dur = f", {out.duration:.2f} s" if out.duration is not None else ""
-        q = f", quality {out.quality}" if out.quality is not None else ""
+        q = f", jpeg quality {out.quality}" if out.quality is not None else ""
         how = " (passed through unchanged)" if out.passed_through else ""
+        score = f", {out.score.label()}" if out.score is not None else ""
         click.echo(f"{escape_name(result.input)} -> {escape_name(out.path)} [{out.slot}]: "
-                   f"{result.input_bytes:,} -> {out.bytes:,} bytes{dims}{dur}{q}{how}")
+                   f"{result.input_bytes:,} -> {out.bytes:,} bytes{dims}{dur}{q}{how}{score}")
     for block in result.attachments:
         click.echo(json.dumps(block.to_dict(result.attachment_style)))
 
@@ -133,12 +135,13 @@ def _print_prepared(result: PrepareResult) -> None:
 @attachment_style_option
 @click.option("--overwrite", is_flag=True,
               help="Replace files of the outputs' names in the output folder (default: refuse, exit 7).")
+@measure_option
 @json_option("Print one JSON object per input, one per line.")
 @upload_option
 def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, profile_name: str,
                 media_id: str | None, thumb_media_id: str | None, trim: float | None,
                 split: bool | None, max_parts: int | None, attachment_style: AttachmentStyle,
-                overwrite: bool, as_json: bool, wechat: Any = None) -> None:
+                overwrite: bool, measure: bool, as_json: bool, wechat: Any = None) -> None:
     """Make files compliant and print their attachment blocks (--upload: with real media ids).
 
     Outputs keep the inputs' names (photo.heic -> photo.jpg, 照片.png -> 照片.jpg);
@@ -148,15 +151,19 @@ def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, p
     opts = PrepareOptions(as_=as_, media_id=media_id, thumb_media_id=thumb_media_id, trim=trim,
                           split=split, max_parts=max_parts, attachment_style=attachment_style)
     profile = get_profile(profile_name)
+    if measure:  # before any file: a missing extra is one exit 3, not one per input
+        from ..measure.outputs import require
+
+        require()
     plan = _plan_names([Path(p) for p in paths], Path(out_dir) if out_dir is not None else None)
     if len(plan) == 1:  # one input: its failure is the command's, through the one handler
         (src, stem), = plan
-        _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+        _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat, measure)
         return
     worst = 0
     for src, stem in plan:
         try:
-            _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+            _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat, measure)
         except MediaprepError as exc:
             if _debug():
                 traceback.print_exception(exc)
@@ -188,11 +195,11 @@ def error_document(exc: MediaprepError, path: Path) -> dict[str, Any]:
 
 
 def _prepare_one(src: Path, stem: str, out_dir: str | None, profile: Profile, opts: PrepareOptions,
-                 overwrite: bool, as_json: bool, wechat: Any) -> None:
+                 overwrite: bool, as_json: bool, wechat: Any, measure: bool = False) -> None:
     progress = StageBar(src.name) if sys.stderr.isatty() else None
     try:
         result = prepare(src, out_dir=out_dir, profile=profile, options=opts, progress=progress,
-                         stem=stem, overwrite=overwrite)
+                         stem=stem, overwrite=overwrite, measure=measure)
     finally:
         if progress is not None:
             progress.close()

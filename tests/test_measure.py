@@ -1,0 +1,197 @@
+"""--measure: scores on real media, their bands, and that measuring writes nothing new."""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import mediaprep
+from mediaprep.cli import main
+from mediaprep.measure import bands
+from mediaprep.measure.bands import Score
+from mediaprep.measure.image import VIEW_SIDE, load_view, ssimulacra2
+from mediaprep.profiles import WECHAT, RoleLimits
+
+PHOTO = "images/photo_rotated_gps.jpg"  # a real photo, 1800x1125 upright, EXIF-rotated
+
+
+def _tiny_budget(max_bytes: int) -> mediaprep.Profile:
+    return dataclasses.replace(WECHAT, name=f"tiny-{max_bytes}",
+                               image=RoleLimits(max_bytes=max_bytes, formats=("jpeg",)))
+
+
+def test_clean_photo_scores_excellent_and_a_squeezed_one_poor(testdata: Path, tmp_path: Path) -> None:
+    clean = mediaprep.prepare(testdata / PHOTO, out_dir=tmp_path / "clean", measure=True)
+    squeezed = mediaprep.prepare(testdata / PHOTO, out_dir=tmp_path / "tiny", measure=True,
+                                 profile=_tiny_budget(8_000))
+    good, bad = clean.outputs[0].score, squeezed.outputs[0].score
+    assert good is not None and bad is not None
+    assert good.metric == bad.metric == "ssimulacra2"
+    assert good.value is not None and bad.value is not None
+    assert good.value >= 85 and good.band == "excellent", good
+    assert squeezed.outputs[0].bytes <= 8_000
+    assert bad.value < 50 and bad.band == "poor", bad
+    assert good.fact("view_px") == VIEW_SIDE
+    assert good.label() == f"quality {good.value:.0f} (excellent)"
+
+
+def test_our_ssimulacra2_is_the_packages(testdata: Path, tmp_path: Path) -> None:
+    """Same number as the ssimulacra2 package's own function (float64, scipy), on a
+    real picture against a JPEG of it, at an odd size so the edge handling counts."""
+    from ssimulacra2 import compute_ssimulacra2
+
+    ref = load_view(testdata / PHOTO, side=301)
+    ref.save(tmp_path / "ref.png")
+    ref.save(tmp_path / "dist.jpg", quality=40)
+    with Image.open(tmp_path / "dist.jpg") as im:
+        dist = im.convert("RGB")
+    dist.save(tmp_path / "dist.png")
+    ours = ssimulacra2(np.asarray(ref), np.asarray(dist))
+    theirs = compute_ssimulacra2(str(tmp_path / "ref.png"), str(tmp_path / "dist.png"))
+    assert ours == pytest.approx(theirs, abs=0.05)
+    assert ssimulacra2(np.asarray(ref), np.asarray(ref)) == pytest.approx(100.0, abs=1e-3)
+
+
+def _outputs(result: mediaprep.PrepareResult) -> dict[str, bytes]:
+    return {o.path.name: o.path.read_bytes() for o in result.outputs}
+
+
+def test_measuring_changes_no_byte_picture_and_voice(testdata: Path, tmp_path: Path) -> None:
+    for rel in (PHOTO, "audio/speech_amrwb.awb"):
+        plain = mediaprep.prepare(testdata / rel, out_dir=tmp_path / "plain")
+        measured = mediaprep.prepare(testdata / rel, out_dir=tmp_path / "measured", measure=True)
+        assert _outputs(plain) == _outputs(measured)
+        assert all(o.score is None for o in plain.outputs)
+        assert all(o.score is not None for o in measured.outputs)
+    assert sorted(p.name for p in (tmp_path / "measured").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "plain").iterdir())
+
+
+def test_voice_is_described_by_level_and_speech_kept(testdata: Path, tmp_path: Path) -> None:
+    result = mediaprep.prepare(testdata / "audio/speech_amrwb.awb", out_dir=tmp_path, measure=True)
+    (out,) = result.outputs
+    score = out.score
+    assert score is not None and score.metric == "speech" and score.value is None
+    assert -26.0 <= score.fact("level_dbfs") <= -16.0  # the fit aims at -19 dBFS
+    assert score.band == "excellent"
+    assert score.fact("peak_dbfs") <= 0.0
+    assert score.fact("speech_kept") >= 0.95
+    assert "speech kept" in score.label()
+
+
+@pytest.mark.slow
+def test_vmaf_for_a_clip_and_same_bytes(testdata: Path, tmp_path: Path) -> None:
+    plain = mediaprep.prepare(testdata / "video/bikes_short.mp4", out_dir=tmp_path / "plain")
+    measured = mediaprep.prepare(testdata / "video/bikes_short.mp4", out_dir=tmp_path / "m", measure=True)
+    assert _outputs(plain) == _outputs(measured)
+    media = [o for o in measured.outputs if o.slot == "media"]
+    (video,) = media
+    score = video.score
+    assert score is not None and score.metric == "vmaf"
+    assert score.value is not None and 50 <= score.value <= 100
+    assert score.band == bands.vmaf_band(score.value)
+    assert score.fact("model") == "vmaf_v0.6.1"
+    assert score.fact("frames_sampled") == "all"  # 4 s: every frame
+    assert score.fact("frames") == 100
+    assert all(o.score is None for o in measured.outputs if o.slot == "thumb")
+
+
+def test_cli_prints_the_score_and_json_carries_it(testdata: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["prepare", str(testdata / PHOTO), "-o", str(tmp_path / "a"), "--measure"])
+    assert res.exit_code == 0, res.output
+    assert "(excellent)" in res.stdout and ", quality 9" in res.stdout
+    res = runner.invoke(main, ["prepare", str(testdata / PHOTO), "-o", str(tmp_path / "b"), "--measure",
+                               "--json"])
+    doc = json.loads(res.stdout)
+    score = doc["outputs"][0]["score"]
+    assert score["metric"] == "ssimulacra2" and score["band"] == "excellent"
+    assert score["seconds"] > 0 and score["view_px"] == VIEW_SIDE
+
+
+def test_without_the_extra_it_is_exit_3_with_the_pip_command(
+        testdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "cv2" else real(name, *a))
+    with pytest.raises(mediaprep.MissingDependency):
+        mediaprep.prepare(testdata / PHOTO, out_dir=tmp_path, measure=True)
+    assert not list(tmp_path.iterdir())  # refused before any work
+    res = CliRunner().invoke(main, ["prepare", str(testdata / PHOTO), "-o", str(tmp_path), "--measure"])
+    assert res.exit_code == 3
+    assert "pip install 'mediaprep[measure]'" in res.output
+    src = tmp_path / "src"
+    src.mkdir()
+    res = CliRunner().invoke(main, ["batch", str(src), str(tmp_path / "dst"), "--measure"])
+    assert res.exit_code == 3 and "mediaprep[measure]" in res.output
+
+
+def test_batch_records_scores_and_a_rerun_scores_what_lacks_one(testdata: Path, tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    (src / "photo.jpg").write_bytes((testdata / PHOTO).read_bytes())
+    first = mediaprep.batch(src, dst, jobs=1)
+    assert first.files[0].status == "ok" and first.files[0].outputs[0].score is None
+    second = mediaprep.batch(src, dst, jobs=1, measure=True)  # made before --measure: made again
+    assert second.files[0].status == "ok" and second.dispatched == 1
+    line = json.loads((dst / "manifest.jsonl").read_text().splitlines()[0])
+    assert line["outputs"][0]["score"]["metric"] == "ssimulacra2"
+    assert line["outputs"][0]["score"]["band"] == "excellent"
+    third = mediaprep.batch(src, dst, jobs=1, measure=True)  # scored already: resumed, score kept
+    assert third.dispatched == 0 and third.files[0].resumed
+    kept = third.files[0].outputs[0].score
+    assert kept is not None and kept.band == "excellent"
+    line = json.loads((dst / "manifest.jsonl").read_text().splitlines()[0])
+    assert line["outputs"][0]["score"]["value"] == pytest.approx(kept.value)
+
+
+@pytest.mark.parametrize(("value", "band"), [(100, "excellent"), (85, "excellent"), (84.9, "good"),
+                                             (70, "good"), (69.9, "visible loss"), (50, "visible loss"),
+                                             (49.9, "poor"), (-20, "poor")])
+def test_ssimulacra2_bands(value: float, band: str) -> None:
+    assert bands.ssimulacra2_band(value) == band
+
+
+@pytest.mark.parametrize(("value", "band"), [(95, "excellent"), (90, "excellent"), (89.9, "good"),
+                                             (70, "good"), (60, "visible loss"), (49, "poor")])
+def test_vmaf_bands(value: float, band: str) -> None:
+    assert bands.vmaf_band(value) == band
+
+
+@pytest.mark.parametrize(("level", "band"), [(-19.0, "excellent"), (-16.0, "excellent"),
+                                             (-26.0, "excellent"), (-30.0, "good"), (-36.0, "good"),
+                                             (-40.0, "poor"), (-12.0, "poor")])
+def test_voice_bands(level: float, band: str) -> None:
+    assert bands.voice_band(level) == band
+
+
+def test_score_round_trips_through_json_and_rejects_junk() -> None:
+    score = Score("vmaf", 91.234, "excellent", 1.5, (("model", "vmaf_v0.6.1"), ("frames", 120)))
+    back = Score.from_dict(json.loads(json.dumps(score.to_dict())))
+    assert back == dataclasses.replace(score, value=91.23)
+    for junk in (None, [], {"metric": "psnr", "band": "good"}, {"metric": "vmaf", "band": "meh"},
+                 {"metric": "vmaf", "band": "good", "value": "high"}):
+        assert Score.from_dict(junk) is None
+    assert bands.worst(["good", "poor", "excellent"]) == "poor"
+    assert bands.worst([]) is None
+
+
+def test_vmaf_samples_a_long_clip(testdata: Path, tmp_path: Path) -> None:
+    """Over 10 s libvmaf scores every 4th frame, and the score says so (a 2 s clip
+    looped six times by stream copy: no encode)."""
+    from mediaprep.measure.video import score_video
+    from mediaprep.tools import ffmpeg as ff
+
+    clip = tmp_path / "long.mp4"
+    ff.run_args(["-stream_loop", "5", *ff.SafeInput(testdata / "video/compliant.mp4", "mp4").args(),
+                 "-c", "copy", str(clip)], timeout=60)
+    score = score_video(clip, "mp4", clip, width=480, height=270, fps=25.0, start=0.0, duration=12.0)
+    assert score.fact("frames_sampled") == "every 4th"
+    assert 60 <= score.fact("frames") <= 80  # 300 frames, one in four
+    assert score.value is not None and score.value > 95 and score.band == "excellent"
