@@ -19,6 +19,15 @@ Slot = Literal["media", "thumb"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 ROLES: tuple[Role, ...] = get_args(Role)
 
+class Notice(str):
+    """A message saying what was done as intended ("GPS location removed", "rotated
+    upright"), as opposed to a warning the user may want to act on. Fit stages put
+    both in ``Fitted.warnings``; prepare() sorts them into ``PrepareResult.notices``
+    and ``.warnings``, so the command line can show them apart and ``-q`` can hide both."""
+
+    __slots__ = ()
+
+
 # A stage reports progress as (done, total, what) so long work can show a bar.
 ProgressFn = Callable[[float, float, str], None]
 
@@ -98,6 +107,7 @@ class PrepareResult:
     attachments: tuple[Attachment, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
     attachment_style: AttachmentStyle = "table"
+    notices: tuple[str, ...] = ()  # what was done as intended (see Notice)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,4 +116,5 @@ class PrepareResult:
             "outputs": [o.to_dict() for o in self.outputs],
             "attachments": [a.to_dict(self.attachment_style) for a in self.attachments],
             "warnings": list(self.warnings),
+            "notices": list(self.notices),
         }

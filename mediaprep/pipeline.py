@@ -9,7 +9,7 @@ from . import fit
 from .attachment import Attachment, placeholder
 from .errors import MediaprepError, OutputError, UsageError
 from .fit import Fitter
-from .model import Fitted, Kind, OutputFile, PrepareOptions, PrepareResult, ProgressFn, Role
+from .model import Fitted, Kind, Notice, OutputFile, PrepareOptions, PrepareResult, ProgressFn, Role
 from .names import fit_name, output_stem
 from .output import WRITE_ERRNOS, OutputSet, resolve_out_dir, write_failure
 from .preflight.check import default_role, probe
@@ -141,9 +141,11 @@ def prepare(
     with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged:
         fitted = _fit_writing(sniffed, info, prof, role, opts, staged.dir, progress, target_dir)
         outputs = staged.commit(fitted.outputs, _renamer(output_stem(path), stem))
-    warnings = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings)))
+    said = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings)))
+    warnings = tuple(str(w) for w in said if not isinstance(w, Notice))
+    notices = tuple(str(w) for w in said if isinstance(w, Notice))
     if len([o for o in outputs if o.slot == "media"]) > 1 and opts.media_id:
         warnings += ("--media-id ignored: there are several parts, each needs its own upload",)
     return PrepareResult(input=path, role=role, input_bytes=sniffed.size, outputs=outputs,
                          attachments=attachments_for(outputs, role, opts),
-                         warnings=warnings, attachment_style=opts.attachment_style)
+                         warnings=warnings, attachment_style=opts.attachment_style, notices=notices)

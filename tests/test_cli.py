@@ -50,7 +50,7 @@ def test_prepare_json_is_exactly_one_object(copy_of, tmp_path):
     res = run("prepare", str(src), "-o", str(tmp_path / "out"), "--json", "--media-id", "123")
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)  # the whole stdout is one JSON document
-    assert set(doc) == {"input", "role", "outputs", "attachments", "warnings"}
+    assert set(doc) == {"input", "role", "outputs", "attachments", "warnings", "notices"}
     (out,) = doc["outputs"]
     assert out["slot"] == "media" and out["bytes"] <= 128_000
     assert Path(out["path"]).stat().st_size == out["bytes"]

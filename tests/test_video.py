@@ -312,7 +312,7 @@ def test_rotated_phone_clip_comes_out_upright_without_matrix(clips, tmp_path):
     assert left > 200 and right < 50  # the stored top (white) is on the left when upright
     with Image.open(thumb.path) as shown:
         assert shown.height > shown.width
-    assert any("rotated upright" in w for w in res.warnings)
+    assert any("rotated upright" in w for w in res.notices)
 
 
 def test_odd_size_without_audio(clips, tmp_path):
@@ -426,7 +426,7 @@ def test_trim_keeps_the_first_seconds(clips, tmp_path):
     media, _ = media_and_thumb(res)
     facts = inspect_mp4(media.path, 1_000_000)
     assert abs(facts.duration - 2.0) <= 0.2
-    assert any("trimmed" in w for w in res.warnings)
+    assert any("trimmed" in w for w in res.notices)
     with pytest.raises(UsageError):
         mediaprep.prepare(clips["long"], out_dir=tmp_path, trim=-1.0)
 

@@ -198,7 +198,7 @@ def test_trim_keeps_the_first_60s_ending_in_a_pause(tmp_path):
     dur = assert_voice_note(Path(out["path"]))
     assert 55.0 < dur <= 60.0
     assert inside_a_pause(out["settings"]["end"])
-    assert any("trimmed" in w for w in doc["warnings"])
+    assert any("trimmed" in w for w in doc["notices"])
 
 
 def test_trim_seconds(tmp_path):

@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import hashlib
 import os
-import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +102,8 @@ def stat_key(st: os.stat_result) -> int | None:
 
 
 def _cpu_seconds() -> float:
+    import resource  # POSIX only; batch checks for it before any worker starts
+
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # ffmpeg runs, once reaped
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime

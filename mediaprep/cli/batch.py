@@ -8,9 +8,9 @@ import click
 
 from ..attachment import AttachmentStyle
 from ..batching.results import BatchResult, Status
-from ..batching.run import batch
 from ..errors import escape_name
 from ..model import ROLES, PrepareOptions, Role
+from .messages import verbosity
 from .options import (
     as_option,
     attachment_style_option,
@@ -87,14 +87,22 @@ def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: flo
     # Checked (PrepareOptions validates) before any folder is touched.
     opts = PrepareOptions(as_=as_, trim=trim, split=split, max_parts=max_parts,
                           attachment_style=attachment_style)
-    reporter = ProgressReporter(sys.stderr)
+    from ..posix import require_posix
+
+    require_posix("mediaprep batch")
+    from ..batching.run import batch  # after the check: it imports POSIX-only modules
+    from ..tools import magic
+
+    magic.require()  # once, before any file: without it every file would fail alike
+    reporter = ProgressReporter(sys.stderr, quiet=verbosity().quiet)
     try:
         result = batch(src, dst, profile_name, jobs=jobs, force=force, prune=prune, options=opts,
                        time_limit=time_limit, scheduler=scheduler, progress=reporter)
     finally:
         reporter.close()
-    for line in summary(result):
-        click.echo(line, err=True)
+    if not verbosity().quiet:
+        for line in summary(result):
+            click.echo(line, err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     sys.exit(int(result.exit_code))

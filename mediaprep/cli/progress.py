@@ -99,9 +99,10 @@ class ProgressReporter:
     """`batch`: a batching.ProgressCallback that draws the folder's progress."""
 
     def __init__(self, stream: TextIO | None = None, *, interval: float = 10.0,
-                 tty: bool | None = None) -> None:
+                 tty: bool | None = None, quiet: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
+        self.quiet = quiet  # -q: FAIL lines only (errors), no bar, no SKIP lines
         self.interval = interval
         self.line = LiveLine(self.stream)
         self._last_line = time.monotonic()
@@ -116,11 +117,15 @@ class ProgressReporter:
     def __call__(self, p: BatchProgress) -> None:
         self._latest = p
         line = describe(p.last) if p.last is not None else None
+        if line is not None and self.quiet and not line.startswith("FAIL"):
+            line = None
         if line is not None:
             self.line.erase()
             self.stream.write(line + "\n")
         now = time.monotonic()
-        if self.tty:
+        if self.quiet:
+            pass
+        elif self.tty:
             if line is not None or now - self._last_draw >= 0.1 or p.done == p.total:
                 self._draw(p)
                 self._last_draw = now
@@ -137,7 +142,9 @@ class ProgressReporter:
 
     def close(self) -> None:
         """End the bar (or print the last plain line)."""
-        if self.tty:
+        if self.quiet:
+            pass
+        elif self.tty:
             self.line.keep()
         elif self._latest is not None:
             self.stream.write(f"mediaprep: {self._text(self._latest)}\n")

@@ -42,7 +42,7 @@ from ..send.wechat import (
     WeChatClient,
     WeChatConfig,
 )
-from .messages import say
+from .messages import say, verbosity
 from .options import as_option, attachment_style_option, json_option, profile_option
 
 F = Callable[..., Any]
@@ -354,8 +354,11 @@ def send_media_cmd(path: Path, appid: str, text: str | None, to: tuple[str, ...]
                           wechat=config, url=url, net=net, out_dir=out_dir, profile=profile_name,
                           options=PrepareOptions(as_=as_), on_result=on_result,
                           on_upload=None if as_json else _print_upload, **request_kwargs)
-    for warning in delivery.prepared.warnings:
-        _notify(f"warning: {delivery.prepared.input}: {warning}")
+    if not verbosity().quiet:
+        for note in delivery.prepared.notices:
+            _notify(f"info: {delivery.prepared.input}: {note}")
+        for warning in delivery.prepared.warnings:
+            _notify(f"warning: {delivery.prepared.input}: {warning}")
     if as_json:
         _print_json({**delivery.to_dict(), "complete": True})
 

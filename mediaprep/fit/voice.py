@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
 from ..formats import amr
-from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
+from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import voice_format, voice_violations
 from ..preflight.probe import MediaInfo
@@ -253,8 +253,8 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
                         "limit; keeping what fits")
         cut = trim_end(levels, an.threshold_db, start, end, max(1, keep))
         if cut.frame < end:
-            warn.append(f"trimmed: kept the first {(cut.frame - start) * FRAME_S:.1f} s of "
-                        f"{(end - start) * FRAME_S:.1f} s" + (" (cut in a pause)" if cut.how != "hard" else ""))
+            warn.append(Notice(f"trimmed: kept the first {(cut.frame - start) * FRAME_S:.1f} s of "
+                               f"{(end - start) * FRAME_S:.1f} s" + (" (cut in a pause)" if cut.how != "hard" else "")))
         end = cut.frame
     long_s = (end - start) * FRAME_S
     if end - start > max_frames and opts.split is False:
