@@ -148,4 +148,5 @@ def prepare(
         warnings += ("--media-id ignored: there are several parts, each needs its own upload",)
     return PrepareResult(input=path, role=role, input_bytes=sniffed.size, outputs=outputs,
                          attachments=attachments_for(outputs, role, opts),
-                         warnings=warnings, attachment_style=opts.attachment_style, notices=notices)
+                         warnings=warnings, attachment_style=opts.attachment_style, notices=notices,
+                         profile=prof.name)

@@ -106,7 +106,7 @@ def check_thumb(path: Path) -> Image.Image:
 
 
 def probed_duration(path: Path) -> float:
-    return mediaprep.check(path).to_dict()["facts"]["duration"]
+    return mediaprep.check(path).to_dict()["facts"]["duration_seconds"]
 
 
 # ------------------------------------------------------------------ edge-case clips
@@ -449,7 +449,7 @@ def test_header_claiming_hours_is_not_believed(tmp_path, copy_of):
     data[at + 20:at + 24] = (10 * 3600 * timescale).to_bytes(4, "big")  # "ten hours"
     src.write_bytes(bytes(data))
     facts = mediaprep.check(src).to_dict()["facts"]
-    assert facts["duration"] < 3
+    assert facts["duration_seconds"] < 3
     res = mediaprep.prepare(src, out_dir=tmp_path / "out")
     media, _ = media_and_thumb(res)
     assert not media.passed_through  # the lie is not copied on

@@ -172,7 +172,7 @@ def _output_from_dict(d: dict[str, Any], dst: Path, role: Role) -> OutputFile:
         raise ValueError(f"bad role {out_role!r}")
     return OutputFile(path=dst / d["path"], slot=slot, role=out_role,
                       bytes=int(d["bytes"]), format=d["format"], width=d.get("width"),
-                      height=d.get("height"), duration=d.get("duration"),
+                      height=d.get("height"), duration=d.get("duration_seconds", d.get("duration")),
                       quality=d.get("quality"), part=d.get("part"),
                       passed_through=bool(d.get("passed_through")),
                       details=tuple((d.get("settings") or {}).items()))

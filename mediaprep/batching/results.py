@@ -97,6 +97,12 @@ class BatchResult:
         return tuple(f for f in self.files if f.status == "failed")
 
     @property
+    def made(self) -> tuple[FileResult, ...]:
+        """Files whose outputs exist: made by this run (ok, passed) or an earlier one
+        (resumed). The byte totals count these, in the summary and the JSON alike."""
+        return tuple(f for f in self.files if f.outputs)
+
+    @property
     def exit_code(self) -> ExitCode:
         return ExitCode.BATCH_FAILURES if self.failed else ExitCode.OK
 
@@ -109,13 +115,15 @@ class BatchResult:
         return table
 
     def to_dict(self) -> dict[str, Any]:
+        """The `batch --json` document (mediaprep/schemas/batch.schema.json)."""
         return {
+            "schema": "mediaprep/batch/1",
             "src": str(self.src), "dst": str(self.dst), "manifest": str(self.manifest),
-            "exit_code": int(self.exit_code), "elapsed": round(self.elapsed, 3),
+            "exit_code": int(self.exit_code), "elapsed_seconds": round(self.elapsed, 3),
             "jobs": self.jobs, "dispatched": self.dispatched,
             "counts": {s: c for s, c in self.counts().items() if c},
-            "bytes_in": sum(f.input_bytes for f in self.files),
-            "bytes_out": sum(f.output_bytes for f in self.files),
+            "bytes_in": sum(f.input_bytes for f in self.made),
+            "bytes_out": sum(f.output_bytes for f in self.made),
             "stale": sum(len(f.stale) for f in self.files),
             "pruned": sum(len(f.pruned) for f in self.files),
             "files": [f.to_dict(self.dst.absolute()) for f in self.files],

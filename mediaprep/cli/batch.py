@@ -1,7 +1,6 @@
 """`mediaprep batch SRC DST`: a whole folder, with a progress bar and a summary table."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -10,7 +9,7 @@ from ..attachment import AttachmentStyle
 from ..batching.results import BatchResult, Status
 from ..errors import escape_name
 from ..model import ROLES, PrepareOptions, Role
-from .messages import verbosity
+from .messages import print_json, verbosity
 from .options import (
     as_option,
     attachment_style_option,
@@ -35,11 +34,12 @@ def summary(result: BatchResult) -> list[str]:
         row = counts.get(status, {})
         lines.append(f"{status:8}" + "".join(f"{row.get(r, 0):>8}" for r in roles)
                      + f"{sum(row.values()):>8}")
-    made = [f for f in result.files if f.outputs]
-    before = sum(f.input_bytes for f in made)
-    after = sum(f.output_bytes for f in made)
+    before = sum(f.input_bytes for f in result.made)
+    after = sum(f.output_bytes for f in result.made)
     ratio = f" ({after / before:.1%})" if before else ""
-    lines.append(f"bytes: {before:,} -> {after:,}{ratio}; {result.dispatched} prepared, "
+    # "prepared": files this run made outputs for; failures have their own row above.
+    prepared = sum(1 for f in result.files if f.status in ("ok", "passed"))
+    lines.append(f"bytes: {before:,} -> {after:,}{ratio}; {prepared} prepared, "
                  f"{result.elapsed:.1f} s with {result.jobs} job{'s' if result.jobs > 1 else ''}")
     stale = sum(len(f.stale) for f in result.files)
     pruned = sum(len(f.pruned) for f in result.files)
@@ -104,5 +104,5 @@ def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: flo
         for line in summary(result):
             click.echo(line, err=True)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict(), indent=2)
     sys.exit(int(result.exit_code))

@@ -11,7 +11,6 @@ skipped. All of them are counted. So the exit code speaks only of media files:
 """
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from collections import Counter
@@ -29,7 +28,7 @@ from ..preflight.check import CheckReport, check_probed, probe
 from ..preflight.sniff import sniff
 from ..profiles import BUILTIN, Profile, get_profile
 from ..tools import magic
-from .messages import debug_enabled, fail_line, say, skip_line, verbosity, warn
+from .messages import debug_enabled, fail_line, print_json, say, skip_line, verbosity, warn
 from .options import as_option, json_option, profile_option
 
 NOT_MEDIA = "not media"
@@ -166,9 +165,9 @@ def check_cmd(paths: tuple[str, ...], profile_name: str, as_: Role | None, exclu
     for entry in _entries(paths, WalkRules(exclude=excludes, include_hidden=include_hidden)):
         check_entry(entry, profile, as_, tally, as_json)
     if as_json:
-        click.echo(json.dumps({"profile": profile.name, "complies": tally.worst == ExitCode.OK,
-                               "exit_code": int(tally.worst), "counts": tally.counts(),
-                               "files": tally.files}, indent=2))
+        print_json({"schema": "mediaprep/check/1", "profile": profile.name,
+                    "complies": tally.worst == ExitCode.OK, "exit_code": int(tally.worst),
+                    "counts": tally.counts(), "files": tally.files}, indent=2)
     elif not verbosity().quiet and (len(tally.files) > 1 or tally.skipped):
         say(tally.summary())
     sys.exit(int(tally.worst))
@@ -198,11 +197,12 @@ def print_report(report: CheckReport) -> None:
 def profiles_cmd(as_json: bool) -> None:
     """List the built-in profiles and their limits."""
     if as_json:
-        click.echo(json.dumps({name: {role: {"max_bytes": p.limits(role).max_bytes,
-                                             "formats": list(p.limits(role).formats),
-                                             "max_duration": p.limits(role).max_duration,
-                                             "min_bytes": p.limits(role).min_bytes}
-                                      for role in ROLES} for name, p in BUILTIN.items()}, indent=2))
+        print_json({"schema": "mediaprep/profiles/1", "profiles": {
+            name: {"description": p.description,
+                   "roles": {role: {"max_bytes": p.limits(role).max_bytes, "min_bytes": p.limits(role).min_bytes,
+                                    "max_seconds": p.limits(role).max_duration,
+                                    "formats": list(p.limits(role).formats)} for role in ROLES}}
+            for name, p in BUILTIN.items()}}, indent=2)
         return
     for name, p in BUILTIN.items():
         click.echo(f"{name}: {p.description}")

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, MediaprepError, Stopped
-from .messages import debug_enabled, error, say, set_verbosity
+from .messages import debug_enabled, error, error_document, json_error_owed, print_json, say, set_verbosity
 
 # name -> "module:attribute" of the click command, imported on first use.
 _COMMANDS: dict[str, str] = {
@@ -122,6 +122,8 @@ class MediaprepGroup(click.Group):
                 traceback.print_exc()
                 if exc.detail:
                     click.echo(exc.detail, err=True)
+            if json_error_owed(ctx):
+                print_json(error_document(exc))
             error(exc.one_line())
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:

@@ -13,13 +13,15 @@ or a terminal control sequence on the user's screen.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ..errors import escape_name
+from ..errors import MediaprepError, escape_name
 
 _KEY = "mediaprep.verbosity"
 
@@ -63,6 +65,44 @@ def set_verbosity(ctx: click.Context, *, level: int | None = None, debug: bool |
 def verbosity_of(ctx: click.Context) -> Verbosity:
     value = ctx.find_root().meta.get(_KEY)
     return value if isinstance(value, Verbosity) else Verbosity()
+
+
+_JSON_WANTED = "mediaprep.json"
+_JSON_PRINTED = "mediaprep.json_printed"
+
+
+def wants_json(ctx: click.Context) -> None:
+    """The command was given --json (see options.json_option)."""
+    ctx.find_root().meta[_JSON_WANTED] = True
+
+
+def print_json(document: Any, *, indent: int | None = None) -> None:
+    """One JSON document on stdout (non-ASCII kept readable), remembered as printed."""
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    # A name that is not UTF-8 holds lone surrogates (surrogateescape); written out they
+    # would be raw bytes. As \udcXX they are the JSON escape ensure_ascii would write.
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().meta[_JSON_PRINTED] = True
+
+
+def error_document(exc: MediaprepError) -> dict[str, Any]:
+    """What a --json command prints on stdout when it fails before its own document
+    (mediaprep/schemas/error.schema.json)."""
+    doc: dict[str, Any] = {"schema": "mediaprep/error/1", "error": exc.one_line(), "message": exc.message,
+                           "exit_code": int(exc.exit_code)}
+    if exc.path is not None:
+        doc["path"] = str(exc.path)
+    if exc.hint:
+        doc["hint"] = exc.hint
+    return doc
+
+
+def json_error_owed(ctx: click.Context) -> bool:
+    """--json was asked for and no document was printed yet."""
+    meta = ctx.find_root().meta
+    return bool(meta.get(_JSON_WANTED)) and not meta.get(_JSON_PRINTED)
 
 
 def debug_enabled() -> bool:

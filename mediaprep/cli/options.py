@@ -9,6 +9,7 @@ import click
 
 from ..attachment import STYLES
 from ..model import ROLES
+from .messages import wants_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,10 +36,18 @@ def attachment_style_option(f: F) -> F:
                         help="'table': the API parameter table's form; 'media': the page's example form.")(f)
 
 
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        wants_json(ctx)
+    return value
+
+
 def json_option(help: str = "Print one JSON object on stdout.") -> Callable[[F], F]:
-    """--json, passed on as ``as_json``."""
+    """--json, passed on as ``as_json``. Remembered for the error handler in main.py:
+    a command asked for JSON that fails before printing its document prints an error
+    document instead (messages.print_json), so stdout is never empty."""
     def decorate(f: F) -> F:
-        return click.option("--json", "as_json", is_flag=True, help=help)(f)
+        return click.option("--json", "as_json", is_flag=True, callback=_remember_json, help=help)(f)
     return decorate
 
 

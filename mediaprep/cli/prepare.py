@@ -12,11 +12,11 @@ import click
 
 from ..attachment import AttachmentStyle
 from ..batching.naming import choose_stems
-from ..errors import MediaprepError, escape_name
+from ..errors import MediaprepError, MissingDependency, escape_name
 from ..model import PrepareOptions, PrepareResult, Role
 from ..pipeline import prepare
 from ..profiles import Profile, get_profile
-from .messages import debug_enabled, detail, fail_line, notice, verbosity, warn
+from .messages import debug_enabled, detail, fail_line, notice, print_json, verbosity, warn
 from .options import (
     as_option,
     attachment_style_option,
@@ -72,17 +72,24 @@ def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, p
     plan = _plan_names([Path(p) for p in paths], Path(out_dir) if out_dir is not None else None)
     if len(plan) == 1:  # one input: its failure is the command's, through the one handler
         (src, stem), = plan
-        _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+        try:
+            _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+        except MediaprepError as exc:
+            if as_json:  # stdout still gets its one document
+                print_json(error_document(exc, src))
+            raise
         return
     worst = 0
     for src, stem in plan:
         try:
             _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+        except MissingDependency:
+            raise  # no later input can do better: reported once, exit 3
         except MediaprepError as exc:
             if debug_enabled():
                 traceback.print_exception(exc)
             if as_json:
-                click.echo(json.dumps(error_document(exc, src)))
+                print_json(error_document(exc, src))
             else:
                 click.echo(fail_line(exc.one_line()), err=True)
             worst = max(worst, int(exc.exit_code))
@@ -105,7 +112,8 @@ def _plan_names(paths: list[Path], out_dir: Path | None) -> list[tuple[Path, str
 
 def error_document(exc: MediaprepError, path: Path) -> dict[str, Any]:
     """The JSON a failed input prints where a result would have been."""
-    return {"input": str(path), "error": exc.one_line(), "exit_code": int(exc.exit_code)}
+    return {"schema": "mediaprep/prepare/1", "input": str(path), "error": exc.one_line(),
+            "exit_code": int(exc.exit_code)}
 
 
 def _prepare_one(src: Path, stem: str, out_dir: str | None, profile: Profile, opts: PrepareOptions,
@@ -125,6 +133,6 @@ def _prepare_one(src: Path, stem: str, out_dir: str | None, profile: Profile, op
     notice(result.notices, result.input)
     warn(result.warnings, result.input)
     if as_json:
-        click.echo(json.dumps(result.to_dict()))
+        print_json(result.to_dict())
     else:
         _print_prepared(result)

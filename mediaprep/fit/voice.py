@@ -285,13 +285,13 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
         step(2, "encoding" if single else f"encoding {len(parts)} parts")
         timeout = ff.timeout_for((end - start) * FRAME_S, floor=profile.safety.timeout_floor)
         made = _encode(samples, parts, start, an, targets, timeout)
-        settings = (("codec", "amr_nb"), ("bitrate", BITRATE), ("sample_rate", SAMPLE_RATE),
+        settings = (("codec", "amr_nb"), ("bitrate", BITRATE), ("sample_rate_hz", SAMPLE_RATE),
                     ("channels", 1), ("gain_db", round(an.gain_db, 1)), ("limiter", an.needs_limiter))
     step(3, "done")
     outputs = []
     for i, (part, target, (frames, size)) in enumerate(zip(parts, targets, made, strict=True), start=1):
-        details = (*settings, ("start", round(part.start * FRAME_S, 3)),
-                   ("end", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
+        details = (*settings, ("start_seconds", round(part.start * FRAME_S, 3)),
+                   ("end_seconds", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
         outputs.append(OutputFile(path=target, slot="media", role="voice", bytes=size, format="amr",
                                   duration=frames * amr.FRAME_SECONDS, part=None if single else i,
                                   details=details))
