@@ -21,6 +21,7 @@ from ..errors import ExitCode, OutputError, UsageError, escape_name
 from ..model import PrepareOptions
 from ..output import clean_stale_staging
 from ..profiles import Profile, get_profile
+from ..tools import magic
 from .isolate import Outcome, run_jobs
 from .manifest import (
     MANIFEST,
@@ -80,9 +81,12 @@ def batch(
     """
     t0 = time.monotonic()
     src, dst = Path(src), Path(dst)
+    if not src.exists():
+        raise UsageError("does not exist", path=src, hint="check the source folder's path")
     if not src.is_dir():
         raise UsageError("source is not a folder", path=src,
                          hint="use 'mediaprep prepare' for one file")
+    magic.require()  # once, before any file: without libmagic every file would fail alike
     src_real, dst_real = src.resolve(), dst.resolve()
     if dst_real == src_real or src_real.is_relative_to(dst_real):
         raise UsageError("the output folder must not be the source folder or contain it",

@@ -18,6 +18,7 @@ from .options import (
     profile_option,
 )
 from .progress import ProgressReporter
+from .tools import require_tools
 
 # Rows of the summary table, in the order a reader looks for them.
 _ROWS: tuple[Status, ...] = ("ok", "passed", "skipped", "failed")
@@ -91,9 +92,8 @@ def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: flo
 
     require_posix("mediaprep batch")
     from ..batching.run import batch  # after the check: it imports POSIX-only modules
-    from ..tools import magic
-
-    magic.require()  # once, before any file: without it every file would fail alike
+    # Once, before any file: without them every file would fail alike.
+    require_tools((), as_, all_kinds=True)
     reporter = ProgressReporter(sys.stderr, quiet=verbosity().quiet)
     try:
         result = batch(src, dst, profile_name, jobs=jobs, force=force, prune=prune, options=opts,

@@ -25,7 +25,8 @@ from .options import (
     profile_option,
 )
 from .progress import StageBar
-from .send import upload_option, upload_prepared_result
+from .send import check_upload_credentials, upload_option, upload_prepared_result
+from .tools import require_tools
 
 
 def _print_prepared(result: PrepareResult) -> None:
@@ -69,6 +70,10 @@ def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, p
     opts = PrepareOptions(as_=as_, media_id=media_id, thumb_media_id=thumb_media_id, trim=trim,
                           split=split, max_parts=max_parts, attachment_style=attachment_style)
     profile = get_profile(profile_name)
+    # What no input can fix is found before any work, and reported once.
+    if wechat is not None:
+        check_upload_credentials(wechat)
+    require_tools([Path(p) for p in paths], as_)
     plan = _plan_names([Path(p) for p in paths], Path(out_dir) if out_dir is not None else None)
     if len(plan) == 1:  # one input: its failure is the command's, through the one handler
         (src, stem), = plan

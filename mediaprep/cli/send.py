@@ -133,6 +133,15 @@ def upload_option(f: F) -> F:
     )(wrapper)
 
 
+def check_upload_credentials(config: WeChatConfig) -> None:
+    """`prepare --upload`: the credentials are checked before any encoding, as
+    send-media does, so a missing or malformed token is exit 2 at once, not after
+    minutes of work (no connection is made here)."""
+    with redacted_output(), WeChatClient(config) as client:
+        if not client.config.access_token and not client.config.can_fetch_token:
+            client.token()  # raises the "no WeChat access token" usage error
+
+
 def upload_prepared_result(result: PrepareResult, config: WeChatConfig) -> PrepareResult:
     """`prepare --upload`: upload every output, report each id on stderr."""
     from ..send.deliver import upload_prepared
