@@ -1,6 +1,7 @@
 """prepare(): sniff -> probe -> fit -> attach, for one file."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from .preflight.check import default_role, probe
 from .preflight.probe import ImageInfo, MediaInfo
 from .preflight.sniff import Sniffed, sniff
 from .profiles import Profile, get_profile
+from .spool import Stream, is_stream, named_as, spooled
 
 # Which fitter makes each (content kind, role); audio-only MP4/MKV/WebM count as audio.
 _IMAGE_FITTERS: dict[Role, Callable[[], Fitter[ImageInfo]]] = {
@@ -111,7 +113,7 @@ def attachments_for(outputs: tuple[OutputFile, ...], role: Role,
 
 
 def prepare(
-    path: Path | str,
+    path: Path | str | Stream,
     out_dir: Path | str | None = None,
     profile: str | Profile = "wechat",
     as_: Role | None = None,
@@ -120,10 +122,14 @@ def prepare(
     progress: ProgressFn | None = None,
     stem: str | None = None,
     overwrite: bool = False,
+    name: str | None = None,
     **option_fields: Any,
 ) -> PrepareResult:
     """Make one file ready to send. Raises a MediaprepError subclass on failure.
 
+    ``path`` is a file's path, or its content: bytes or a binary file object (a web
+    upload), with ``name`` (the file's name: outputs are named after it and its
+    extension is checked against the content) and ``out_dir`` (see spool.py).
     ``options`` (or keyword fields of PrepareOptions: media_id, thumb_media_id,
     trim, split, max_parts, attachment_style) tune the fit. Outputs are named after
     the input (or ``stem``) and land all together or not at all; a file already
@@ -133,7 +139,23 @@ def prepare(
     if options is not None and as_ is not None:
         opts = PrepareOptions(**{**opts.__dict__, "as_": as_})
     prof = get_profile(profile)
-    path = Path(path)
+    if is_stream(path):
+        if name is None:
+            raise UsageError("prepare() of bytes or a file object needs name=",
+                             hint='e.g. name="photo.heic": outputs are named after it')
+        if out_dir is None:
+            raise UsageError("prepare() of bytes or a file object needs out_dir=",
+                             hint="the folder the outputs go to")
+        with spooled(path, name, prof.safety.max_input_bytes) as spool, named_as(spool, name):
+            result = _prepare_file(spool, out_dir, prof, opts, progress, stem or output_stem(name),
+                                   overwrite)
+        return dataclasses.replace(result, input=Path(name))
+    assert isinstance(path, (str, Path))
+    return _prepare_file(Path(path), out_dir, prof, opts, progress, stem, overwrite)
+
+
+def _prepare_file(path: Path, out_dir: Path | str | None, prof: Profile, opts: PrepareOptions,
+                  progress: ProgressFn | None, stem: str | None, overwrite: bool) -> PrepareResult:
     sniffed = sniff(path)
     info = probe(sniffed, prof)
     role = opts.as_ or default_role(sniffed, info)

@@ -16,7 +16,7 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -24,12 +24,12 @@ from ..batching.rules import REASONS, WalkRules
 from ..batching.walk import MEDIA_EXTENSIONS, Found, walk
 from ..errors import BadInput, ExitCode, MediaprepError, MissingDependency, escape_name
 from ..model import ROLES, Role
-from ..preflight.check import CheckReport, check_probed, probe
+from ..preflight.check import CheckReport, check, check_probed, probe
 from ..preflight.sniff import sniff
 from ..profiles import BUILTIN, Profile, get_profile
 from ..tools import magic
 from .messages import debug_enabled, fail_line, print_json, say, skip_line, verbosity, warn
-from .options import as_option, json_option, profile_option
+from .options import STDIN, as_option, json_option, name_option, profile_option, stdin_input
 
 NOT_MEDIA = "not media"
 NOT_REGULAR = "not a regular file"
@@ -39,13 +39,17 @@ NOT_REGULAR = "not a regular file"
 class Entry:
     found: Found
     walked: bool  # found in a folder (False: named on the command line)
+    stream: IO[bytes] | None = None  # stdin (the path is then its --name)
 
 
-def _entries(paths: tuple[str, ...], rules: WalkRules) -> list[Entry]:
+def _entries(paths: tuple[str, ...], rules: WalkRules, stdin: IO[bytes] | None, name: str | None) -> list[Entry]:
     out: list[Entry] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
+        if p == STDIN and stdin is not None:
+            shown = Path(name or "stdin")
+            out.append(Entry(Found(shown, shown), False, stdin))
+        elif path.is_dir():
             out.extend(Entry(f, True) for f in walk(path, ignore=rules))
         else:
             out.append(Entry(Found(path, path), False))
@@ -107,6 +111,24 @@ def _failed(tally: Tally, path: Path, exc: MediaprepError, as_json: bool) -> Non
         click.echo(fail_line(exc.one_line()), err=True)
 
 
+def _report(entry: Entry, profile: Profile, as_: Role | None) -> CheckReport | str:
+    """The file's report, or why it was skipped (not media). Raises for a failure."""
+    found = entry.found
+    if found.error is not None:
+        raise BadInput(found.error, path=found.path)
+    if entry.stream is not None:
+        return check(entry.stream, profile, as_, name=str(found.path))
+    try:
+        sniffed = sniff(found.path)
+    except BadInput as exc:
+        # In a folder, a file that is not media and does not claim to be is simply
+        # not ours to judge; a .jpg that is not a JPEG is a broken export (exit 4).
+        if entry.walked and found.path.suffix.lower() not in MEDIA_EXTENSIONS:
+            return f"not a media file: {exc.message}"
+        raise
+    return check_probed(sniffed, probe(sniffed, profile), profile, as_)
+
+
 def check_entry(entry: Entry, profile: Profile, as_: Role | None, tally: Tally, as_json: bool) -> None:
     found = entry.found
     if found.skip is not None:
@@ -114,20 +136,12 @@ def check_entry(entry: Entry, profile: Profile, as_: Role | None, tally: Tally, 
         _skip(tally, entry, category, found.skip, as_json)
         return
     try:
-        if found.error is not None:
-            raise BadInput(found.error, path=found.path)
-        try:
-            sniffed = sniff(found.path)
-        except BadInput as exc:
-            # In a folder, a file that is not media and does not claim to be is simply
-            # not ours to judge; a .jpg that is not a JPEG is a broken export (exit 4).
-            if entry.walked and found.path.suffix.lower() not in MEDIA_EXTENSIONS:
-                _skip(tally, entry, NOT_MEDIA, f"not a media file: {exc.message}", as_json)
-                return
-            raise
-        report = check_probed(sniffed, probe(sniffed, profile), profile, as_)
+        report = _report(entry, profile, as_)
     except MediaprepError as exc:
         _failed(tally, found.path, exc, as_json)
+        return
+    if isinstance(report, str):
+        _skip(tally, entry, NOT_MEDIA, report, as_json)
         return
     tally.files.append({**report.to_dict(), "status": "ok" if report.complies else "not_compliant"})
     if report.complies:
@@ -149,9 +163,10 @@ def check_entry(entry: Entry, profile: Profile, as_: Role | None, tally: Tally, 
                    "('raw/*.png') or the name ('*.tmp'); a folder matched is not walked; repeatable.")
 @click.option("--include-hidden", is_flag=True,
               help="In folders, also check hidden files and folders (names starting with '.').")
+@name_option("The name of the input read from stdin (-): its extension is checked against the content.")
 @json_option()
 def check_cmd(paths: tuple[str, ...], profile_name: str, as_: Role | None, excludes: tuple[str, ...],
-              include_hidden: bool, as_json: bool) -> None:
+              include_hidden: bool, name: str | None, as_json: bool) -> None:
     """Check files (or folders) against a profile without changing anything.
 
     In folders, only media files count: mediaprep's own files, hidden files and
@@ -159,10 +174,12 @@ def check_cmd(paths: tuple[str, ...], profile_name: str, as_: Role | None, exclu
     counted. Exit 0 when every media file complies, 5 when one does not, 4 when one
     is damaged or unreadable (3: a missing dependency, before any file is read).
     """
+    stdin = stdin_input(paths, name, "cat photo.jpg | mediaprep check - --name photo.jpg")
     profile = get_profile(profile_name)
     magic.require()
     tally = Tally()
-    for entry in _entries(paths, WalkRules(exclude=excludes, include_hidden=include_hidden)):
+    rules = WalkRules(exclude=excludes, include_hidden=include_hidden)
+    for entry in _entries(paths, rules, stdin, name):
         check_entry(entry, profile, as_, tally, as_json)
     if as_json:
         print_json({"schema": "mediaprep/check/1", "profile": profile.name,

@@ -6,23 +6,26 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from ..attachment import AttachmentStyle
 from ..batching.naming import choose_stems
-from ..errors import MediaprepError, MissingDependency, escape_name
+from ..errors import MediaprepError, MissingDependency, UsageError, escape_name
 from ..model import PrepareOptions, PrepareResult, Role
 from ..pipeline import prepare
 from ..profiles import Profile, get_profile
 from .messages import debug_enabled, detail, fail_line, notice, print_json, verbosity, warn
 from .options import (
+    STDIN,
     as_option,
     attachment_style_option,
     fitting_options,
     json_option,
+    name_option,
     profile_option,
+    stdin_input,
 )
 from .progress import StageBar
 from .send import check_upload_credentials, upload_option, upload_prepared_result
@@ -55,30 +58,43 @@ def _print_prepared(result: PrepareResult) -> None:
 @attachment_style_option
 @click.option("--overwrite", is_flag=True,
               help="Replace files of the outputs' names in the output folder (default: refuse, exit 7).")
+@name_option("The name of the input read from stdin (-): outputs are named after it and its "
+             "extension is checked against the content.")
 @json_option("Print one JSON object per input, one per line.")
 @upload_option
 def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, profile_name: str,
                 media_id: str | None, thumb_media_id: str | None, trim: float | None,
                 split: bool | None, max_parts: int | None, attachment_style: AttachmentStyle,
-                overwrite: bool, as_json: bool, wechat: Any = None) -> None:
+                overwrite: bool, name: str | None, as_json: bool, wechat: Any = None) -> None:
     """Make files compliant and print their attachment blocks (--upload: with real media ids).
 
     Outputs keep the inputs' names (photo.heic -> photo.jpg, 照片.png -> 照片.jpg);
-    several inputs get distinct names, decided before any work. Exit code: the
-    worst of the inputs'.
+    several inputs get distinct names, decided before any work. - reads one input
+    from stdin (with --name; outputs go to -o or the current folder). Exit code:
+    the worst of the inputs'.
     """
+    stdin = stdin_input(paths, name, "cat photo.heic | mediaprep prepare - --name photo.heic -o out")
+    if stdin is not None and not name:
+        raise UsageError("reading stdin (-) needs --name",
+                         hint="e.g. --name photo.heic: outputs are named after it")
+    # stdin's input is known by its name (outputs are named after it, in -o or here).
+    labels = [Path(Path(name or STDIN).name) if p == STDIN else Path(p) for p in paths]
+    if stdin is not None and labels.count(Path(Path(name or STDIN).name)) > 1:
+        raise UsageError(f"--name {name} is also given as a file", hint="give stdin another --name")
+    sources: dict[Path, Path | IO[bytes]] = {label: (stdin if p == STDIN and stdin else label)
+                                             for p, label in zip(paths, labels, strict=True)}
     opts = PrepareOptions(as_=as_, media_id=media_id, thumb_media_id=thumb_media_id, trim=trim,
                           split=split, max_parts=max_parts, attachment_style=attachment_style)
     profile = get_profile(profile_name)
     # What no input can fix is found before any work, and reported once.
     if wechat is not None:
         check_upload_credentials(wechat)
-    require_tools([Path(p) for p in paths], as_)
-    plan = _plan_names([Path(p) for p in paths], Path(out_dir) if out_dir is not None else None)
+    require_tools(labels, as_)
+    plan = _plan_names(labels, Path(out_dir) if out_dir is not None else None)
     if len(plan) == 1:  # one input: its failure is the command's, through the one handler
         (src, stem), = plan
         try:
-            _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+            _prepare_one(src, sources[src], stem, out_dir, profile, opts, overwrite, as_json, wechat)
         except MediaprepError as exc:
             if as_json:  # stdout still gets its one document
                 print_json(error_document(exc, src))
@@ -87,7 +103,7 @@ def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, p
     worst = 0
     for src, stem in plan:
         try:
-            _prepare_one(src, stem, out_dir, profile, opts, overwrite, as_json, wechat)
+            _prepare_one(src, sources[src], stem, out_dir, profile, opts, overwrite, as_json, wechat)
         except MissingDependency:
             raise  # no later input can do better: reported once, exit 3
         except MediaprepError as exc:
@@ -121,13 +137,15 @@ def error_document(exc: MediaprepError, path: Path) -> dict[str, Any]:
             "exit_code": int(exc.exit_code)}
 
 
-def _prepare_one(src: Path, stem: str, out_dir: str | None, profile: Profile, opts: PrepareOptions,
-                 overwrite: bool, as_json: bool, wechat: Any) -> None:
+def _prepare_one(src: Path, source: Path | IO[bytes], stem: str, out_dir: str | None, profile: Profile,
+                 opts: PrepareOptions, overwrite: bool, as_json: bool, wechat: Any) -> None:
     progress = StageBar(src.name) if sys.stderr.isatty() and not verbosity().quiet else None
     started = time.monotonic()
+    streamed = not isinstance(source, Path)  # stdin: spooled by prepare(), outputs here or in -o
     try:
-        result = prepare(src, out_dir=out_dir, profile=profile, options=opts, progress=progress,
-                         stem=stem, overwrite=overwrite)
+        result = prepare(source, out_dir=out_dir or ("." if streamed else None), profile=profile,
+                         options=opts, progress=progress, stem=stem, overwrite=overwrite,
+                         name=src.name if streamed else None)
     finally:
         if progress is not None:
             progress.close()

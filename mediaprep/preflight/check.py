@@ -1,6 +1,7 @@
 """check: a probed file against a profile's limits for its role."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 from ..errors import UsageError
 from ..model import Role
 from ..profiles import Profile, RoleLimits, get_profile
+from ..spool import Stream, is_stream, named_as, spooled
 from .probe import ImageInfo, MediaInfo, probe_av, probe_image
 from .sniff import Sniffed, sniff
 
@@ -207,8 +209,21 @@ def check_probed(sniffed: Sniffed, info: ImageInfo | MediaInfo, profile: Profile
                        warnings=sniffed.warnings)
 
 
-def check(path: Path | str, profile: str | Profile = "wechat", role: str | None = None) -> CheckReport:
-    """Sniff, probe and check one file. Raises a MediaprepError when it cannot be read."""
+def check(path: Path | str | Stream, profile: str | Profile = "wechat", role: str | None = None, *,
+          name: str | None = None) -> CheckReport:
+    """Sniff, probe and check one file. Raises a MediaprepError when it cannot be read.
+
+    ``path`` may also be the file's content, bytes or a binary file object (a web
+    upload); ``name`` is then its name (its extension is compared with the content;
+    the report names the input by it)."""
     prof = get_profile(profile)
+    if is_stream(path):
+        shown = name or "input"
+        with spooled(path, shown, prof.safety.max_input_bytes) as spool, named_as(spool, shown):
+            report = check(spool, prof, role)
+        # Sniffing warns only about the name; content without a name has none to doubt.
+        warnings = report.warnings if name is not None else ()
+        return dataclasses.replace(report, path=Path(shown), warnings=warnings)
+    assert isinstance(path, (str, Path))
     sniffed = sniff(path)
     return check_probed(sniffed, probe(sniffed, prof), prof, role)
