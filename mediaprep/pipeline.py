@@ -18,6 +18,7 @@ from .preflight.probe import ImageInfo, MediaInfo
 from .preflight.sniff import Sniffed, sniff
 from .profiles import Profile, get_profile
 from .spool import Stream, is_stream, named_as, spooled
+from .tools import ffprogress
 
 # Which fitter makes each (content kind, role); audio-only MP4/MKV/WebM count as audio.
 _IMAGE_FITTERS: dict[Role, Callable[[], Fitter[ImageInfo]]] = {
@@ -160,7 +161,8 @@ def _prepare_file(path: Path, out_dir: Path | str | None, prof: Profile, opts: P
     info = probe(sniffed, prof)
     role = opts.as_ or default_role(sniffed, info)
     target_dir = resolve_out_dir(path, Path(out_dir) if out_dir is not None else None)
-    with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged:
+    seconds = info.duration if isinstance(info, MediaInfo) else None
+    with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged, ffprogress.expect(seconds):
         fitted = _fit_writing(sniffed, info, prof, role, opts, staged.dir, progress, target_dir)
         outputs = staged.commit(fitted.outputs, _renamer(output_stem(path), stem))
     said = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings)))

@@ -48,6 +48,14 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
+def weight_by_kind(tasks: list[Task]) -> dict[str, float]:
+    """The expected work of each kind (image, audio, video), for the ETA."""
+    out: dict[str, float] = {}
+    for t in tasks:
+        out[t.kind] = out.get(t.kind, 0.0) + t.weight
+    return out
+
+
 def order(tasks: list[Task]) -> list[Task]:
     """Longest expected work first (videos, then audio, then pictures, each by size):
     the last file to start is a short one, so all workers finish close together."""
@@ -212,7 +220,8 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
     state = ProgressTracker(progress, total=len(decided) + len(already) + len(todo),
                             bytes_total=sum(r.input_bytes for r in decided + already)
                             + sum(t.size for t in todo),
-                            weight_total=sum(t.weight for t in todo), t0=t0)
+                            weight_total=sum(t.weight for t in todo), t0=t0,
+                            weight_by_kind=weight_by_kind(todo))
     try:
         with ManifestWriter(manifest_path, dst) as writer:
             decided = [stale(r) for r in decided]
@@ -228,7 +237,7 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
                 res = stale(res)
                 writer.append(res)
                 results.append(res)
-                state.finished(res, weight=task.weight)
+                state.finished(res, weight=task.weight, kind=task.kind)
 
             def local_done(outcome: Outcome) -> None:
                 task = by_index[outcome.key]

@@ -1,6 +1,7 @@
 """`mediaprep prepare`: make files compliant and print their attachment blocks."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -16,6 +17,7 @@ from ..errors import MediaprepError, MissingDependency, UsageError, escape_name
 from ..model import PrepareOptions, PrepareResult, Role
 from ..pipeline import prepare
 from ..profiles import Profile, get_profile
+from ..tools import ffprogress
 from .messages import debug_enabled, detail, fail_line, notice, print_json, verbosity, warn
 from .options import (
     STDIN,
@@ -143,9 +145,10 @@ def _prepare_one(src: Path, source: Path | IO[bytes], stem: str, out_dir: str | 
     started = time.monotonic()
     streamed = not isinstance(source, Path)  # stdin: spooled by prepare(), outputs here or in -o
     try:
-        result = prepare(source, out_dir=out_dir or ("." if streamed else None), profile=profile,
-                         options=opts, progress=progress, stem=stem, overwrite=overwrite,
-                         name=src.name if streamed else None)
+        with ffprogress.reporting(progress.encode) if progress else contextlib.nullcontext():
+            result = prepare(source, out_dir=out_dir or ("." if streamed else None), profile=profile,
+                             options=opts, progress=progress, stem=stem, overwrite=overwrite,
+                             name=src.name if streamed else None)
     finally:
         if progress is not None:
             progress.close()
