@@ -108,6 +108,7 @@ def test_batch_and_profiles_documents(tmp_path: Path) -> None:
     src.mkdir()
     shutil.copyfile(TESTDATA / "images/ladybird.png", src / "a.png")
     shutil.copyfile(TESTDATA / "images/compliant.jpg", src / "ok.jpg")
+    shutil.copyfile(TESTDATA / "images/photo_rotated_gps.jpg", src / "gps.jpg")
     (src / "broken.jpg").write_text("not a picture\n")
     (src / "notes.txt").write_text("hello\n")
     res = run("batch", str(src), str(tmp_path / "dst"), "--json")
@@ -116,7 +117,9 @@ def test_batch_and_profiles_documents(tmp_path: Path) -> None:
     made = [f for f in doc["files"] if f["outputs"]]
     assert doc["bytes_in"] == sum(f["bytes"] for f in made)  # the same count as the summary's
     assert f"bytes: {doc['bytes_in']:,} -> {doc['bytes_out']:,}" in res.stderr
-    assert "2 prepared" in res.stderr  # the failure is not counted among them
+    assert "3 prepared" in res.stderr  # the failure is not counted among them
+    gps = next(f for f in doc["files"] if f["input"] == "gps.jpg")
+    assert "GPS location removed" in gps["notices"] and gps["warnings"] == []
     profiles = valid("profiles", json.loads(run("profiles", "--json").stdout))
     assert profiles["profiles"]["wechat"]["roles"]["voice"]["max_seconds"] == 60
 

@@ -217,6 +217,7 @@ def resumed(entry: dict[str, Any] | None, task: Task, dst: Path,
                       outputs=outputs,
                       attachments=attachments_for(outputs, role, task.options),
                       warnings=tuple(entry.get("warnings") or ()),
+                      notices=tuple(entry.get("notices") or ()),
                       reason="unchanged since an earlier run (use --force to redo)",
                       settings=task.settings, stem=task.stem, resumed=True,
                       attachment_style=task.options.attachment_style)

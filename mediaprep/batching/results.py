@@ -33,6 +33,7 @@ class FileResult:
     outputs: tuple[OutputFile, ...] = ()  # absolute paths
     attachments: tuple[Attachment, ...] = ()
     warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()  # what was done as intended (GPS removed, ...): model.Notice
     error: str | None = None  # one line, for failed
     exit_code: int | None = None  # the code a single `mediaprep prepare` would have exited with
     reason: str | None = None  # for skipped: why
@@ -71,6 +72,8 @@ class FileResult:
         out["outputs"] = outputs
         out["attachments"] = [a.to_dict(self.attachment_style) for a in self.attachments]
         out["warnings"] = list(self.warnings)
+        if self.notices:
+            out["notices"] = list(self.notices)
         out["seconds"] = round(self.seconds, 3)
         out["cpu_seconds"] = round(self.cpu_seconds, 3)
         if self.resumed:

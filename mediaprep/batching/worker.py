@@ -163,7 +163,7 @@ def process(task: Task) -> FileResult:
             base, status="passed" if made and all(o.passed_through for o in made) else "ok",
             role=result.role, outputs=made,
             attachments=attachments_for(made, result.role, task.options),
-            warnings=result.warnings, seconds=time.monotonic() - t0,
+            warnings=result.warnings, notices=result.notices, seconds=time.monotonic() - t0,
             cpu_seconds=_cpu_seconds() - c0)
     except MediaprepError as exc:
         error, code = error_line(task.rel, exc), int(exc.exit_code)

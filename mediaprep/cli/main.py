@@ -66,7 +66,7 @@ def global_params() -> list[click.Parameter]:
         click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_set_quiet,
                      help="Say nothing but results and errors (no notices, warnings or progress)."),
         click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_set_verbose,
-                     help="Say more: settings chosen, tools used."),
+                     help="Say more: the limits and settings each file got, what a folder check skipped."),
     ]
 
 
