@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import IO, TypeGuard
 
 from .errors import LimitExceeded, MediaprepError, OutputError, UsageError
-from .output import WRITE_ERRNOS, output_stem, split_name
+from .names import output_stem, split_name
+from .output import WRITE_ERRNOS
 
 # What the library takes besides a path.
 Stream = bytes | bytearray | memoryview | IO[bytes]
