@@ -9,10 +9,12 @@ STAMP  := $(VENV)/.installed-stamp
 
 install: $(STAMP) sysdeps
 
+# PYTHONWARNINGS: setuptools' note on every editable install ("be careful with folders
+# ... same name as your package") is information, not a problem; a quiet install hides it.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	PYTHONWARNINGS=ignore::UserWarning $(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
 # python-magic needs the system's libmagic1; the hostile-input tests watch file opens

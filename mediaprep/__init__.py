@@ -81,6 +81,10 @@ _WHERE: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "batch":  # its workers need POSIX: say so in one line, not an ImportError
+        from .posix import require_posix
+
+        require_posix("mediaprep.batch()")
     if name == "PROFILES":
         value: Any = importlib.import_module(".profiles", __name__).BUILTIN
     elif name in _WHERE:

@@ -20,6 +20,15 @@ Slot = Literal["media", "thumb"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 ROLES: tuple[Role, ...] = get_args(Role)
 
+class Notice(str):
+    """A message saying what was done as intended ("GPS location removed", "rotated
+    upright"), as opposed to a warning the user may want to act on. Fit stages put
+    both in ``Fitted.warnings``; prepare() sorts them into ``PrepareResult.notices``
+    and ``.warnings``, so the command line can show them apart and ``-q`` can hide both."""
+
+    __slots__ = ()
+
+
 # A stage reports progress as (done, total, what) so long work can show a bar.
 ProgressFn = Callable[[float, float, str], None]
 
@@ -72,10 +81,11 @@ class OutputFile:
         out: dict[str, Any] = {"path": str(self.path), "slot": self.slot, "role": self.role,
                                "bytes": self.bytes,
                                "format": self.format}
-        for key in ("width", "height", "duration", "quality", "part"):
+        for key, name in (("width", "width"), ("height", "height"), ("duration", "duration_seconds"),
+                          ("quality", "quality"), ("part", "part")):
             value = getattr(self, key)
             if value is not None:
-                out[key] = round(value, 3) if isinstance(value, float) else value
+                out[name] = round(value, 3) if isinstance(value, float) else value
         if self.passed_through:
             out["passed_through"] = True
         if self.details:
@@ -102,12 +112,19 @@ class PrepareResult:
     attachments: tuple[Attachment, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
     attachment_style: AttachmentStyle = "table"
+    notices: tuple[str, ...] = ()  # what was done as intended (see Notice)
+    profile: str = ""  # the profile's name
 
     def to_dict(self) -> dict[str, Any]:
+        """The `prepare --json` document (mediaprep/schemas/prepare.schema.json)."""
         return {
+            "schema": "mediaprep/prepare/1",
             "input": str(self.input),
+            "input_bytes": self.input_bytes,
+            "profile": self.profile,
             "role": self.role,
             "outputs": [o.to_dict() for o in self.outputs],
             "attachments": [a.to_dict(self.attachment_style) for a in self.attachments],
             "warnings": list(self.warnings),
+            "notices": list(self.notices),
         }

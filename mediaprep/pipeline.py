@@ -1,6 +1,7 @@
 """prepare(): sniff -> probe -> fit -> attach, for one file."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,15 @@ from . import fit
 from .attachment import Attachment, placeholder
 from .errors import MediaprepError, OutputError, UsageError
 from .fit import Fitter
-from .model import Fitted, Kind, OutputFile, PrepareOptions, PrepareResult, ProgressFn, Role
+from .model import Fitted, Kind, Notice, OutputFile, PrepareOptions, PrepareResult, ProgressFn, Role
 from .names import fit_name, output_stem
 from .output import WRITE_ERRNOS, OutputSet, resolve_out_dir, write_failure
 from .preflight.check import default_role, probe
 from .preflight.probe import ImageInfo, MediaInfo
 from .preflight.sniff import Sniffed, sniff
 from .profiles import Profile, get_profile
+from .spool import Stream, is_stream, named_as, spooled
+from .tools import ffprogress
 
 # Which fitter makes each (content kind, role); audio-only MP4/MKV/WebM count as audio.
 _IMAGE_FITTERS: dict[Role, Callable[[], Fitter[ImageInfo]]] = {
@@ -111,7 +114,7 @@ def attachments_for(outputs: tuple[OutputFile, ...], role: Role,
 
 
 def prepare(
-    path: Path | str,
+    path: Path | str | Stream,
     out_dir: Path | str | None = None,
     profile: str | Profile = "wechat",
     as_: Role | None = None,
@@ -121,10 +124,14 @@ def prepare(
     stem: str | None = None,
     overwrite: bool = False,
     measure: bool = False,
+    name: str | None = None,
     **option_fields: Any,
 ) -> PrepareResult:
     """Make one file ready to send. Raises a MediaprepError subclass on failure.
 
+    ``path`` is a file's path, or its content: bytes or a binary file object (a web
+    upload), with ``name`` (the file's name: outputs are named after it and its
+    extension is checked against the content) and ``out_dir`` (see spool.py).
     ``options`` (or keyword fields of PrepareOptions: media_id, thumb_media_id,
     trim, split, max_parts, attachment_style) tune the fit. Outputs are named after
     the input (or ``stem``) and land all together or not at all; a file already
@@ -140,8 +147,25 @@ def prepare(
     if measure:
         from .measure.outputs import require
 
-        require()
-    path = Path(path)
+        require()  # before any work: exit 3 with the pip command when the extra is missing
+    if is_stream(path):
+        if name is None:
+            raise UsageError("prepare() of bytes or a file object needs name=",
+                             hint='e.g. name="photo.heic": outputs are named after it')
+        if out_dir is None:
+            raise UsageError("prepare() of bytes or a file object needs out_dir=",
+                             hint="the folder the outputs go to")
+        with spooled(path, name, prof.safety.max_input_bytes) as spool, named_as(spool, name):
+            result = _prepare_file(spool, out_dir, prof, opts, progress, stem or output_stem(name),
+                                   overwrite, measure)
+        return dataclasses.replace(result, input=Path(name))
+    assert isinstance(path, (str, Path))
+    return _prepare_file(Path(path), out_dir, prof, opts, progress, stem, overwrite, measure)
+
+
+def _prepare_file(path: Path, out_dir: Path | str | None, prof: Profile, opts: PrepareOptions,
+                  progress: ProgressFn | None, stem: str | None, overwrite: bool,
+                  measure: bool) -> PrepareResult:
     sniffed = sniff(path)
     info = probe(sniffed, prof)
     role = opts.as_ or default_role(sniffed, info)
@@ -151,7 +175,8 @@ def prepare(
         from .measure.outputs import start
 
         early = start(sniffed, info)  # a picture's reference view, decoded during the fit
-    with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged:
+    seconds = info.duration if isinstance(info, MediaInfo) else None
+    with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged, ffprogress.expect(seconds):
         fitted = _fit_writing(sniffed, info, prof, role, opts, staged.dir, progress, target_dir)
         outputs = staged.commit(fitted.outputs, _renamer(output_stem(path), stem))
     measured: tuple[str, ...] = ()
@@ -159,9 +184,12 @@ def prepare(
         from .measure.outputs import measure_outputs
 
         outputs, measured = measure_outputs(sniffed, info, role, prof, outputs, early)
-    warnings = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings, *measured)))
+    said = tuple(dict.fromkeys((*sniffed.warnings, *fitted.warnings, *measured)))
+    warnings = tuple(str(w) for w in said if not isinstance(w, Notice))
+    notices = tuple(str(w) for w in said if isinstance(w, Notice))
     if len([o for o in outputs if o.slot == "media"]) > 1 and opts.media_id:
         warnings += ("--media-id ignored: there are several parts, each needs its own upload",)
     return PrepareResult(input=path, role=role, input_bytes=sniffed.size, outputs=outputs,
                          attachments=attachments_for(outputs, role, opts),
-                         warnings=warnings, attachment_style=opts.attachment_style)
+                         warnings=warnings, attachment_style=opts.attachment_style, notices=notices,
+                         profile=prof.name)

@@ -63,6 +63,9 @@ class SafetyLimits:
     max_jpeg_scans: int = 100
     timeout_floor: float = 60.0  # seconds every external run is allowed at least
     memory_mb: int = 4096  # address-space limit for a file's worker in batch mode
+    # Bytes read from a stream (stdin, bytes, a file object) before it is refused:
+    # a stream can be endless. 4 GiB holds a 3-hour video at 3 Mbit/s.
+    max_input_bytes: int = 4 << 30
 
 
 @dataclass(frozen=True)

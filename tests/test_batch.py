@@ -207,7 +207,7 @@ def test_mixed_folder(mixed: Path, tmp_path: Path) -> None:
         (voice,) = by_input["voice/note one.wav"]["outputs"]
         data = (dst / voice["path"]).read_bytes()
         assert data.startswith(b"#!AMR\n") and voice["path"].endswith(".amr")
-        assert 1.8 < voice["duration"] < 2.2
+        assert 1.8 < voice["duration_seconds"] < 2.2
     if HAS_VIDEO:
         roles = sorted(o["slot"] for o in by_input["video/clip.mp4"]["outputs"])
         assert roles == ["media", "thumb"]
@@ -387,7 +387,8 @@ def test_choose_stems_is_stable_and_distinct() -> None:
 def test_check_accepts_folders_and_never_opens_fifos_or_links_out(mixed: Path) -> None:
     proc = _cli("check", str(mixed), "--json", timeout=60)
     report = json.loads(proc.stdout)
-    skipped = {Path(f["path"]).name: f["skipped"] for f in report["files"] if "skipped" in f}
+    skipped = {Path(f["path"]).name: f["reason"] for f in report["files"]
+               if f["status"] == "skipped" and f["category"] == "not a regular file"}
     assert set(skipped) == {"pipe.jpg", "link_out.jpg"}
     assert proc.returncode == 4  # the bad files
     checked = {Path(f["path"]).name for f in report["files"] if "complies" in f}
@@ -636,7 +637,7 @@ def test_fewer_parts_leave_stale_outputs_until_pruned_and_flags_reach_the_files(
     assert proc.returncode == 0, proc.stderr
     (h,) = json.loads(proc.stdout)["files"]
     assert h["status"] == "ok" and len(h["outputs"]) == 1
-    assert h["outputs"][0]["duration"] <= 5.5
+    assert h["outputs"][0]["duration_seconds"] <= 5.5
     assert _cli("batch", str(src), str(dst), "--max-parts", "0").returncode == 2
 
 

@@ -50,7 +50,8 @@ def test_prepare_json_is_exactly_one_object(copy_of, tmp_path):
     res = run("prepare", str(src), "-o", str(tmp_path / "out"), "--json", "--media-id", "123")
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)  # the whole stdout is one JSON document
-    assert set(doc) == {"input", "role", "outputs", "attachments", "warnings"}
+    assert set(doc) == {"schema", "input", "input_bytes", "profile", "role", "outputs", "attachments",
+                        "warnings", "notices"}
     (out,) = doc["outputs"]
     assert out["slot"] == "media" and out["bytes"] <= 128_000
     assert Path(out["path"]).stat().st_size == out["bytes"]
@@ -103,7 +104,7 @@ def test_usage_errors_exit_2():
     assert runner.invoke(main, ["prepare"]).exit_code == 2
     assert runner.invoke(main, ["check", "x", "--profile", "nonesuch"]).exit_code == 2
     res = runner.invoke(main, ["profiles", "--json"])
-    assert json.loads(res.output)["wechat"]["image"]["max_bytes"] == 128_000
+    assert json.loads(res.output)["profiles"]["wechat"]["roles"]["image"]["max_bytes"] == 128_000
 
 
 def test_bare_trim_before_the_path_is_not_taken_as_its_value(tmp_path):
@@ -111,7 +112,7 @@ def test_bare_trim_before_the_path_is_not_taken_as_its_value(tmp_path):
     res = run("prepare", "--trim", str(src), "-o", str(tmp_path), "--json")
     assert res.returncode == 0, res.stderr
     (out,) = json.loads(res.stdout)["outputs"]
-    assert out["format"] == "amr" and out["duration"] <= 60.0
+    assert out["format"] == "amr" and out["duration_seconds"] <= 60.0
     res = run("prepare", str(src), "--trim", "20", "-o", str(tmp_path / "b"), "--json")
     (out,) = json.loads(res.stdout)["outputs"]
-    assert out["duration"] <= 20.0
+    assert out["duration_seconds"] <= 20.0

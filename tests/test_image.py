@@ -35,7 +35,7 @@ def test_real_photo_fits_budget_upright_without_gps(copy_of, tmp_path):
     assert 0x8825 not in exif and 0x0112 not in exif  # no GPS, no orientation tag
     assert b"48" not in im.info.get("exif", b"")
     assert res.attachments[0].to_dict() == {"type": "image", "media_id": f"<image_media_id of {out.path.name}>"}
-    assert any("GPS" in w for w in res.warnings)
+    assert any("GPS" in w for w in res.notices)
 
 
 def test_compliant_clean_jpeg_passes_through_byte_identical(copy_of, tmp_path):

@@ -400,8 +400,8 @@ def test_a_folder_named_like_a_profile(tmp_path):
 
 @pytest.mark.parametrize("text, message, hint", [
     ("[safety]\nmax_pixelz = 1\n", "unknown key(s) in [safety]: max_pixelz", "did you mean max_pixels? valid in "
-     "[safety]: max_duration, max_frames_probe, max_jpeg_scans, max_metadata_bytes, max_pixels, max_side, "
-     "max_streams, max_video_pixels, memory_mb, timeout_floor"),
+     "[safety]: max_duration, max_frames_probe, max_input_bytes, max_jpeg_scans, max_metadata_bytes, max_pixels, "
+     "max_side, max_streams, max_video_pixels, memory_mb, timeout_floor"),
     ("[safety]\nmax_bytes = 1\n", "unknown key(s) in [safety]: max_bytes", "valid in [safety]: max_duration"),
 ])
 def test_unknown_safety_key(tmp_path, text, message, hint):

@@ -106,7 +106,7 @@ def check_thumb(path: Path) -> Image.Image:
 
 
 def probed_duration(path: Path) -> float:
-    return mediaprep.check(path).to_dict()["facts"]["duration"]
+    return mediaprep.check(path).to_dict()["facts"]["duration_seconds"]
 
 
 # ------------------------------------------------------------------ edge-case clips
@@ -312,7 +312,7 @@ def test_rotated_phone_clip_comes_out_upright_without_matrix(clips, tmp_path):
     assert left > 200 and right < 50  # the stored top (white) is on the left when upright
     with Image.open(thumb.path) as shown:
         assert shown.height > shown.width
-    assert any("rotated upright" in w for w in res.warnings)
+    assert any("rotated upright" in w for w in res.notices)
 
 
 def test_odd_size_without_audio(clips, tmp_path):
@@ -426,7 +426,7 @@ def test_trim_keeps_the_first_seconds(clips, tmp_path):
     media, _ = media_and_thumb(res)
     facts = inspect_mp4(media.path, 1_000_000)
     assert abs(facts.duration - 2.0) <= 0.2
-    assert any("trimmed" in w for w in res.warnings)
+    assert any("trimmed" in w for w in res.notices)
     with pytest.raises(UsageError):
         mediaprep.prepare(clips["long"], out_dir=tmp_path, trim=-1.0)
 
@@ -449,7 +449,7 @@ def test_header_claiming_hours_is_not_believed(tmp_path, copy_of):
     data[at + 20:at + 24] = (10 * 3600 * timescale).to_bytes(4, "big")  # "ten hours"
     src.write_bytes(bytes(data))
     facts = mediaprep.check(src).to_dict()["facts"]
-    assert facts["duration"] < 3
+    assert facts["duration_seconds"] < 3
     res = mediaprep.prepare(src, out_dir=tmp_path / "out")
     media, _ = media_and_thumb(res)
     assert not media.passed_through  # the lie is not copied on

@@ -142,8 +142,8 @@ def test_75s_of_speech_splits_into_parts_cut_inside_pauses(tmp_path):
     # Part 1 ends inside a pause of the source: its end in source time.
     settings = dict(res.outputs[0].to_dict()["settings"])
     assert settings["ends_at"] == "pause"
-    assert inside_a_pause(settings["end"]), settings
-    assert settings["start"] == pytest.approx(SPEECH_META["speech_start"] - 0.1, abs=0.05)
+    assert inside_a_pause(settings["end_seconds"]), settings
+    assert settings["start_seconds"] == pytest.approx(SPEECH_META["speech_start"] - 0.1, abs=0.05)
     # Greedy: the latest pause before the limit, so part 1 is long.
     assert durations[0] > 50.0
     assert [a.to_dict() for a in res.attachments] == [
@@ -197,8 +197,8 @@ def test_trim_keeps_the_first_60s_ending_in_a_pause(tmp_path):
     assert Path(out["path"]).name == "speech_75s.amr" and "part" not in out
     dur = assert_voice_note(Path(out["path"]))
     assert 55.0 < dur <= 60.0
-    assert inside_a_pause(out["settings"]["end"])
-    assert any("trimmed" in w for w in doc["warnings"])
+    assert inside_a_pause(out["settings"]["end_seconds"])
+    assert any("trimmed" in w for w in doc["notices"])
 
 
 def test_trim_seconds(tmp_path):
@@ -206,7 +206,7 @@ def test_trim_seconds(tmp_path):
     (out,) = res.outputs
     dur = assert_voice_note(out.path)
     assert 8.0 < dur <= 10.0
-    assert inside_a_pause(dict(out.details)["end"])
+    assert inside_a_pause(dict(out.details)["end_seconds"])
 
 
 # ------------------------------------------------------------------ formats
@@ -259,7 +259,7 @@ def test_long_amr_nb_is_cut_into_parts_without_reencoding(media, tmp_path):
         assert dict(out.details)["lossless"] is True
         assert data[6:] in src  # the source's own frames, untouched
         assert out.bytes <= 6 + 21 * 3000  # 7.95 kbit/s (21 B a frame) kept, not raised to 12.2
-    assert inside_a_pause(dict(res.outputs[0].details)["end"])
+    assert inside_a_pause(dict(res.outputs[0].details)["end_seconds"])
 
 
 def test_quiet_amr_nb_is_reencoded_to_be_heard(media, tmp_path):
@@ -352,11 +352,11 @@ def test_check_reports_audio_facts_against_each_profile(media):
     assert r.exit_code == ExitCode.NOT_COMPLIANT
     files = {Path(f["path"]).name: f for f in json.loads(r.stdout)["files"]}
     mp3, amr_nb, amr_wb = files["speech.mp3"], files["speech.amr"], files["speech_amrwb.awb"]
-    assert mp3["facts"]["audio_codec"] in ("mp3", "mp3float") and mp3["facts"]["sample_rate"] == 44100
+    assert mp3["facts"]["audio_codec"] in ("mp3", "mp3float") and mp3["facts"]["sample_rate_hz"] == 44100
     assert mp3["facts"]["channels"] == 2 and mp3["bytes"] == media["speech.mp3"].stat().st_size
-    assert mp3["facts"]["duration"] == pytest.approx(CLIP_S, abs=0.1)
+    assert mp3["facts"]["duration_seconds"] == pytest.approx(CLIP_S, abs=0.1)
     assert [v["rule"] for v in mp3["violations"]] == ["format"]
-    assert amr_nb["complies"] and amr_nb["facts"]["sample_rate"] == 8000
+    assert amr_nb["complies"] and amr_nb["facts"]["sample_rate_hz"] == 8000
     assert amr_nb["facts"]["channels"] == 1
     assert amr_wb["violations"][0]["actual"] == "AMR-WB"
     # The Official Account API also takes MP3; WeCom wants AMR.

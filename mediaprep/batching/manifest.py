@@ -173,7 +173,7 @@ def _output_from_dict(d: dict[str, Any], dst: Path, role: Role) -> OutputFile:
         raise ValueError(f"bad role {out_role!r}")
     return OutputFile(path=dst / d["path"], slot=slot, role=out_role,
                       bytes=int(d["bytes"]), format=d["format"], width=d.get("width"),
-                      height=d.get("height"), duration=d.get("duration"),
+                      height=d.get("height"), duration=d.get("duration_seconds", d.get("duration")),
                       quality=d.get("quality"), part=d.get("part"),
                       passed_through=bool(d.get("passed_through")),
                       details=tuple((d.get("settings") or {}).items()),
@@ -221,6 +221,7 @@ def resumed(entry: dict[str, Any] | None, task: Task, dst: Path,
                       outputs=outputs,
                       attachments=attachments_for(outputs, role, task.options),
                       warnings=tuple(entry.get("warnings") or ()),
+                      notices=tuple(entry.get("notices") or ()),
                       reason="unchanged since an earlier run (use --force to redo)",
                       settings=task.settings, stem=task.stem, resumed=True,
                       attachment_style=task.options.attachment_style)

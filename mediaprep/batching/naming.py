@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -116,6 +115,11 @@ def output_lock(dst: Path) -> Iterator[None]:
     The lock file is removed at the end, while still locked; a batch that opened it
     just before that holds a lock on a removed file, so after locking each batch
     checks that its file is still the one at the path, and starts over if not."""
+    from ..posix import require_posix
+
+    require_posix("locking a batch's output folder")
+    import fcntl  # here, not at the top: `import mediaprep` must work where it is missing
+
     path = dst / LOCK
     while True:
         try:

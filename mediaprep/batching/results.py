@@ -33,6 +33,7 @@ class FileResult:
     outputs: tuple[OutputFile, ...] = ()  # absolute paths
     attachments: tuple[Attachment, ...] = ()
     warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()  # what was done as intended (GPS removed, ...): model.Notice
     error: str | None = None  # one line, for failed
     exit_code: int | None = None  # the code a single `mediaprep prepare` would have exited with
     reason: str | None = None  # for skipped: why
@@ -72,6 +73,8 @@ class FileResult:
         out["outputs"] = outputs
         out["attachments"] = [a.to_dict(self.attachment_style) for a in self.attachments]
         out["warnings"] = list(self.warnings)
+        if self.notices:
+            out["notices"] = list(self.notices)
         out["seconds"] = round(self.seconds, 3)
         out["cpu_seconds"] = round(self.cpu_seconds, 3)
         if self.resumed:
@@ -100,6 +103,12 @@ class BatchResult:
         return tuple(f for f in self.files if f.status == "failed")
 
     @property
+    def made(self) -> tuple[FileResult, ...]:
+        """Files whose outputs exist: made by this run (ok, passed) or an earlier one
+        (resumed). The byte totals count these, in the summary and the JSON alike."""
+        return tuple(f for f in self.files if f.outputs)
+
+    @property
     def exit_code(self) -> ExitCode:
         return ExitCode.BATCH_FAILURES if self.failed else ExitCode.OK
 
@@ -112,13 +121,15 @@ class BatchResult:
         return table
 
     def to_dict(self) -> dict[str, Any]:
+        """The `batch --json` document (mediaprep/schemas/batch.schema.json)."""
         return {
+            "schema": "mediaprep/batch/1",
             "src": str(self.src), "dst": str(self.dst), "manifest": str(self.manifest),
-            "exit_code": int(self.exit_code), "elapsed": round(self.elapsed, 3),
+            "exit_code": int(self.exit_code), "elapsed_seconds": round(self.elapsed, 3),
             "jobs": self.jobs, "dispatched": self.dispatched,
             "counts": {s: c for s, c in self.counts().items() if c},
-            "bytes_in": sum(f.input_bytes for f in self.files),
-            "bytes_out": sum(f.output_bytes for f in self.files),
+            "bytes_in": sum(f.input_bytes for f in self.made),
+            "bytes_out": sum(f.output_bytes for f in self.made),
             "stale": sum(len(f.stale) for f in self.files),
             "pruned": sum(len(f.pruned) for f in self.files),
             "files": [f.to_dict(self.dst.absolute(), self.src.absolute()) for f in self.files],

@@ -21,6 +21,7 @@ from ..errors import ExitCode, OutputError, UsageError, escape_name
 from ..model import PrepareOptions
 from ..output import clean_stale_staging
 from ..profiles import Profile, get_profile
+from ..tools import magic
 from .isolate import Outcome, run_jobs
 from .manifest import (
     MANIFEST,
@@ -45,6 +46,14 @@ def default_jobs() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
+
+
+def weight_by_kind(tasks: list[Task]) -> dict[str, float]:
+    """The expected work of each kind (image, audio, video), for the ETA."""
+    out: dict[str, float] = {}
+    for t in tasks:
+        out[t.kind] = out.get(t.kind, 0.0) + t.weight
+    return out
 
 
 def order(tasks: list[Task]) -> list[Task]:
@@ -83,9 +92,12 @@ def batch(
     """
     t0 = time.monotonic()
     src, dst = Path(src), Path(dst)
+    if not src.exists():
+        raise UsageError("does not exist", path=src, hint="check the source folder's path")
     if not src.is_dir():
         raise UsageError("source is not a folder", path=src,
                          hint="use 'mediaprep prepare' for one file")
+    magic.require()  # once, before any file: without libmagic every file would fail alike
     src_real, dst_real = src.resolve(), dst.resolve()
     if dst_real == src_real or src_real.is_relative_to(dst_real):
         raise UsageError("the output folder must not be the source folder or contain it",
@@ -217,7 +229,8 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
     state = ProgressTracker(progress, total=len(decided) + len(already) + len(todo),
                             bytes_total=sum(r.input_bytes for r in decided + already)
                             + sum(t.size for t in todo),
-                            weight_total=sum(t.weight for t in todo), t0=t0)
+                            weight_total=sum(t.weight for t in todo), t0=t0,
+                            weight_by_kind=weight_by_kind(todo))
     try:
         with ManifestWriter(manifest_path, dst, src.absolute()) as writer:
             decided = [stale(r) for r in decided]
@@ -233,7 +246,7 @@ def _run(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: st
                 res = stale(res)
                 writer.append(res)
                 results.append(res)
-                state.finished(res, weight=task.weight)
+                state.finished(res, weight=task.weight, kind=task.kind)
 
             def local_done(outcome: Outcome) -> None:
                 task = by_index[outcome.key]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +55,15 @@ def _not_regular(mode: int) -> str:
     return "special file"
 
 
-def walk(root: Path | str, exclude: Path | str | None = None) -> Iterator[Found]:
+def walk(root: Path | str, exclude: Path | str | None = None,
+         ignore: Callable[[Path, bool], str | None] | None = None) -> Iterator[Found]:
     """Every entry under root, sorted, depth first. Only regular files are offered
     for reading: FIFOs, devices and sockets (which could block or never end), and
     symlinks that lead outside root or to a folder, are yielded with ``skip`` set
     and are never opened. A symlink to a regular file inside root is read under its
-    own name. ``exclude`` (the output folder, when it lies inside root) is left out."""
+    own name. ``exclude`` (the output folder, when it lies inside root) is left out.
+    ``ignore(rel, is_folder)`` may give a reason to skip an entry (a folder it names
+    is not walked): see rules.WalkRules."""
     root = Path(root)
     root_real = root.resolve()
     exclude_real = Path(exclude).resolve() if exclude is not None else None
@@ -80,6 +83,10 @@ def walk(root: Path | str, exclude: Path | str | None = None) -> Iterator[Found]
                 st = entry.stat(follow_symlinks=False)
             except OSError as exc:
                 yield Found(path, rel, error=f"cannot stat: {exc.strerror}")
+                continue
+            why = ignore(rel, stat.S_ISDIR(st.st_mode)) if ignore is not None else None
+            if why is not None:
+                yield Found(path, rel, skip=why)
                 continue
             if stat.S_ISLNK(st.st_mode):
                 try:

@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import hashlib
 import os
-import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +103,8 @@ def stat_key(st: os.stat_result) -> int | None:
 
 
 def _cpu_seconds() -> float:
+    import resource  # POSIX only; batch checks for it before any worker starts
+
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # ffmpeg runs, once reaped
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -164,7 +165,7 @@ def process(task: Task) -> FileResult:
             base, status="passed" if made and all(o.passed_through for o in made) else "ok",
             role=result.role, outputs=made,
             attachments=attachments_for(made, result.role, task.options),
-            warnings=result.warnings, seconds=time.monotonic() - t0,
+            warnings=result.warnings, notices=result.notices, seconds=time.monotonic() - t0,
             cpu_seconds=_cpu_seconds() - c0)
     except MediaprepError as exc:
         error, code = error_line(task.rel, exc), int(exc.exit_code)

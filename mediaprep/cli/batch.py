@@ -1,16 +1,15 @@
 """`mediaprep batch SRC DST`: a whole folder, with a progress bar and a summary table."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..attachment import AttachmentStyle
 from ..batching.results import BatchResult, Status
-from ..batching.run import batch
 from ..errors import escape_name
 from ..model import ROLES, PrepareOptions, Role
+from .messages import print_json, verbosity
 from .options import (
     as_option,
     attachment_style_option,
@@ -21,6 +20,7 @@ from .options import (
 )
 from .progress import ProgressReporter
 from .report import write_report
+from .tools import require_tools
 
 # Rows of the summary table, in the order a reader looks for them.
 _ROWS: tuple[Status, ...] = ("ok", "passed", "skipped", "failed")
@@ -37,11 +37,12 @@ def summary(result: BatchResult) -> list[str]:
         row = counts.get(status, {})
         lines.append(f"{status:8}" + "".join(f"{row.get(r, 0):>8}" for r in roles)
                      + f"{sum(row.values()):>8}")
-    made = [f for f in result.files if f.outputs]
-    before = sum(f.input_bytes for f in made)
-    after = sum(f.output_bytes for f in made)
+    before = sum(f.input_bytes for f in result.made)
+    after = sum(f.output_bytes for f in result.made)
     ratio = f" ({after / before:.1%})" if before else ""
-    lines.append(f"bytes: {before:,} -> {after:,}{ratio}; {result.dispatched} prepared, "
+    # "prepared": files this run made outputs for; failures have their own row above.
+    prepared = sum(1 for f in result.files if f.status in ("ok", "passed"))
+    lines.append(f"bytes: {before:,} -> {after:,}{ratio}; {prepared} prepared, "
                  f"{result.elapsed:.1f} s with {result.jobs} job{'s' if result.jobs > 1 else ''}")
     stale = sum(len(f.stale) for f in result.files)
     pruned = sum(len(f.pruned) for f in result.files)
@@ -93,17 +94,24 @@ def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: flo
     # Checked (PrepareOptions validates) before any folder is touched.
     opts = PrepareOptions(as_=as_, trim=trim, split=split, max_parts=max_parts,
                           attachment_style=attachment_style)
-    reporter = ProgressReporter(sys.stderr)
+    from ..posix import require_posix
+
+    require_posix("mediaprep batch")
+    from ..batching.run import batch  # after the check: it imports POSIX-only modules
+    # Once, before any file: without them every file would fail alike.
+    require_tools((), as_, all_kinds=True)
+    reporter = ProgressReporter(sys.stderr, quiet=verbosity().quiet)
     try:
         result = batch(src, dst, profile_name, jobs=jobs, force=force, prune=prune, options=opts,
                        time_limit=time_limit, scheduler=scheduler, progress=reporter,
                        measure=measure)
     finally:
         reporter.close()
-    for line in summary(result):
-        click.echo(line, err=True)
+    if not verbosity().quiet:
+        for line in summary(result):
+            click.echo(line, err=True)
     if make_report:
         write_report(dst, src, result.jobs, result.elapsed)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict(), indent=2)
     sys.exit(int(result.exit_code))

@@ -1,8 +1,15 @@
 """The `mediaprep` command group: the one place where exceptions become exit codes
-and one-line messages, and where the commands are put together."""
+and one-line messages, and where the commands are put together.
+
+Commands are imported only when they run (``_COMMANDS``), so ``--version`` and
+``--help`` of one command do not pay for numpy, PyAV or httpx. The global options
+(``--debug``, ``-q``, ``-v``) are accepted before or after the command's name: they
+are added to every command as well as to the group (see messages.Verbosity).
+"""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import signal
 import traceback
 from collections.abc import Iterator
@@ -12,11 +19,20 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, MediaprepError, Stopped
-from . import send
-from .batch import batch_cmd
-from .messages import error, say
-from .prepare import check_cmd, prepare_cmd, profiles_cmd
-from .report import report_cmd
+from .messages import debug_enabled, error, error_document, json_error_owed, print_json, say, set_verbosity
+
+# name -> "module:attribute" of the click command, imported on first use.
+_COMMANDS: dict[str, str] = {
+    "check": "mediaprep.cli.check:check_cmd",
+    "prepare": "mediaprep.cli.prepare:prepare_cmd",
+    "profiles": "mediaprep.cli.check:profiles_cmd",
+    "batch": "mediaprep.cli.batch:batch_cmd",
+    "report": "mediaprep.cli.report:report_cmd",
+    "request": "mediaprep.cli.send:request_cmd",
+    "upload": "mediaprep.cli.send:upload_cmd",
+    "send": "mediaprep.cli.send:send_cmd",
+    "send-media": "mediaprep.cli.send:send_media_cmd",
+}
 
 
 def _is_number(text: str) -> bool:
@@ -27,8 +43,60 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        set_verbosity(ctx, debug=True)
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        set_verbosity(ctx, level=-1)
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value:
+        set_verbosity(ctx, level=value)
+
+
+def global_params() -> list[click.Parameter]:
+    """The options every command takes as well as the group (fresh objects each
+    call: click keeps per-command state on them)."""
+    return [
+        click.Option(["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
+                     help="Show tracebacks and external tools' full output."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_set_quiet,
+                     help="Say nothing but results and errors (no notices, warnings or progress)."),
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_set_verbose,
+                     help="Say more: the limits and settings each file got, what a folder check skipped."),
+    ]
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from .version import version_lines
+
+    for line in version_lines():
+        click.echo(line)
+    ctx.exit(0)
+
+
 class MediaprepGroup(click.Group):
     """Runs a command and turns whatever it raises into one line and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*_COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module, _, attr = _COMMANDS[cmd_name].partition(":")
+            loaded = getattr(importlib.import_module(module), attr)
+            assert isinstance(loaded, click.Command)
+            self.add_command(loaded, cmd_name)
+        command = self.commands.get(cmd_name)
+        if command is not None and not any(p.name == "debug" for p in command.params):
+            command.params.extend(global_params())
+        return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # `--trim` takes an optional number: `--trim 30` keeps 30 s, a bare `--trim`
@@ -47,15 +115,16 @@ class MediaprepGroup(click.Group):
         return super().parse_args(ctx, fixed)
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = bool(ctx.params.get("debug"))
         try:
             with _stop_on_signals():
                 return super().invoke(ctx)
         except MediaprepError as exc:
-            if debug:
+            if debug_enabled():
                 traceback.print_exc()
                 if exc.detail:
                     click.echo(exc.detail, err=True)
+            if json_error_owed(ctx):
+                print_json(error_document(exc))
             error(exc.one_line())
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
@@ -68,7 +137,7 @@ class MediaprepGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # noqa: BLE001 - the last resort: one line, exit 1
-            if debug:
+            if debug_enabled():
                 traceback.print_exc()
             say(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)")
             ctx.exit(int(ExitCode.INTERNAL))
@@ -96,9 +165,9 @@ def _stop_on_signals() -> Iterator[None]:
 
 
 @click.group(cls=MediaprepGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks and external tools' full output.")
-@click.version_option(package_name="mediaprep")
-def main(debug: bool) -> None:
+@click.option("--version", is_flag=True, is_eager=True, expose_value=False, callback=_print_version,
+              help="Show mediaprep's version and the ffmpeg, JPEG and libmagic versions in use.")
+def main() -> None:
     """Make photos, voice notes and videos ready to send over WeChat via IMIconnect.
 
     \b
@@ -109,9 +178,7 @@ def main(debug: bool) -> None:
     """
 
 
-for _command in (check_cmd, prepare_cmd, profiles_cmd, batch_cmd, report_cmd):
-    main.add_command(_command)
-send.register(main)
+main.params.extend(global_params())
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -2,13 +2,16 @@
 help read the same everywhere."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
 from ..attachment import STYLES
+from ..errors import UsageError
 from ..model import ROLES
+from .messages import wants_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,11 +38,45 @@ def attachment_style_option(f: F) -> F:
                         help="'table': the API parameter table's form; 'media': the page's example form.")(f)
 
 
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        wants_json(ctx)
+    return value
+
+
 def json_option(help: str = "Print one JSON object on stdout.") -> Callable[[F], F]:
-    """--json, passed on as ``as_json``."""
+    """--json, passed on as ``as_json``. Remembered for the error handler in main.py:
+    a command asked for JSON that fails before printing its document prints an error
+    document instead (messages.print_json), so stdout is never empty."""
     def decorate(f: F) -> F:
-        return click.option("--json", "as_json", is_flag=True, help=help)(f)
+        return click.option("--json", "as_json", is_flag=True, callback=_remember_json, help=help)(f)
     return decorate
+
+
+STDIN = "-"
+
+
+def name_option(help: str) -> Callable[[F], F]:
+    """--name NAME for the input read from stdin (``-``), passed on as ``name``."""
+    def decorate(f: F) -> F:
+        return click.option("--name", metavar="NAME", help=help)(f)
+    return decorate
+
+
+def stdin_input(paths: tuple[str, ...], name: str | None, example: str) -> IO[bytes] | None:
+    """The binary stdin when ``-`` is among the paths (once at most), else None."""
+    count = paths.count(STDIN)
+    if count == 0:
+        if name is not None:
+            raise UsageError("--name names the input read from stdin", hint=f"give - as the path: {example}")
+        return None
+    if count > 1:
+        raise UsageError("- (stdin) can be read only once")
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        raise UsageError("- reads the input from stdin, but stdin is a terminal",
+                         hint=f"pipe a file in: {example}")
+    return stream.buffer
 
 
 def fitting_options(f: F) -> F:

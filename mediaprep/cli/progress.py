@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 from typing import TextIO
 
 from ..batching.progress import BatchProgress
 from ..batching.results import FileResult
 from ..errors import escape_name
+from ..tools.ffprogress import EncodeProgress
 from .messages import fail_line, skip_line
 
 _REDRAW = "\r\x1b[K"  # back to the start of the line and erase it
@@ -57,19 +59,38 @@ class LiveLine:
 
 
 class StageBar:
-    """`prepare` on a terminal: the stages of one long file (video passes, voice
-    parts) as ``NAME [####----] what``; erased at the end."""
+    """`prepare` on a terminal: the stage of one file (``audio``, ``pass 1``, ``pass 2``,
+    ``encoding``) and, while ffmpeg encodes, how far that encode is:
+    ``NAME pass 1 [#####-----]  45%  0:12 elapsed, ETA 0:15`` (from ffmpeg's own
+    ``-progress`` report, see tools/ffprogress.py); erased at the end."""
 
     def __init__(self, name: str, stream: TextIO | None = None, cells: int = 24) -> None:
         self.name = escape_name(name)
         self.cells = cells
         self.line = LiveLine(stream or sys.stderr)
+        self.what = ""
+        self.stage = (0.0, 1.0)
+        self._lock = threading.Lock()  # encode() is called from the progress reader's thread
 
     def __call__(self, done: float, total: float, what: str) -> None:  # a model.ProgressFn
-        self.line.draw(f"{self.name} {bar(done, total, self.cells, empty='-')} {escape_name(what)}")
+        with self._lock:
+            self.what, self.stage = escape_name(what), (done, total)
+            self.line.draw(f"{self.name} {self.what} {bar(done, total, self.cells, empty='-')}")
+
+    def encode(self, p: EncodeProgress) -> None:  # a tools.ffprogress.Listener
+        if not p.total:
+            return  # nothing to measure against: the stage line stays
+        fraction = min(1.0, p.done / p.total)
+        # A rate from the first instants or the first percent is noise: no ETA until then.
+        steady = fraction >= 0.02 and p.elapsed >= 0.5
+        eta = 0.0 if p.finished else (p.elapsed * (1 - fraction) / fraction if steady else None)
+        with self._lock:
+            self.line.draw(f"{self.name} {self.what} {bar(fraction, 1.0, self.cells, empty='-')} "
+                           f"{fraction:4.0%}  {_clock(p.elapsed)} elapsed, ETA {_clock(eta)}")
 
     def close(self) -> None:
-        self.line.erase()
+        with self._lock:
+            self.line.erase()
 
 
 def _mb(n: int) -> str:
@@ -99,9 +120,10 @@ class ProgressReporter:
     """`batch`: a batching.ProgressCallback that draws the folder's progress."""
 
     def __init__(self, stream: TextIO | None = None, *, interval: float = 10.0,
-                 tty: bool | None = None) -> None:
+                 tty: bool | None = None, quiet: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
+        self.quiet = quiet  # -q: FAIL lines only (errors), no bar, no SKIP lines
         self.interval = interval
         self.line = LiveLine(self.stream)
         self._last_line = time.monotonic()
@@ -116,11 +138,15 @@ class ProgressReporter:
     def __call__(self, p: BatchProgress) -> None:
         self._latest = p
         line = describe(p.last) if p.last is not None else None
+        if line is not None and self.quiet and not line.startswith("FAIL"):
+            line = None
         if line is not None:
             self.line.erase()
             self.stream.write(line + "\n")
         now = time.monotonic()
-        if self.tty:
+        if self.quiet:
+            pass
+        elif self.tty:
             if line is not None or now - self._last_draw >= 0.1 or p.done == p.total:
                 self._draw(p)
                 self._last_draw = now
@@ -137,7 +163,9 @@ class ProgressReporter:
 
     def close(self) -> None:
         """End the bar (or print the last plain line)."""
-        if self.tty:
+        if self.quiet:
+            pass
+        elif self.tty:
             self.line.keep()
         elif self._latest is not None:
             self.stream.write(f"mediaprep: {self._text(self._latest)}\n")

@@ -42,7 +42,7 @@ from ..send.wechat import (
     WeChatClient,
     WeChatConfig,
 )
-from .messages import say
+from .messages import print_json, say, verbosity
 from .options import as_option, attachment_style_option, json_option, profile_option
 
 F = Callable[..., Any]
@@ -133,6 +133,15 @@ def upload_option(f: F) -> F:
     )(wrapper)
 
 
+def check_upload_credentials(config: WeChatConfig) -> None:
+    """`prepare --upload`: the credentials are checked before any encoding, as
+    send-media does, so a missing or malformed token is exit 2 at once, not after
+    minutes of work (no connection is made here)."""
+    with redacted_output(), WeChatClient(config) as client:
+        if not client.config.access_token and not client.config.can_fetch_token:
+            client.token()  # raises the "no WeChat access token" usage error
+
+
 def upload_prepared_result(result: PrepareResult, config: WeChatConfig) -> PrepareResult:
     """`prepare --upload`: upload every output, report each id on stderr."""
     from ..send.deliver import upload_prepared
@@ -205,7 +214,7 @@ def _request_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    print_json(data, indent=2)
 
 
 @click.command("request")
@@ -256,7 +265,7 @@ def upload_cmd(path: Path, media_type: str, profile_name: str, net: NetOptions, 
     with WeChatClient(config) as client:
         done = client.upload(path, media_type)
     if as_json:
-        _print_json(done.to_dict())
+        _print_json({"schema": "mediaprep/upload/1", **done.to_dict()})
     else:
         _print_upload(done)
 
@@ -290,10 +299,12 @@ def _send(bodies: list[Any], key: str | None, url: str, net: NetOptions, as_json
             sender.send_all(bodies, journal=journal, resend_unknown=resend_unknown, on_result=on_result)
     except MediaprepError:
         if as_json and results:  # what did go out, then the error on stderr
-            _print_json({**(extra or {}), "results": [r.to_dict() for r in results], "complete": False})
+            _print_json({"schema": "mediaprep/send/1", **(extra or {}),
+                         "results": [r.to_dict() for r in results], "complete": False})
         raise
     if as_json:
-        _print_json({**(extra or {}), "results": [r.to_dict() for r in results], "complete": True})
+        _print_json({"schema": "mediaprep/send/1", **(extra or {}),
+                     "results": [r.to_dict() for r in results], "complete": True})
 
 
 @click.command("send")
@@ -354,10 +365,13 @@ def send_media_cmd(path: Path, appid: str, text: str | None, to: tuple[str, ...]
                           wechat=config, url=url, net=net, out_dir=out_dir, profile=profile_name,
                           options=PrepareOptions(as_=as_), on_result=on_result,
                           on_upload=None if as_json else _print_upload, **request_kwargs)
-    for warning in delivery.prepared.warnings:
-        _notify(f"warning: {delivery.prepared.input}: {warning}")
+    if not verbosity().quiet:
+        for note in delivery.prepared.notices:
+            _notify(f"info: {delivery.prepared.input}: {note}")
+        for warning in delivery.prepared.warnings:
+            _notify(f"warning: {delivery.prepared.input}: {warning}")
     if as_json:
-        _print_json({**delivery.to_dict(), "complete": True})
+        _print_json({"schema": "mediaprep/send-media/1", **delivery.to_dict(), "complete": True})
 
 
 COMMANDS = (request_cmd, upload_cmd, send_cmd, send_media_cmd)

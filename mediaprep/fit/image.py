@@ -27,7 +27,7 @@ from PIL import Image, ImageChops, ImageCms, ImageFilter, ImageOps
 
 from ..errors import BadInput, CannotComply, LimitExceeded
 from ..formats import jpeg
-from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
+from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import image_violations
 from ..preflight.probe import ImageInfo, open_image
@@ -517,7 +517,7 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
         write_bytes(target, same)
         identical = len(same) == sniffed.size
         if not identical:
-            warn.append("metadata removed losslessly (EXIF/XMP/comments/trailing bytes); pixels untouched")
+            warn.append(Notice("metadata removed losslessly (EXIF/XMP/comments/trailing bytes); pixels untouched"))
         return Fitted(outputs=(OutputFile(path=target, slot="thumb" if role == "thumb" else "media", role=role,
                                            bytes=len(same), format=info.format,
                                           width=info.width, height=info.height,
@@ -526,7 +526,9 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
         raise CannotComply(f"profile {profile.name!r} does not accept JPEG for {role}",
                            path=sniffed.path, hint="add jpeg to the profile's formats")
     if info.has_gps:
-        warn.append("GPS location removed")
+        warn.append(Notice("GPS location removed"))
+    if info.orientation != 1:
+        warn.append(Notice(f"rotated upright (EXIF orientation {info.orientation})"))
     pic = _decode(sniffed, info, profile, DECODE_SIDE, warn)
     full_size: Callable[[], Image.Image] | None = None
     if max(pic.size) < max(info.width, info.height):

@@ -34,7 +34,7 @@ from PIL import Image
 
 from ..errors import BadInput, CannotComply, ToolFailed, ToolTimeout, UsageError
 from ..formats.isobmff import moov_before_mdat, mvhd_duration
-from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
+from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path
 from ..preflight.check import H264_PROFILES, video_violations
 from ..preflight.probe import MediaInfo, VideoStream, open_media
@@ -406,7 +406,7 @@ def _kept_duration(info: MediaInfo, opts: PrepareOptions, longest: float,
     else:
         keep = min(opts.trim, info.duration)
     if keep < info.duration - 0.05:
-        warn.append(f"trimmed: kept the first {keep:.1f} s of {info.duration:.1f} s")
+        warn.append(Notice(f"trimmed: kept the first {keep:.1f} s of {info.duration:.1f} s"))
     return keep
 
 
@@ -444,7 +444,7 @@ def _describe_input(info: MediaInfo, warn: list[str]) -> None:
     v = info.default_video
     assert v is not None
     if v.rotation:
-        warn.append(f"rotated upright ({v.rotation} degrees from the display matrix)")
+        warn.append(Notice(f"rotated upright ({v.rotation} degrees from the display matrix)"))
     if len(info.audio) > 1 and info.default_audio is not None:
         warn.append(f"{len(info.audio)} audio tracks: kept the default one "
                     f"(stream #{info.default_audio.index})")
@@ -514,8 +514,8 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
         segments = _segments(sniffed, info, profile, opts, keep, longest)
         _describe_input(info, warn)
         if len(segments) > 1:
-            warn.append(f"split into {len(segments)} parts of at most "
-                        f"{max(s[1] for s in segments):.1f} s; send each with its own block")
+            warn.append(Notice(f"split into {len(segments)} parts of at most "
+                               f"{max(s[1] for s in segments):.1f} s; send each with its own block"))
         outputs: list[OutputFile] = []
         for i, (start, length) in enumerate(segments):
             part = i + 1 if len(segments) > 1 else None

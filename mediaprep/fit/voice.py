@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
 from ..formats import amr
-from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
+from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import voice_format, voice_violations
 from ..preflight.probe import MediaInfo
@@ -253,8 +253,8 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
                         "limit; keeping what fits")
         cut = trim_end(levels, an.threshold_db, start, end, max(1, keep))
         if cut.frame < end:
-            warn.append(f"trimmed: kept the first {(cut.frame - start) * FRAME_S:.1f} s of "
-                        f"{(end - start) * FRAME_S:.1f} s" + (" (cut in a pause)" if cut.how != "hard" else ""))
+            warn.append(Notice(f"trimmed: kept the first {(cut.frame - start) * FRAME_S:.1f} s of "
+                               f"{(end - start) * FRAME_S:.1f} s" + (" (cut in a pause)" if cut.how != "hard" else "")))
         end = cut.frame
     long_s = (end - start) * FRAME_S
     if end - start > max_frames and opts.split is False:
@@ -285,13 +285,13 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
         step(2, "encoding" if single else f"encoding {len(parts)} parts")
         timeout = ff.timeout_for((end - start) * FRAME_S, floor=profile.safety.timeout_floor)
         made = _encode(samples, parts, start, an, targets, timeout)
-        settings = (("codec", "amr_nb"), ("bitrate", BITRATE), ("sample_rate", SAMPLE_RATE),
+        settings = (("codec", "amr_nb"), ("bitrate", BITRATE), ("sample_rate_hz", SAMPLE_RATE),
                     ("channels", 1), ("gain_db", round(an.gain_db, 1)), ("limiter", an.needs_limiter))
     step(3, "done")
     outputs = []
     for i, (part, target, (frames, size)) in enumerate(zip(parts, targets, made, strict=True), start=1):
-        details = (*settings, ("start", round(part.start * FRAME_S, 3)),
-                   ("end", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
+        details = (*settings, ("start_seconds", round(part.start * FRAME_S, 3)),
+                   ("end_seconds", round(part.end * FRAME_S, 3)), ("ends_at", part.cut))
         outputs.append(OutputFile(path=target, slot="media", role="voice", bytes=size, format="amr",
                                   duration=frames * amr.FRAME_SECONDS, part=None if single else i,
                                   details=details))

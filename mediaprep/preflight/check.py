@@ -1,6 +1,7 @@
 """check: a probed file against a profile's limits for its role."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 from ..errors import UsageError
 from ..model import Role
 from ..profiles import Profile, RoleLimits, get_profile
+from ..spool import Stream, is_stream, named_as, spooled
 from .probe import ImageInfo, MediaInfo, probe_av, probe_image
 from .sniff import Sniffed, sniff
 
@@ -25,11 +27,27 @@ H264_PROFILES = frozenset({"Baseline", "Constrained Baseline", "Main"})
 @dataclass(frozen=True)
 class Violation:
     rule: str  # "bytes" | "format" | "duration" | "codec" | ...
-    actual: str
+    actual: str  # for people: "179,863 bytes"
     limit: str
+    # For programs, where the rule is a number: the unit ("bytes" or "seconds"), the
+    # numbers, and whether the limit is a maximum or a minimum.
+    unit: str | None = None
+    actual_value: float | None = None
+    limit_value: float | None = None
+    bound: str = "max"
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.actual} (limit: {self.limit})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Display strings, and beside them the numbers with their unit in the key
+        (``actual_bytes``, ``limit_bytes``, ``actual_seconds``, ...)."""
+        out: dict[str, Any] = {"rule": self.rule, "actual": self.actual, "limit": self.limit}
+        if self.unit is not None:
+            out[f"actual_{self.unit}"] = self.actual_value
+            out[f"limit_{self.unit}"] = self.limit_value
+            out["bound"] = self.bound
+        return out
 
 
 @dataclass(frozen=True)
@@ -50,11 +68,15 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": str(self.path), "kind": self.kind, "role": self.role, "profile": self.profile,
-            "bytes": self.bytes, "complies": self.complies, "facts": dict(self.facts),
-            "violations": [{"rule": v.rule, "actual": v.actual, "limit": v.limit}
-                           for v in self.violations],
+            "bytes": self.bytes, "complies": self.complies,
+            "facts": {_FACT_KEYS.get(k, k): v for k, v in self.facts},
+            "violations": [v.to_dict() for v in self.violations],
             "warnings": list(self.warnings),
         }
+
+
+# Facts whose JSON key names their unit (the facts themselves keep short names).
+_FACT_KEYS = {"duration": "duration_seconds", "sample_rate": "sample_rate_hz"}
 
 
 def default_role(sniffed: Sniffed, info: ImageInfo | MediaInfo | None = None) -> Role:
@@ -70,9 +92,11 @@ def default_role(sniffed: Sniffed, info: ImageInfo | MediaInfo | None = None) ->
 def _size_rules(size: int, limits: RoleLimits) -> list[Violation]:
     out = []
     if size > limits.max_bytes:
-        out.append(Violation("bytes", f"{size:,} bytes", f"{limits.max_bytes:,} bytes"))
+        out.append(Violation("bytes", f"{size:,} bytes", f"{limits.max_bytes:,} bytes",
+                             "bytes", size, limits.max_bytes))
     if size < limits.min_bytes:
-        out.append(Violation("bytes", f"{size:,} bytes", f"at least {limits.min_bytes:,} bytes"))
+        out.append(Violation("bytes", f"{size:,} bytes", f"at least {limits.min_bytes:,} bytes",
+                             "bytes", size, limits.min_bytes, "min"))
     return out
 
 
@@ -109,7 +133,8 @@ def voice_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> l
     if fmt not in limits.formats:
         out.append(Violation("format", fmt.upper(), f"{_fmts(limits)} (AMR means AMR-NB)"))
     if limits.max_duration is not None and info.duration > limits.max_duration + 1e-3:
-        out.append(Violation("duration", f"{info.duration:.2f} s", f"{limits.max_duration:g} s"))
+        out.append(Violation("duration", f"{info.duration:.2f} s", f"{limits.max_duration:g} s",
+                             "seconds", round(info.duration, 3), limits.max_duration))
     if info.video:
         out.append(Violation("streams", "has a video stream", "audio only"))
     return out
@@ -137,7 +162,8 @@ def video_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> l
     if a is not None and a.codec not in _AAC:
         out.append(Violation("codec", f"audio {a.codec}", "AAC"))
     if limits.max_duration is not None and info.duration > limits.max_duration + 1e-3:
-        out.append(Violation("duration", f"{info.duration:.2f} s", f"{limits.max_duration:g} s"))
+        out.append(Violation("duration", f"{info.duration:.2f} s", f"{limits.max_duration:g} s",
+                             "seconds", round(info.duration, 3), limits.max_duration))
     return out
 
 
@@ -183,8 +209,21 @@ def check_probed(sniffed: Sniffed, info: ImageInfo | MediaInfo, profile: Profile
                        warnings=sniffed.warnings)
 
 
-def check(path: Path | str, profile: str | Profile = "wechat", role: str | None = None) -> CheckReport:
-    """Sniff, probe and check one file. Raises a MediaprepError when it cannot be read."""
+def check(path: Path | str | Stream, profile: str | Profile = "wechat", role: str | None = None, *,
+          name: str | None = None) -> CheckReport:
+    """Sniff, probe and check one file. Raises a MediaprepError when it cannot be read.
+
+    ``path`` may also be the file's content, bytes or a binary file object (a web
+    upload); ``name`` is then its name (its extension is compared with the content;
+    the report names the input by it)."""
     prof = get_profile(profile)
+    if is_stream(path):
+        shown = name or "input"
+        with spooled(path, shown, prof.safety.max_input_bytes) as spool, named_as(spool, shown):
+            report = check(spool, prof, role)
+        # Sniffing warns only about the name; content without a name has none to doubt.
+        warnings = report.warnings if name is not None else ()
+        return dataclasses.replace(report, path=Path(shown), warnings=warnings)
+    assert isinstance(path, (str, Path))
     sniffed = sniff(path)
     return check_probed(sniffed, probe(sniffed, prof), prof, role)

@@ -41,7 +41,7 @@ from typing import Any
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds argv, we run it ourselves
 
 from ..errors import MissingDependency, ToolFailed
-from . import proc
+from . import ffprogress, proc
 
 ENV_VAR = "MEDIAPREP_FFMPEG"
 NEEDED_ENCODERS = ("libopencore_amrnb", "libx264", "aac")
@@ -296,16 +296,16 @@ def pipe_input(demuxer: str, **kwargs: Any) -> Any:
 
 
 def run_graph(stream: Any, *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
-    """Build with ffmpeg-python, run through the one runner."""
-    return proc.run(compile_args(stream), timeout=timeout, tool="ffmpeg", input_bytes=input_bytes)
+    """Build with ffmpeg-python, run through the one runner (reporting progress when
+    someone listens: see ffprogress)."""
+    return ffprogress.run(compile_args(stream), timeout=timeout, input_bytes=input_bytes)
 
 
 def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """Run ffmpeg with hand-built arguments (the video fit's commands; see the
     module docstring for why they are not ffmpeg-python graphs)."""
     ff = get_ffmpeg()
-    return proc.run([ff.path, *_global_args(), *args], timeout=timeout, tool="ffmpeg",
-                    input_bytes=input_bytes)
+    return ffprogress.run([ff.path, *_global_args(), *args], timeout=timeout, input_bytes=input_bytes)
 
 
 def timeout_for(duration: float | None, *, per_second: float = 2.0, floor: float = 60.0) -> float:

@@ -22,6 +22,15 @@ MEMORY_ENV = "MEDIAPREP_CHILD_MEMORY_MB"
 DEFAULT_MEMORY_MB = 4096
 
 
+def _can_limit() -> bool:
+    """The memory cap needs POSIX's resource module; elsewhere children run without it."""
+    try:
+        import resource  # noqa: F401
+    except ImportError:
+        return False
+    return os.name == "posix"
+
+
 def _child_limits() -> None:  # runs in the child between fork and exec
     import resource
 
@@ -49,7 +58,7 @@ def last_line(stderr: str) -> str:
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     # Already gone (or, for the group, not ours to signal): nothing left to kill.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    with contextlib.suppress(ProcessLookupError, PermissionError, AttributeError):  # no killpg: not POSIX
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
@@ -62,8 +71,10 @@ def run(
     tool: str,
     check: bool = True,
     input_bytes: bytes | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> ProcResult:
-    """Run ``argv`` (a list, never a shell string) and wait at most ``timeout`` seconds."""
+    """Run ``argv`` (a list, never a shell string) and wait at most ``timeout`` seconds.
+    ``pass_fds``: descriptors the child keeps (ffprogress's progress pipe)."""
     argv = tuple(str(a) for a in argv)
     try:
         proc = subprocess.Popen(
@@ -72,7 +83,8 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # own process group: killable as a whole
-            preexec_fn=_child_limits,
+            preexec_fn=_child_limits if _can_limit() else None,
+            pass_fds=tuple(pass_fds),
         )
     except OSError as exc:
         raise ToolFailed(f"cannot start {tool}: {exc.strerror}",
