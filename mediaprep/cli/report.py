@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import click
 
-from ..batching.run import default_jobs
 from ..errors import escape_name
 
 
 def write_report(dst: str, src: str | None, jobs: int | None, elapsed: float | None = None) -> None:
     """Build the report and say where it is (stderr, like the batch summary)."""
+    from ..batching.run import default_jobs  # here, not at import: batching needs POSIX
     from ..report import build_report
 
     path = build_report(dst, src, jobs=jobs or default_jobs(), elapsed=elapsed)
