@@ -29,7 +29,7 @@ def info(w: int, h: int, fps: float | None, duration: float, audio: bool = True,
 
 
 @pytest.mark.parametrize("duration, size, fps, audio_kbps", [
-    # MEASURED.md's best grid points: 960x540@30 (15 s), 540p/360p@15 (45 s), 240p@15 (120 s);
+    # Best grid points measured before any code: 960x540@30 (15 s), 540p/360p@15 (45 s), 240p@15 (120 s);
     # on bench/video.py's 15 s clip 640x360 beat 854x480 beat 960x540: 480p sits between.
     (15, (854, 480), 30, 48),
     (45, (640, 360), 15, 32),

@@ -1,6 +1,6 @@
 """request: build and validate IMIconnect message request bodies for WeChat.
 
-The body follows the API page (shared/spec/imiconnect-wechat-messaging.txt):
+The body follows IMIconnect's WeChat messaging API page (its parameter table):
 ``appid``, ``deliverychannel: "wechat"``, ``channels.OTT-Messaging.wechat.{text,
 attachment}``, ``destination: [{"wechatID": [...]}]`` and the optional ``expiry``,
 ``correlationid``, ``notifyurl``, ``callbackData`` and ``smartlinks``.
