@@ -47,7 +47,7 @@ def _print_prepared(result: PrepareResult) -> None:
         if out.details:
             detail(f"{escape_name(out.path)}: " + ", ".join(f"{k} {v}" for k, v in out.details))
     for block in result.attachments:
-        click.echo(json.dumps(block.to_dict(result.attachment_style)))
+        click.echo(json.dumps(block.to_dict(result.attachment_style), ensure_ascii=False))
 
 
 @click.command("prepare")
