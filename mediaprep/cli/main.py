@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, MediaprepError, Stopped
+from ..tools import env
 from . import send
 from .batch import batch_cmd
 from .messages import error, say
@@ -49,6 +50,7 @@ class MediaprepGroup(click.Group):
         debug = bool(ctx.params.get("debug"))
         try:
             with _stop_on_signals():
+                env.check_all()  # a bad MEDIAPREP_* value is exit 2 before any work
                 return super().invoke(ctx)
         except MediaprepError as exc:
             if debug:
