@@ -70,9 +70,9 @@ def bounded(what: str, seconds: float, path: Path | str | None = None) -> Iterat
 
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
-    timer.start()
     try:
         try:
+            timer.start()  # inside: a deadline shorter than starting a thread lands here
             yield
         finally:
             # Disarm under the lock: after this the timer can no longer fire, and an
