@@ -231,9 +231,10 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
         if pic is not im:
             im.close()
         else:
-            fp = getattr(im, "fp", None)  # an ImageFile's; a plain Image has none
-            if fp is not None:
-                fp.close()  # the picture itself is the result: close only its file
+            # The picture itself is the result: close only its files. Leaving the
+            # context closes the one Pillow keeps open to seek an animation's frames
+            # too (closing im.fp alone leaked it for animated PNGs).
+            im.__exit__(None, None, None)
 
 
 # ------------------------------------------------------------------ the search
