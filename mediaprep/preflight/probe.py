@@ -158,6 +158,11 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
         src = Source.of_file(fh)
         facts = read_structure(sniffed, src, limits)
         block = src.read(*facts.exif_at) if facts.exif_at else None
+    if not facts.walked:
+        # No walk of our own for this format (BMP, TIFF): Pillow's header parser may
+        # read as much as the file holds (a TIFF tag can claim any length).
+        check_memory(f"reading the {sniffed.format.upper()} header", sniffed.size, limits.memory_mb,
+                     sniffed.path)
     with bounded(f"reading the {sniffed.format.upper()} header", limits.decode_seconds,
                  sniffed.path):
         im = open_image(sniffed, limits, facts.end)
@@ -244,9 +249,12 @@ def open_media(sniffed: Sniffed, limits: SafetyLimits | None = None) -> Iterator
     length of the ``with`` block, which runs under the wall clock of ``limits``
     (the default profile's when not given): libav demuxes in this process."""
     assert sniffed.demuxer is not None
-    seconds = (limits or SafetyLimits()).decode_seconds
-    with bounded(f"reading the {sniffed.format.upper()} file", seconds, sniffed.path), \
-            av_tools.open_media(sniffed.path, sniffed.demuxer, sniffed.format.upper()) as media:
+    limits = limits or SafetyLimits()
+    # Twice our frame limit for libav's own decodes while opening: its check counts
+    # the padded width, and the streams' real sizes are checked by probe_av.
+    max_pixels = 2 * limits.max_video_pixels
+    with bounded(f"reading the {sniffed.format.upper()} file", limits.decode_seconds, sniffed.path), \
+            av_tools.open_media(sniffed.path, sniffed.demuxer, sniffed.format.upper(), max_pixels) as media:
         yield media
 
 

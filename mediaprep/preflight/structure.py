@@ -41,6 +41,7 @@ class Structure:
     metadata_bytes: int = 0
     exif_at: tuple[int, int] | None = None  # (offset, length) of an EXIF block to read ourselves
     text_chunks: int = 0  # PNG text chunks anywhere, GIF comment extensions' bytes
+    walked: bool = True  # False: no walk here for this format (BMP, TIFF)
 
     def trailing(self, size: int) -> int:
         """Bytes after the end of the image; 0 when the end is unknown."""
@@ -77,7 +78,7 @@ def _walk(sniffed: Sniffed, src: Source, limits: SafetyLimits) -> Structure:
         return Structure(width=w.width, height=w.height, frames=min(w.frames, frames_cap),
                          duration=w.duration, end=w.end, metadata_bytes=w.other_bytes,
                          exif_at=w.exif_at)
-    return Structure()
+    return Structure(walked=False)
 
 
 def check_size(width: int, height: int, limits: SafetyLimits, path: Path) -> None:
