@@ -11,6 +11,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import fuzz  # noqa: E402
 
+import mediaprep
+
 CASES = 300
 SEED = 12
 
@@ -23,3 +25,14 @@ def test_a_short_seeded_fuzz_raises_nothing_but_our_errors() -> None:
     slowest, what = report.slowest[0]
     assert slowest < 10, what
     assert report.seconds < 60
+
+
+def test_found_by_the_fuzzer_undecodable_mp4_tags_are_not_fatal(tmp_path: Path) -> None:
+    # A flipped bit in the ftyp box's brands (which libav reports as a tag) made
+    # PyAV's av.open raise UnicodeDecodeError.
+    data = bytearray((Path(__file__).resolve().parent.parent / "testdata/video/compliant.mp4").read_bytes())
+    data[data.index(b"iso2")] = 0xB4
+    path = tmp_path / "tag.mp4"
+    path.write_bytes(bytes(data))
+    report = mediaprep.check(path)
+    assert dict(report.facts)["format"] == "mp4"

@@ -218,7 +218,10 @@ def open_media(path: Path, demuxer: str, label: str, max_pixels: int | None = No
         options["max_pixels"] = str(max_pixels)  # PyAV passes it to every stream's decoder
     with open(path, "rb") as fh:
         try:
-            container = av.open(fh, mode="r", format=demuxer, options=options)
+            # Tags are the file's own bytes: undecodable ones are shown, never fatal
+            # (PyAV's default "strict" raised UnicodeDecodeError out of av.open).
+            container = av.open(fh, mode="r", format=demuxer, options=options,
+                                metadata_errors="replace")
         except av.FFmpegError as exc:
             raise BadInput(f"cannot read the {label} file: {exc}", path=path,
                            hint="the file is damaged, truncated or not really "
