@@ -72,33 +72,38 @@ def _digest(path: Path) -> tuple[int, int, str]:
         return st.st_size, st.st_mtime_ns, hashlib.sha256(fh.read(1 << 24)).hexdigest()
 
 
-def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int, str, str, float, int]:
-    """Run, and measure this run's own peak RSS (os.wait4: the largest process in the
-    tree that was waited for, the CLI or an ffmpeg it ran)."""
-    import threading
+# Runs argv as its child and writes the child's peak RSS (KB, os.wait4: the largest
+# process of its tree that was waited for, the CLI or an ffmpeg it ran) to the file
+# named first. Why a launcher: Linux charges a child started from a large process
+# (this pytest, hundreds of MB by now) with that process's peak RSS, since the
+# child starts in the parent's address space (vfork) until it execs. A small
+# launcher in between makes the number the run's own.
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"""
 
+
+def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int, str, str, float, int]:
+    """Run; the exit code, stdout, stderr, wall seconds and the run's own peak RSS (KB)."""
+    rss_file = cwd / "rss.kb"
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
-    chunks: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda k=k, f=f: chunks.__setitem__(k, f.read()))
-               for k, f in (("out", proc.stdout), ("err", proc.stderr))]
-    for t in readers:
-        t.start()
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for t in readers:
-        t.join()
-    for pipe in (proc.stdout, proc.stderr):
-        if pipe is not None:
-            pipe.close()
+    proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(rss_file), *argv], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        raise AssertionError(f"{argv} took longer than {timeout} s and was killed") from None
     elapsed = time.monotonic() - start
-    assert elapsed < timeout, f"{argv} took longer than {timeout} s and was killed"
-    return (proc.returncode, chunks["out"].decode(errors="replace"),
-            chunks["err"].decode(errors="replace"), elapsed, usage.ru_maxrss)
+    return (proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), elapsed,
+            int(rss_file.read_text()))
 
 
 @pytest.mark.parametrize("command", ["check", "prepare"])
