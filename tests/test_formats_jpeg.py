@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from source_helpers import file_source
 
 from mediaprep.errors import BadInput, ExitCode
-from mediaprep.formats import FormatError, jpeg
+from mediaprep.formats import FormatError, TooComplex, jpeg
+from mediaprep.formats.source import Source
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 PROPERTY = settings(max_examples=300, deadline=timedelta(milliseconds=500),
@@ -51,7 +53,10 @@ def _check_layout(data: bytes, layout: jpeg.JpegLayout) -> None:
     assert layout.trailing == len(data) - layout.end
     for before, after in zip(segs, segs[1:], strict=False):
         assert before.start < before.end <= after.start
-    assert layout.scans <= jpeg.count_sos_markers(data)
+    # Scans are SOS segments inside the image: never more than the FF DA pairs
+    # before its end (metadata and appended bytes may hold more of them).
+    assert layout.scans <= data[:layout.end].count(b"\xff\xda")
+    assert layout.stripped_size == len(jpeg.strip_metadata(data, layout))
 
 
 # ------------------------------------------------------------------ real files
@@ -59,7 +64,8 @@ def _check_layout(data: bytes, layout: jpeg.JpegLayout) -> None:
 def test_baseline_jpeg_one_scan_nothing_trailing() -> None:
     layout = jpeg.walk(BASELINE)
     _check_layout(BASELINE, layout)
-    assert layout.scans == 1 == jpeg.count_sos_markers(BASELINE)
+    assert layout.scans == 1
+    assert (layout.width, layout.height) == (64, 48)
     assert layout.end == len(BASELINE) and layout.trailing == 0
     assert [s.marker for s in layout.segments][:2] == [jpeg.SOI, 0xE0]  # JFIF right after SOI
 
@@ -68,7 +74,7 @@ def test_progressive_jpeg_counts_every_scan() -> None:
     layout = jpeg.walk(PROGRESSIVE)
     _check_layout(PROGRESSIVE, layout)
     assert layout.scans > 1
-    assert layout.scans == jpeg.count_sos_markers(PROGRESSIVE)
+    assert layout.scans == PROGRESSIVE.count(b"\xff\xda")  # no metadata here to hold others
 
 
 def test_restart_markers_stay_inside_the_scan() -> None:
@@ -90,11 +96,33 @@ def test_fill_bytes_before_a_marker_are_accepted() -> None:
     assert layout.trailing == 0 and layout.scans == 1
 
 
-def test_sos_pairs_in_metadata_count_only_in_the_upper_bound() -> None:
-    # An APP1 holding a small JPEG (as an EXIF thumbnail does) carries its own SOS.
-    data = _insert_after_soi(BASELINE, _segment(0xE1, b"Exif\0\0" + _jpeg((8, 8))))
-    assert jpeg.walk(data).scans == 1
-    assert jpeg.count_sos_markers(data) == 2
+def test_sos_pairs_in_metadata_comments_and_trailing_bytes_are_not_scans() -> None:
+    # An APP1 holding a small JPEG (as an EXIF thumbnail does) carries its own SOS;
+    # a comment or appended bytes may hold FF DA by chance or on purpose.
+    data = _insert_after_soi(BASELINE, _segment(0xE1, b"Exif\0\0" + _jpeg((8, 8)))
+                             + _segment(0xFE, b"\xff\xda" * 500)) + b"\xff\xda" * 500
+    layout = jpeg.walk(data)
+    assert layout.scans == 1 and data.count(b"\xff\xda") > 1000
+    assert layout.metadata_bytes > 1000 and layout.trailing == 1000
+
+
+def test_the_walk_reads_a_file_without_touching_its_tail(tmp_path: Path) -> None:
+    # 2 GB of zeros after the image: a sparse file, walked in a few reads.
+    path = tmp_path / "tail.jpg"
+    path.write_bytes(BASELINE)
+    with open(path, "r+b") as fh:
+        fh.truncate(len(BASELINE) + (2 << 30))
+    started = time.monotonic()
+    with open(path, "rb") as fh:
+        layout = jpeg.walk(Source.of_file(fh))
+    assert time.monotonic() - started < 1.0
+    assert layout.end == len(BASELINE) and layout.trailing == 2 << 30
+
+
+def test_a_flood_of_segments_is_too_complex_not_a_long_loop() -> None:
+    data = _insert_after_soi(BASELINE, b"\xff\x01" * (jpeg.MAX_SEGMENTS + 1))
+    with pytest.raises(TooComplex, match="segments"):
+        jpeg.walk(data)
 
 
 def test_strip_keeps_pixels_and_drops_metadata_and_trailing() -> None:
@@ -205,6 +233,15 @@ def test_strip_gives_a_clean_jpeg_or_not_a_jpeg(data: bytes) -> None:
 
 
 @PROPERTY
-@given(any_bytes)
-def test_sos_count_is_a_plain_byte_count(data: bytes) -> None:
-    assert jpeg.count_sos_markers(data) == data.count(b"\xff\xda")
+@given(jpeg_like)
+def test_a_file_read_in_tiny_windows_walks_like_the_bytes(data: bytes) -> None:
+    try:
+        expected: jpeg.JpegLayout | str = jpeg.walk(data)
+    except jpeg.NotAJpeg as exc:
+        expected = exc.message
+    with file_source(data) as src:
+        try:
+            got: jpeg.JpegLayout | str = jpeg.walk(src)
+        except jpeg.NotAJpeg as exc:
+            got = exc.message
+    assert got == expected

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from source_helpers import file_source
 
 from mediaprep.errors import BadInput
-from mediaprep.formats import FormatError, png
+from mediaprep.formats import FormatError, TooComplex, png
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 PROPERTY = settings(max_examples=300, deadline=timedelta(milliseconds=500),
@@ -57,12 +58,58 @@ def test_testdata_png_walks_to_its_end() -> None:
     assert layout.trailing == 0 and layout.size == len(LADYBIRD)
 
 
-def test_exif_chunk_is_seen_by_the_walk_and_the_byte_test() -> None:
-    assert png.walk(WITH_EXIF).exif_chunk
-    assert png.may_hold_exif(WITH_EXIF)
-    assert not png.may_hold_exif(PLAIN)
+def test_exif_chunk_is_found_where_pillow_reads_it() -> None:
+    layout = png.walk(WITH_EXIF)
+    assert layout.exif_chunk and layout.exif_at is not None
+    at, length = layout.exif_at
+    exif = Image.Exif()
+    exif.load(WITH_EXIF[at:at + length])
     with Image.open(io.BytesIO(WITH_EXIF)) as im:
-        assert im.getexif().get(0x0112) == 6
+        assert im.getexif().get(0x0112) == 6 == exif.get(0x0112)
+    assert png.walk(PLAIN).exif_at is None
+
+
+def test_size_comes_from_ihdr() -> None:
+    layout = png.walk(PLAIN)
+    assert (layout.width, layout.height) == (32, 24)
+    assert not layout.animated and layout.frames == 1 and layout.duration == 0
+
+
+def _apng(frames: int, size: tuple[int, int] = (40, 30), ms: int = 40) -> bytes:
+    buf = io.BytesIO()
+    images = [Image.new("RGB", size, (i * 7 % 256, 0, 0)) for i in range(frames)]
+    images[0].save(buf, "PNG", save_all=True, append_images=images[1:], duration=ms)
+    return buf.getvalue()
+
+
+def test_apng_frames_and_duration_come_from_the_chunks() -> None:
+    data = _apng(12, ms=40)
+    layout = png.walk(data)
+    assert layout.animated and layout.frames == 12
+    assert layout.duration == pytest.approx(12 * 0.040)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.n_frames == 12 and im.size == (layout.width, layout.height)
+
+
+def test_an_actl_claim_is_not_believed() -> None:
+    data = bytearray(_apng(3))
+    at = data.index(b"acTL") + 4
+    data[at:at + 4] = (1_000_000).to_bytes(4, "big")  # claims a million frames
+    assert png.walk(bytes(data)).frames == 3
+
+
+def test_text_chunks_anywhere_are_counted() -> None:
+    iend = PLAIN.rindex(b"IEND") - 4
+    data = PLAIN[:iend] + _chunk(b"tEXt", b"Comment\0hi") + _chunk(b"zTXt", b"k\0\0" + zlib.compress(b"x")) \
+        + PLAIN[iend:]
+    layout = png.walk(data)
+    assert layout.text_chunks == 2 and layout.other_bytes >= 13 + 10
+
+
+def test_a_flood_of_chunks_is_too_complex_not_a_long_loop() -> None:
+    data = PLAIN[:33] + _chunk(b"tEXt", b"") * 1000 + PLAIN[33:]
+    with pytest.raises(TooComplex, match="chunks"):
+        png.walk(data, max_chunks=500)
 
 
 def test_appended_html_is_trailing() -> None:
@@ -143,8 +190,25 @@ def test_any_bytes_give_a_layout_or_not_a_png(data: bytes) -> None:
     assert min(len(png.SIGNATURE) + 12, len(data)) <= layout.end <= layout.size == len(data)
     assert layout.trailing == len(data) - layout.end
     assert layout.chunks >= 1
-    if layout.exif_chunk:
-        assert png.may_hold_exif(data)
+    assert layout.frames >= 1 and layout.duration >= 0
+    if layout.exif_at is not None:
+        at, length = layout.exif_at
+        assert data[at - 4:at] == b"eXIf" and at + length <= len(data)
+
+
+@PROPERTY
+@given(png_like)
+def test_a_file_read_in_tiny_windows_walks_like_the_bytes(data: bytes) -> None:
+    try:
+        expected: png.PngLayout | str = png.walk(data)
+    except png.NotAPng as exc:
+        expected = exc.message
+    with file_source(data) as src:
+        try:
+            got: png.PngLayout | str = png.walk(src)
+        except png.NotAPng as exc:
+            got = exc.message
+    assert got == expected
 
 
 chunk_types = st.sampled_from([b"IHDR", b"IDAT", b"tEXt", b"zTXt", b"eXIf", b"iCCP", b"abcd"])

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import os
+import resource
+import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from mediaprep.errors import ExitCode, ToolFailed, ToolTimeout
-from mediaprep.tools import proc
+from mediaprep.errors import ExitCode, ToolFailed, ToolTimeout, UsageError
+from mediaprep.tools import ffmpeg, proc
 
 
 def test_timeout_kills_child_and_grandchild(tmp_path):
@@ -48,3 +52,79 @@ def test_missing_binary_is_tool_failed(tmp_path):
     with pytest.raises(ToolFailed):
         proc.run([str(tmp_path / "nope")], timeout=5, tool="nope")
     assert os.path.exists(sys.executable)
+
+
+# ------------------------------------------------------------ limits from the parent
+
+_LIMITS_OF_CHILD = ("import resource; print(*resource.getrlimit(resource.RLIMIT_AS))")
+
+
+def _under_ulimit(soft_mb: int | None, hard_mb: int | None, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter whose RLIMIT_AS the user set (as `ulimit -v` would)."""
+    def mb(v: int | None) -> str:
+        return "resource.RLIM_INFINITY" if v is None else str(v << 20)
+
+    setup = (f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({mb(soft_mb)}, {mb(hard_mb)}))\n")
+    return subprocess.run([sys.executable, "-c", setup + code], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **env})
+
+
+_RUN_CHILD = ("import sys\nfrom mediaprep.tools import proc\n"
+              f"print(proc.run([sys.executable, '-c', {_LIMITS_OF_CHILD!r}], timeout=30, tool='t')"
+              ".stdout.decode().strip())\n")
+
+
+def test_a_users_lower_hard_limit_is_kept_and_the_child_still_runs():
+    # `ulimit -v 3000000` (soft and hard): the child runs under it, nothing is raised.
+    res = _under_ulimit(2900, 2900, _RUN_CHILD)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [str(2900 << 20)] * 2
+
+
+def test_the_soft_limit_is_lowered_and_the_hard_limit_left_alone():
+    res = _under_ulimit(None, None, _RUN_CHILD, MEDIAPREP_CHILD_MEMORY_MB="1500")
+    assert res.returncode == 0, res.stderr
+    soft, hard = res.stdout.split()
+    assert int(soft) == 1500 << 20 and int(hard) == resource.RLIM_INFINITY
+
+
+def test_a_users_lower_soft_limit_is_never_raised():
+    res = _under_ulimit(1200, None, _RUN_CHILD)  # default cap 4096 MB: more than the user's
+    assert res.returncode == 0, res.stderr
+    assert int(res.stdout.split()[0]) == 1200 << 20
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("MEDIAPREP_CHILD_MEMORY_MB", "4G"), ("MEDIAPREP_CHILD_MEMORY_MB", "-1"),
+    ("MEDIAPREP_CHILD_MEMORY_MB", "1e3"), ("MEDIAPREP_THREADS", "all"), ("MEDIAPREP_THREADS", "2.5"),
+])
+def test_a_bad_setting_is_a_usage_error_naming_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(UsageError) as err:
+        if name == "MEDIAPREP_THREADS":
+            ffmpeg.threads()
+        else:
+            proc.run([sys.executable, "-c", "pass"], timeout=10, tool="t")
+    assert err.value.exit_code == ExitCode.USAGE
+    assert name in err.value.one_line() and repr(value) in err.value.one_line()
+
+
+def test_the_cli_answers_a_bad_setting_with_exit_2_and_one_line(tmp_path):
+    exe = str(Path(sys.executable).parent / "mediaprep")
+    res = subprocess.run([exe, "check", str(tmp_path / "nothing.jpg")], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "MEDIAPREP_CHILD_MEMORY_MB": "4G"})
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "MEDIAPREP_CHILD_MEMORY_MB" in lines[0] and "Traceback" not in res.stderr
+
+
+def test_children_start_from_a_threaded_host():
+    # No preexec_fn: starting a child while other threads run is safe.
+    results: list[bytes] = []
+    threads = [threading.Thread(target=lambda: results.append(
+        proc.run([sys.executable, "-c", "print(1)"], timeout=30, tool="t").stdout)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [b"1\n"] * 4

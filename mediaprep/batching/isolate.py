@@ -48,6 +48,7 @@ from typing import Any, Literal
 
 from ..errors import ToolFailed
 from ..tools.ffmpeg import THREADS_ENV
+from ..tools.proc import address_space_limit
 
 # The worker's end of its pipe, so a running job can talk to the supervisor.
 _CONN: Connection | None = None
@@ -112,12 +113,13 @@ def _worker_main(conn: Connection, memory_mb: int | None) -> None:
     # The worker has its own session, so a terminal's Ctrl-C does not reach it;
     # only the supervisor decides what happens to running jobs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if memory_mb:
-        limit = int(memory_mb) * 1024 * 1024
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    # The same rule as every child (tools/proc.py): the soft limit lowered, never
+    # above the user's hard limit, which stays; a soft limit already lower stays too.
+    # Set here, after the imports, by the worker itself: it is a fresh interpreter
+    # (no fork without exec), and memory_mb was parsed by the parent.
+    limit = address_space_limit(memory_mb or 0)
+    if limit is not None:
+        resource.setrlimit(resource.RLIMIT_AS, limit)
     while True:
         try:
             data = conn.recv_bytes()

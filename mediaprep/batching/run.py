@@ -165,12 +165,12 @@ def _plan(src: Path, dst: Path, prof: Profile, opts: PrepareOptions, settings: s
         stems = choose_stems([f.path for f in items], taken)
         for found in items:
             index = len(tasks)
-            tasks.append(Task(index=index, path=found.path.absolute(), rel=found.rel,
+            tasks.append(Task(index=index, path=(found.target or found.path).absolute(), rel=found.rel,
                               out_dir=out_dir.absolute(), stem=stems[found.path],
                               kind=kind_from_name(found.path), size=found.size,
                               mtime_ns=found.mtime_ns, profile=prof,
                               options=opts, settings=settings, time_limit=time_limit,
-                              measure=measure))
+                              measure=measure, dev=found.dev, ino=found.ino))
     return decided, tasks
 
 

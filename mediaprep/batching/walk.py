@@ -3,7 +3,9 @@
 Only the parent process walks. Nothing here opens a file: an entry that could
 block or lead elsewhere (a FIFO, a device, a symlink out of the tree) is reported
 with ``skip`` set and is never read, and the extension tables below are used only
-to order the work and to judge a file that turns out not to be media.
+to order the work and to judge a file that turns out not to be media. Each file
+carries its (device, inode) as walked: the worker reads it only if the name still
+leads, without following a link, to that same file (see worker.open_as_walked).
 """
 from __future__ import annotations
 
@@ -43,6 +45,11 @@ class Found:
     mtime_ns: int = 0  # with size: how a rerun tells an unchanged file without reading it
     skip: str | None = None  # set: reported and never opened
     error: str | None = None  # set: could not be listed (counts as a failure)
+    # The file to read and its identity as the walk saw it: the worker opens it
+    # without following links and reads it only if it is still that file.
+    target: Path | None = None  # a symlink's resolved target (inside root); None: path itself
+    dev: int = 0
+    ino: int = 0
 
 
 def _not_regular(mode: int) -> str:
@@ -105,13 +112,15 @@ def walk(root: Path | str, exclude: Path | str | None = None,
                     yield Found(path, rel, skip=f"symlink to a {_not_regular(st.st_mode)} "
                                 "(never opened)")
                 else:
-                    yield Found(path, rel, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                    yield Found(path, rel, size=st.st_size, mtime_ns=st.st_mtime_ns, target=target,
+                                dev=st.st_dev, ino=st.st_ino)
             elif stat.S_ISDIR(st.st_mode):
                 if exclude_real is not None and path.resolve() == exclude_real:
                     continue
                 subfolders.append((path, rel))
             elif stat.S_ISREG(st.st_mode):
-                yield Found(path, rel, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                yield Found(path, rel, size=st.st_size, mtime_ns=st.st_mtime_ns, dev=st.st_dev,
+                            ino=st.st_ino)
             else:
                 yield Found(path, rel, skip=f"{_not_regular(st.st_mode)} (never opened)")
         stack.extend(reversed(subfolders))

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +52,14 @@ class Task:
     stem: str  # output names are this plus the suffix prepare() chose
     kind: Kind  # content kind, from the extension until the worker sniffs it
     size: int
-    mtime_ns: int  # from the walk; with size, what a rerun compares before hashing
     profile: Profile
     options: PrepareOptions
     settings: str
     time_limit: float | None  # fixed per-file limit, or None to scale by duration
+    mtime_ns: int  # from the walk; with size, what a rerun compares before hashing
     measure: bool = False  # score each output (--measure)
+    dev: int = 0  # the input's (device, inode) as the walk saw it; 0: not checked
+    ino: int = 0
 
     @property
     def weight(self) -> float:
@@ -83,12 +87,10 @@ def discard_staging(job: Job) -> None:
     clean_stale_staging(job.arg.out_dir)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+# Opening an input: never through a link in its last component (the walk decided
+# which links to follow, and a link swapped in since is not one of them), never
+# blocking on a FIFO swapped in for it, never making it our terminal.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 # A file changed again within the file system's timestamp granularity after we
@@ -100,6 +102,52 @@ RACY_NS = 2_000_000_000
 def stat_key(st: os.stat_result) -> int | None:
     """The mtime_ns to record for a file just statted, or None when too recent to trust."""
     return None if time.time_ns() - st.st_mtime_ns < RACY_NS else st.st_mtime_ns
+
+
+class InputChanged(BadInput):
+    """The name no longer leads to the file the walk saw: reported as skipped."""
+
+
+def open_as_walked(path: Path, dev: int, ino: int) -> int:
+    """A descriptor of ``path``, open for reading, when it is still the regular file
+    the walk saw (device and inode ``dev``, ``ino``; not checked when 0). Raises
+    InputChanged when it is a link now, or another file; OSError when it is gone."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputChanged("is a symlink now, swapped in after the folder was listed "
+                               "(not followed)", path=path) from exc
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputChanged("is no longer a regular file (not read)", path=path)
+        if dev and (st.st_dev, st.st_ino) != (dev, ino):
+            raise InputChanged("was replaced by another file after the folder was listed "
+                               "(not read)", path=path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _sha256_of(fd: int) -> str:
+    h = hashlib.sha256()
+    pos = 0
+    while chunk := os.pread(fd, 1 << 20, pos):
+        h.update(chunk)
+        pos += len(chunk)
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The content hash, read 1 MB at a time, never through a link (see _OPEN_FLAGS)."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        return _sha256_of(fd)
+    finally:
+        os.close(fd)
 
 
 def _cpu_seconds() -> float:
@@ -128,11 +176,26 @@ def process(task: Task) -> FileResult:
                       settings=task.settings, stem=task.stem,
                       attachment_style=task.options.attachment_style)
     try:
+        fd = open_as_walked(task.path, task.dev, task.ino)
+    except InputChanged as exc:
+        return dataclasses.replace(base, status="skipped", reason=exc.message,
+                                   seconds=time.monotonic() - t0)
+    except OSError:
+        fd = -1  # gone or unreadable: sniff says which, in its own words
+    try:
+        return _process(task, base, fd, t0, c0)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _process(task: Task, base: FileResult, fd: int, t0: float, c0: float) -> FileResult:
+    try:
         sniffed = sniff(task.path)
     except BadInput as exc:
-        if isinstance(exc, UnsupportedType):  # read fine, refused by content: still hash it
+        if isinstance(exc, UnsupportedType) and fd >= 0:  # read fine, refused by content: hash it
             with contextlib.suppress(OSError):
-                base = dataclasses.replace(base, sha256=file_sha256(task.path))
+                base = dataclasses.replace(base, sha256=_sha256_of(fd))
         if task.path.suffix.lower() not in MEDIA_EXTENSIONS:
             return dataclasses.replace(base, status="skipped", reason=f"not a media file: {exc.message}",
                                        seconds=time.monotonic() - t0)
@@ -140,10 +203,12 @@ def process(task: Task) -> FileResult:
                                    exit_code=int(exc.exit_code), seconds=time.monotonic() - t0)
     base = dataclasses.replace(base, role=DEFAULT_ROLE.get(sniffed.kind))
     try:
+        if fd < 0:
+            raise OSError(errno.ENOENT, "No such file or directory")
         # Statted before hashing: a change while we read leaves a newer mtime, so the
         # next run hashes again rather than trusting this one.
-        st = os.stat(task.path)
-        sha = file_sha256(task.path)
+        st = os.fstat(fd)
+        sha = _sha256_of(fd)
         base = dataclasses.replace(base, input_bytes=st.st_size, mtime_ns=stat_key(st))
     except OSError as exc:
         return dataclasses.replace(base, status="failed",

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from ..errors import ExitCode, MediaprepError, Stopped
+from ..tools import env
 from .messages import debug_enabled, error, error_document, json_error_owed, print_json, say, set_verbosity
 
 # name -> "module:attribute" of the click command, imported on first use.
@@ -117,6 +118,7 @@ class MediaprepGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with _stop_on_signals():
+                env.check_all()  # a bad MEDIAPREP_* value is exit 2 before any work
                 return super().invoke(ctx)
         except MediaprepError as exc:
             if debug_enabled():

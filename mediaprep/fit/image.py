@@ -26,11 +26,13 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageCms, ImageFilter, ImageOps
 
 from ..errors import BadInput, CannotComply, LimitExceeded
-from ..formats import jpeg
+from ..formats import FormatError, jpeg
+from ..formats.source import Source, read_prefix
+from ..guard import bounded, check_memory
 from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import image_violations
-from ..preflight.probe import ImageInfo, open_image
+from ..preflight.probe import ImageInfo, decode_bytes, open_image
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
 
@@ -186,8 +188,16 @@ def load_picture(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: 
 
 def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
             warn: list[str]) -> Image.Image:
-    """load_picture, but a picture with transparency stays RGBA (see _normalize)."""
-    im = open_image(sniffed, profile.safety)
+    """load_picture, but a picture with transparency stays RGBA (see _normalize).
+    Runs under the profile's wall clock; its memory is estimated before it starts."""
+    with bounded(f"decoding the {sniffed.format.upper()} image", profile.safety.decode_seconds,
+                 sniffed.path):
+        return _decode_first_frame(sniffed, info, profile, max_side, warn)
+
+
+def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
+                        warn: list[str]) -> Image.Image:
+    im = open_image(sniffed, profile.safety, sniffed.size - info.trailing_bytes)
     pic: Image.Image | None = None
     try:
         if info.frames > 1:
@@ -199,6 +209,8 @@ def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
             if long_side > max_side:
                 scale = max_side / long_side
                 im.draft(im.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
+        check_memory(f"decoding the {sniffed.format.upper()} image", decode_bytes(im),
+                     profile.safety.memory_mb, sniffed.path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             im.load()
@@ -219,9 +231,10 @@ def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
         if pic is not im:
             im.close()
         else:
-            fp = getattr(im, "fp", None)  # an ImageFile's; a plain Image has none
-            if fp is not None:
-                fp.close()  # the picture itself is the result: close only its file
+            # The picture itself is the result: close only its files. Leaving the
+            # context closes the one Pillow keeps open to seek an animation's frames
+            # too (closing im.fp alone leaked it for animated PNGs).
+            im.__exit__(None, None, None)
 
 
 # ------------------------------------------------------------------ the search
@@ -483,24 +496,32 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
 
 def _passthrough(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> bytes | None:
     """The input's own bytes when it complies; its losslessly stripped bytes when it
-    complies but carries extras that can go without touching a pixel; else None."""
-    if info.frames > 1 and info.format != "gif":
-        return None
+    complies but carries extras that can go without touching a pixel; else None.
+    Bytes are read only when they fit the budget (an input may be gigabytes)."""
+    if (info.frames > 1 and info.format != "gif") or not info.complete:
+        return None  # not complete: the walk stopped early, what follows is unknown
     rules = [v for v in image_violations(sniffed, info, limits) if v.rule != "bytes"]
     if rules:
         return None
-    data = sniffed.path.read_bytes()
     if not info.carries_extras:
-        return data if limits.min_bytes <= len(data) <= limits.max_bytes else None
+        fits = limits.min_bytes <= sniffed.size <= limits.max_bytes
+        return read_prefix(sniffed.path, sniffed.size) if fits else None
     if info.format != "jpeg" or info.orientation != 1:
         return None  # rotating or re-encoding is needed: do the full fit
     if info.has_icc:
         return None  # dropping a non-trivial ICC profile would shift colours
+    with open(sniffed.path, "rb") as fh:
+        try:
+            layout = jpeg.walk(Source.of_file(fh))
+        except FormatError:
+            return None
+        if not limits.min_bytes <= layout.stripped_size <= limits.max_bytes:
+            return None
+        data = fh.read(layout.end)
     try:
-        stripped = jpeg.strip_metadata(data)
+        return jpeg.strip_metadata(data, layout)
     except jpeg.NotAJpeg:
         return None
-    return stripped if limits.min_bytes <= len(stripped) <= limits.max_bytes else None
 
 
 def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Role,

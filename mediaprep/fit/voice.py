@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
 from ..formats import amr
+from ..formats.source import read_prefix
 from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import voice_format, voice_violations
@@ -84,7 +85,10 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
     if opts.trim and opts.trim < info.duration:
         return None
     fmt = voice_format(info)
-    data = sniffed.path.read_bytes()
+    # Within the budget (no "bytes" violation above): read at most that much.
+    data = read_prefix(sniffed.path, limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        return None  # it grew since it was checked
     if fmt == "amr":
         try:
             amr.count_frames(data)  # trailing junk or damage: re-encode instead
@@ -172,12 +176,18 @@ def _amr_source(sniffed: Sniffed, info: MediaInfo, samples: np.ndarray) -> tuple
     """The AMR-NB input's bytes and frame offsets, when decoded frame k is file frame k."""
     if voice_format(info) != "amr":
         return None
-    data = sniffed.path.read_bytes()  # AMR is at most 1,600 B/s: 17 MB for our 3 h limit
+    frames = -(-len(samples) // FRAME)
+    # Never more than the decoded frames can take (32 bytes each at most): a file
+    # longer than that does not match them anyway, whatever follows.
+    most = len(amr.MAGIC) + frames * amr.MR122_FRAME_BYTES
+    data = read_prefix(sniffed.path, most + 1)
+    if len(data) > most:
+        return None
     try:
         offsets = amr.frame_offsets(data)
     except amr.NotAmrNb:
         return None
-    if len(offsets) - 1 != -(-len(samples) // FRAME):
+    if len(offsets) - 1 != frames:
         return None
     return data, offsets
 

@@ -1,10 +1,11 @@
 """JPEG marker structure (ITU-T T.81 annex B): the segments of the main image, its
 scans, where it really ends, and lossless removal of its metadata.
 
-One marker walk serves the probe (bytes appended after the image) and the lossless
-strip of the image fit. The end of the image is found by walking the markers,
-never by searching for the last FF D9: a polyglot can append a payload that itself
-ends in FF D9.
+One marker walk serves the probe (frame size, scans, metadata, bytes appended
+after the image) and the lossless strip of the image fit. The end of the image is
+found by walking the markers, never by searching for the last FF D9: a polyglot
+can append a payload that itself ends in FF D9. Scans are counted the same way, never by searching for FF DA: those
+two bytes are common inside a comment, EXIF or appended data.
 
 Dropping APPn and COM segments leaves the entropy-coded data, and so every pixel,
 untouched. The strip keeps APP0 (JFIF) and APP14 (Adobe: it says how to interpret
@@ -17,7 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import FormatError
+from . import FormatError, TooComplex
+from .source import Source
 
 SOI = 0xD8
 EOI = 0xD9
@@ -27,6 +29,12 @@ COM = 0xFE
 # SOI only ever appears first, where the walk has already consumed it.
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _KEEP_APP = frozenset({0xE0, 0xEE})  # APP0 (JFIF), APP14 (Adobe colour transform)
+# Start-of-frame markers (T.81 table B.1): C0-CF but DHT (C4), JPG (C8) and DAC (CC).
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Segments the walk follows at most. A real JPEG has a few dozen (APPn, DQT, DHT,
+# SOF, SOS per scan); a hostile one of a million 4-byte comments costs a second
+# of Python per million.
+MAX_SEGMENTS = 10_000
 
 # Any byte but FF: ends a run of fill bytes (T.81 B.1.1.2 allows any number of
 # FF before a marker). Searched in C so a file of a million FFs costs no Python loop.
@@ -54,6 +62,8 @@ class JpegLayout:
 
     segments: tuple[Segment, ...]
     size: int  # bytes in the data walked
+    width: int = 0  # from the first frame header (SOF); 0 when there is none
+    height: int = 0
 
     @property
     def end(self) -> int:
@@ -70,58 +80,71 @@ class JpegLayout:
         """SOS segments in the main image (1 for baseline, ~10 for progressive)."""
         return sum(1 for s in self.segments if s.marker == SOS)
 
+    @property
+    def metadata_bytes(self) -> int:
+        """Bytes in the segments the strip drops (APPn but JFIF and Adobe, COM)."""
+        return sum(s.end - s.start for s in self.segments if is_metadata(s.marker))
 
-def walk(data: bytes) -> JpegLayout:
+    @property
+    def stripped_size(self) -> int:
+        """Bytes ``strip_metadata`` returns: the image without metadata or trailing bytes."""
+        return self.end - self.metadata_bytes
+
+
+def walk(data: bytes | Source, max_segments: int = MAX_SEGMENTS) -> JpegLayout:
     """Walk the markers from SOI to EOI. Raises NotAJpeg when the bytes do not
-    reach an EOI that way (truncated, damaged, or not a JPEG at all)."""
-    if not data.startswith(b"\xff\xd8"):
+    reach an EOI that way (truncated, damaged, or not a JPEG at all); TooComplex
+    when the image has more than ``max_segments`` segments (no real JPEG has a
+    thousand; a file of a million empty ones must not become a long loop).
+
+    Reads only marker headers and searches scan data for the next marker: bytes
+    after the EOI (2 GB of appended zeros, say) are never read."""
+    src = Source.of(data)
+    if src.read(0, 2) != b"\xff\xd8":
         raise NotAJpeg("no SOI marker")
     out = [Segment(SOI, 0, 2)]
-    pos, n = 2, len(data)
+    pos, n = 2, src.size
+    width = height = 0
     while pos < n:
-        if data[pos] != 0xFF:
+        if len(out) > max_segments:
+            raise TooComplex(f"more than {max_segments:,} segments (not a real photo)")
+        if src.byte(pos) != 0xFF:
             raise NotAJpeg(f"expected a marker at offset {pos}")
-        fill_end = _NOT_FF.search(data, pos + 1)
+        fill_end = src.search(_NOT_FF, pos + 1, width=1)
         if fill_end is None:
             break  # nothing but FF to the end: no EOI
-        pos = fill_end.start() - 1  # the last FF of the run introduces the marker
-        marker = data[pos + 1]
+        pos = fill_end - 1  # the last FF of the run introduces the marker
+        marker = src.byte(pos + 1)
         if marker == EOI:
             out.append(Segment(marker, pos, pos + 2))
-            return JpegLayout(segments=tuple(out), size=n)
+            return JpegLayout(segments=tuple(out), size=n, width=width, height=height)
         if marker in _STANDALONE:
             out.append(Segment(marker, pos, pos + 2))
             pos += 2
             continue
-        if pos + 4 > n:
-            break
         # The length counts itself (2 bytes) but not the marker (T.81 B.1.1.4).
-        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        length = src.u16be(pos + 2)
+        if length is None:
+            break
         end = pos + 2 + length
         if length < 2 or end > n:
             raise NotAJpeg("segment runs past the end of the file")
+        if marker in _SOF and not width:
+            # Frame header: precision (1 byte), height, width (T.81 B.2.2).
+            head = src.read(pos + 5, 4)
+            if len(head) == 4:
+                height, width = int.from_bytes(head[:2], "big"), int.from_bytes(head[2:], "big")
         if marker != SOS:
             out.append(Segment(marker, pos, end))
             pos = end
             continue
         # SOS: the header, then entropy-coded data up to the next real marker.
-        found = _MARKER_IN_SCAN.search(data, end)
+        found = src.search(_MARKER_IN_SCAN, end)
         if found is None:
             raise NotAJpeg("scan data runs to the end of the file (truncated, no EOI)")
-        out.append(Segment(marker, pos, found.start()))
-        pos = found.start()
+        out.append(Segment(marker, pos, found))
+        pos = found
     raise NotAJpeg("no EOI marker (truncated file)")
-
-
-def count_sos_markers(data: bytes) -> int:
-    """Every FF DA pair in the bytes: an upper bound on ``walk(data).scans``, since
-    a pair inside metadata or appended bytes counts too (inside entropy-coded data
-    FF is always followed by 00 or a restart marker, so it never adds one there).
-
-    The probe checks its scan limit with this, before walking: one pass in C over
-    the bytes, and never lower than the real count, so a file built to make the
-    decoder run thousands of scans is refused before anything else looks at it."""
-    return data.count(b"\xff\xda")
 
 
 def is_metadata(marker: int) -> bool:
@@ -129,8 +152,9 @@ def is_metadata(marker: int) -> bool:
     return (0xE0 <= marker <= 0xEF and marker not in _KEEP_APP) or marker == COM
 
 
-def strip_metadata(data: bytes) -> bytes:
+def strip_metadata(data: bytes, layout: JpegLayout | None = None) -> bytes:
     """The same image without metadata segments or trailing bytes, every pixel
-    untouched. Raises NotAJpeg when the bytes are not a complete JPEG."""
-    layout = walk(data)
+    untouched. ``layout``: the walk of these bytes, when the caller has it already.
+    Raises NotAJpeg when the bytes are not a complete JPEG."""
+    layout = layout or walk(data)
     return b"".join(data[s.start:s.end] for s in layout.segments if not is_metadata(s.marker))

@@ -169,9 +169,10 @@ def video_violations(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> l
 
 def facts_of(info: ImageInfo | MediaInfo) -> tuple[tuple[str, Any], ...]:
     if isinstance(info, ImageInfo):
+        animation = (("duration", round(info.duration, 3)),) if info.frames > 1 else ()
         return (("format", info.format), ("width", info.width), ("height", info.height),
                 ("mode", info.mode), ("orientation", info.orientation), ("frames", info.frames),
-                ("exif", info.has_exif), ("gps", info.has_gps), ("icc", info.has_icc),
+                *animation, ("exif", info.has_exif), ("gps", info.has_gps), ("icc", info.has_icc),
                 ("trailing_bytes", info.trailing_bytes))
     facts: list[tuple[str, Any]] = [("format", info.format), ("duration", round(info.duration, 3))]
     a = info.default_audio

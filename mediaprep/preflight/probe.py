@@ -1,41 +1,44 @@
 """probe: the facts about a file, without decoding its pixels or samples.
 
-Images are read by Pillow with the one plugin libmagic's verdict allows
-(``formats=[...]``), so a file can never reach a decoder for another type and
-Pillow can never start Ghostscript; the JPEG and PNG structure (scans, bytes
-after the image) comes from the byte parsers in ``mediaprep.formats``. Audio and
-video are read in-process by PyAV through ``mediaprep.tools.av``, with the demuxer
+Images are first walked by the byte parsers in ``mediaprep.formats`` (through
+``structure``): canvas, frames, scans, metadata and the end of the image come from
+the container's own records and are checked against the profile's ``[safety]``
+limits before any decoder sees the file. Then Pillow reads the header with the one
+plugin libmagic's verdict allows (``formats=[...]``), so a file can never reach a
+decoder for another type and Pillow can never start Ghostscript. Audio and video
+are read in-process by PyAV through ``mediaprep.tools.av``, with the demuxer
 forced and the input handed over as an open file object: no protocol layer, no
-playlist or concat parsing, no ffprobe binary needed.
+playlist or concat parsing, no ffprobe binary needed. Both run under the
+profile's wall clock (``guard.bounded``).
+
+Pillow's module settings (``MAX_IMAGE_PIXELS``, ``LOAD_TRUNCATED_IMAGES``) are the
+host program's and are never changed here: our limits are checked on sizes we read
+ourselves, and truncation is found by the structure walks.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import struct
+import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageFile
+from PIL import Image
 
 from ..errors import BadInput, LimitExceeded
-from ..formats import jpeg, png
+from ..formats.source import Source
+from ..guard import bounded, check_memory
 from ..profiles import SafetyLimits
 from ..tools import av as av_tools
 from ..tools.av import AudioStream as AudioStream
 from ..tools.av import VideoStream as VideoStream
 from .sniff import Sniffed
+from .structure import Structure, check_size, read_structure
 
 # AudioStream and VideoStream are read by tools.av and are part of this stage's
 # result (MediaInfo): re-exported, so the stages after the probe find them here.
-
-# Pillow must fail loudly on truncated data rather than fill with grey.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
-
-# What Pillow's plugins raise on damaged data, besides OSError.
-_DECODE_ERRORS = (OSError, ValueError, IndexError, SyntaxError, EOFError, struct.error,
-                  ZeroDivisionError, TypeError)
 
 EXIF_ORIENTATION = 0x0112
 EXIF_GPS_IFD = 0x8825
@@ -48,7 +51,7 @@ class ImageInfo:
     mode: str
     format: str  # our canonical name (jpeg, png, ...)
     orientation: int  # EXIF orientation 1..8 (1 = upright)
-    frames: int  # animation frames (1 for a still)
+    frames: int  # animation frames (1 for a still), counted up to safety.max_frames_probe
     has_exif: bool
     has_gps: bool
     has_icc: bool
@@ -58,6 +61,8 @@ class ImageInfo:
     bits: int  # bits per sample (8 or 16)
     progressive: bool
     subsampling: str | None  # "4:2:0", "4:4:4", ... for JPEG
+    duration: float = 0.0  # an animation's frame delays added up, in seconds
+    complete: bool = True  # the structure walk reached the end (False: frames capped, no trailer)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -76,19 +81,31 @@ class ImageInfo:
 _SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
 
-def open_image(sniffed: Sniffed, limits: SafetyLimits) -> Image.Image:
-    """Open (lazily: header only) with the sniffed plugin and our own pixel limits."""
+def _webp_bytes(sniffed: Sniffed, end: int | None, limits: SafetyLimits) -> io.BytesIO:
+    """The WebP's own bytes (its RIFF chunk), in memory: Pillow's WebP reader reads
+    its whole input when it opens it, so it never gets the file, whose appended
+    bytes could be gigabytes."""
+    with open(sniffed.path, "rb") as fh:
+        if end is None:
+            end = read_structure(sniffed, Source.of_file(fh), limits).end or 0
+        # Pillow copies what it reads once more; the decoder keeps one copy.
+        check_memory("opening the WebP", 3 * end, limits.memory_mb, sniffed.path)
+        return io.BytesIO(fh.read(end))
+
+
+def open_image(sniffed: Sniffed, limits: SafetyLimits, end: int | None = None) -> Image.Image:
+    """Open (lazily: header only) with the sniffed plugin, checked against our own
+    pixel limits. ``end``: where the image ends, when the structure walk knows."""
     assert sniffed.pillow is not None
-    # Our own limit is stricter than Pillow's (which only warns from 89 MP); keep
-    # Pillow's as a second fence at twice ours.
-    Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    source = _webp_bytes(sniffed, end, limits) if sniffed.format == "webp" else sniffed.path
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(sniffed.path, formats=[sniffed.pillow])
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LimitExceeded(f"image dimensions exceed our limit of {limits.max_pixels:,} pixels",
-                            path=sniffed.path,
+            # Our limits decide, on sizes we read ourselves (structure.check_size
+            # before, and again below); Pillow's own warning is not ours to show.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(source, formats=[sniffed.pillow])
+    except Image.DecompressionBombError as exc:  # the host program set a lower limit
+        raise LimitExceeded(f"image dimensions exceed Pillow's limit: {exc}", path=sniffed.path,
                             hint="such sizes are refused before decoding; downscale it first") from exc
     except ValueError as exc:
         if "too large" in str(exc).lower():  # a text/ICC chunk that inflates past Pillow's cap
@@ -100,118 +117,102 @@ def open_image(sniffed: Sniffed, limits: SafetyLimits) -> Image.Image:
         raise BadInput(f"cannot read the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     w, h = im.size
-    if w <= 0 or h <= 0 or w > limits.max_side or h > limits.max_side or w * h > limits.max_pixels:
+    try:
+        if w <= 0 or h <= 0:
+            raise BadInput(f"the image claims a size of {w}x{h}", path=sniffed.path,
+                           hint="the file is damaged; export or download it again")
+        check_size(w, h, limits, sniffed.path)
+    except BadInput:
         im.close()
-        raise LimitExceeded(
-            f"image dimensions {w}x{h} exceed our limit ({limits.max_pixels:,} pixels, "
-            f"{limits.max_side} px a side)", path=sniffed.path,
-            hint="downscale it first; such sizes are refused before decoding")
+        raise
     return im
 
 
-def _count_frames(im: Image.Image, limit: int) -> int:
-    """Frames in an animation, counted only up to ``limit``: Pillow's n_frames walks
-    every frame, which a GIF with a million frames turns into a denial of service.
-    Only the first frame is ever used."""
-    try:
-        if not getattr(im, "is_animated", False):
-            return 1
-    except _DECODE_ERRORS:
-        return 1  # the second frame is damaged: a still, as far as we are concerned
-    count = 1
-    try:
-        while count < limit:
-            im.seek(count)
-            count += 1
-    except EOFError:
-        pass
-    except (*_DECODE_ERRORS, Image.DecompressionBombError):
-        pass  # a damaged or oversized later frame: we only ever use the first
-    try:
-        im.seek(0)
-    except _DECODE_ERRORS as exc:
-        raise BadInput(f"cannot read the first frame: {exc}", path=getattr(im, "filename", None),
-                       hint="the file is damaged; export or download it again") from exc
-    return count
+# Bytes a pixel may cost while the image fit decodes: the decoded frame, its
+# conversion to 8-bit RGB(A) and the normalized copy resized from, 4 bytes a pixel
+# each at most; a WebP's decoder holds two more canvases of its own.
+_DECODE_COPIES = 3
+_WEBP_CANVASES = 2
 
 
-def _trailing_bytes(sniffed: Sniffed, data: bytes, limits: SafetyLimits) -> int:
-    """Bytes after the end of the image (appended archives, scripts, second images),
-    from the format's own structure; 0 for formats we do not walk. A JPEG or PNG
-    whose structure does not reach its end marker is truncated: refused, never
-    passed through. A JPEG with more scans than our limit is refused first."""
-    if sniffed.format == "jpeg":
-        scans = jpeg.count_sos_markers(data)
-        if scans > limits.max_jpeg_scans:
-            raise LimitExceeded(
-                f"JPEG has {scans:,} scans (limit {limits.max_jpeg_scans}); decoding it would "
-                "take far longer than its size suggests", path=sniffed.path,
-                hint="re-save it as a baseline JPEG with another tool first")
-        try:
-            return jpeg.walk(data).trailing
-        except jpeg.NotAJpeg as exc:
-            raise BadInput(f"the JPEG is truncated or corrupt ({exc.message})", path=sniffed.path,
-                           hint="export or download it again") from exc
-    if sniffed.format == "png":
-        try:
-            return png.walk(data).trailing
-        except png.NotAPng as exc:
-            raise BadInput(exc.message, path=sniffed.path, hint="export or download it again") from exc
-    return 0
+def decode_bytes(im: Image.Image) -> int:
+    """About how much memory decoding ``im`` (at its current, possibly reduced,
+    size) may hold at once: checked against safety.memory_mb before decoding."""
+    copies = _DECODE_COPIES + (_WEBP_CANVASES if im.format == "WEBP" else 0)
+    return im.width * im.height * 4 * copies
+
+
+def _exif(sniffed: Sniffed, im: Image.Image, block: bytes | None) -> Image.Exif:
+    """The EXIF tags. For PNG from the eXIf chunk we found ourselves: Pillow's PNG
+    getexif() decodes every pixel to look for one after the image data."""
+    if sniffed.format != "png":
+        return im.getexif()
+    exif = Image.Exif()
+    if block:
+        exif.load(block)
+    return exif
 
 
 def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
-    im = open_image(sniffed, limits)
-    try:
-        # Pillow's info keys are str, except the (x, y) tuples some plugins add.
-        info: dict[str | tuple[int, int], Any] = dict(im.info)
-        for key in ("icc_profile", "exif", "xmp", "XML:com.adobe.xmp", "comment"):
-            value = info.get(key)
-            if isinstance(value, (bytes, str)) and len(value) > limits.max_metadata_bytes:
-                raise LimitExceeded(
-                    f"{key} metadata is {len(value):,} bytes (limit {limits.max_metadata_bytes:,})",
-                    path=sniffed.path, hint="strip the metadata with another tool first")
-        # The bytes, read once: the PNG eXIf look-up, the JPEG scan count and the
-        # end-of-image walk all need them.
-        data = sniffed.path.read_bytes() if sniffed.format in ("jpeg", "png") else b""
+    with open(sniffed.path, "rb") as fh:
+        src = Source.of_file(fh)
+        facts = read_structure(sniffed, src, limits)
+        block = src.read(*facts.exif_at) if facts.exif_at else None
+    if not facts.walked:
+        # No walk of our own for this format (BMP, TIFF): Pillow's header parser may
+        # read as much as the file holds (a TIFF tag can claim any length).
+        check_memory(f"reading the {sniffed.format.upper()} header", sniffed.size, limits.memory_mb,
+                     sniffed.path)
+    with bounded(f"reading the {sniffed.format.upper()} header", limits.decode_seconds,
+                 sniffed.path):
+        im = open_image(sniffed, limits, facts.end)
         try:
-            # Pillow's PNG getexif() decodes every pixel to look for an eXIf chunk after
-            # the image data (50 ms on 2 MP); the bytes tell first whether there is one.
-            if sniffed.format == "png" and "exif" not in info and not png.may_hold_exif(data):
-                exif = Image.Exif()
-            else:
-                exif = im.getexif()
-            orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
-            has_gps = EXIF_GPS_IFD in exif
-            has_exif = len(exif) > 0 or "exif" in info
-        except Exception:  # noqa: BLE001 - malformed EXIF is common; treat as present
-            orientation, has_gps, has_exif = 1, False, True
-        if orientation not in range(1, 9):
-            orientation = 1
-        frames = _count_frames(im, limits.max_frames_probe)
-        text_keys = {k for k in info if isinstance(info.get(k), str)} - {"dpi", "jfif", "icc_profile"}
-        has_comment = "comment" in info or (sniffed.format == "png" and bool(text_keys))
-        has_xmp = "xmp" in info or "XML:com.adobe.xmp" in info
-        trailing = _trailing_bytes(sniffed, data, limits)
-        subsampling = None
-        progressive = False
-        if sniffed.format == "jpeg":
-            from PIL import JpegImagePlugin
+            return _image_info(sniffed, im, facts, block, limits)
+        finally:
+            im.close()
 
-            subsampling = _SUBSAMPLING.get(JpegImagePlugin.get_sampling(im))
-            progressive = bool(info.get("progressive") or info.get("progression"))
-        bits = 16 if im.mode in ("I;16", "I;16B", "I;16L", "I", "RGB;16") else 8
-        if sniffed.format == "png" and "I;16" in im.mode:
-            bits = 16
-        return ImageInfo(
-            width=im.width, height=im.height, mode=im.mode, format=sniffed.format,
-            orientation=orientation, frames=frames, has_exif=has_exif, has_gps=has_gps,
-            has_icc="icc_profile" in info and bool(info["icc_profile"]), has_xmp=has_xmp,
-            has_comment=has_comment, trailing_bytes=trailing, bits=bits,
-            progressive=progressive, subsampling=subsampling,
-        )
-    finally:
-        im.close()
+
+def _image_info(sniffed: Sniffed, im: Image.Image, facts: Structure, block: bytes | None,
+                limits: SafetyLimits) -> ImageInfo:
+    # Pillow's info keys are str, except the (x, y) tuples some plugins add.
+    info: dict[str | tuple[int, int], Any] = dict(im.info)
+    for key in ("icc_profile", "exif", "xmp", "XML:com.adobe.xmp", "comment"):
+        value = info.get(key)
+        if isinstance(value, (bytes, str)) and len(value) > limits.max_metadata_bytes:
+            raise LimitExceeded(
+                f"{key} metadata is {len(value):,} bytes (limit {limits.max_metadata_bytes:,})",
+                path=sniffed.path, hint="strip the metadata with another tool first")
+    try:
+        exif = _exif(sniffed, im, block)
+        orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
+        has_gps = EXIF_GPS_IFD in exif
+        has_exif = len(exif) > 0 or "exif" in info or facts.exif_at is not None
+    except Exception:  # noqa: BLE001 - malformed EXIF is common; treat as present
+        orientation, has_gps, has_exif = 1, False, True
+    if orientation not in range(1, 9):
+        orientation = 1
+    text_keys = {k for k in info if isinstance(info.get(k), str)} - {"dpi", "jfif", "icc_profile"}
+    has_comment = ("comment" in info or facts.text_chunks > 0
+                   or (sniffed.format == "png" and bool(text_keys)))
+    has_xmp = "xmp" in info or "XML:com.adobe.xmp" in info
+    subsampling = None
+    progressive = False
+    if sniffed.format == "jpeg":
+        from PIL import JpegImagePlugin
+
+        subsampling = _SUBSAMPLING.get(JpegImagePlugin.get_sampling(im))
+        progressive = bool(info.get("progressive") or info.get("progression"))
+    bits = 16 if im.mode in ("I;16", "I;16B", "I;16L", "I", "RGB;16") else 8
+    if sniffed.format == "png" and "I;16" in im.mode:
+        bits = 16
+    return ImageInfo(
+        width=im.width, height=im.height, mode=im.mode, format=sniffed.format,
+        orientation=orientation, frames=facts.frames, has_exif=has_exif, has_gps=has_gps,
+        has_icc="icc_profile" in info and bool(info["icc_profile"]), has_xmp=has_xmp,
+        has_comment=has_comment, trailing_bytes=facts.trailing(sniffed.size), bits=bits,
+        progressive=progressive, subsampling=subsampling, duration=facts.duration,
+        complete=facts.complete,
+    )
 
 
 # ---------------------------------------------------------------- audio / video
@@ -242,14 +243,23 @@ class MediaInfo:
         return self.video[0] if self.video else None
 
 
-def open_media(sniffed: Sniffed) -> contextlib.AbstractContextManager[av_tools.Media]:
-    """The sniffed audio/video file, open in PyAV with its demuxer forced."""
+@contextlib.contextmanager
+def open_media(sniffed: Sniffed, limits: SafetyLimits | None = None) -> Iterator[av_tools.Media]:
+    """The sniffed audio/video file, open in PyAV with its demuxer forced, for the
+    length of the ``with`` block, which runs under the wall clock of ``limits``
+    (the default profile's when not given): libav demuxes in this process."""
     assert sniffed.demuxer is not None
-    return av_tools.open_media(sniffed.path, sniffed.demuxer, sniffed.format.upper())
+    limits = limits or SafetyLimits()
+    # Twice our frame limit for libav's own decodes while opening: its check counts
+    # the padded width, and the streams' real sizes are checked by probe_av.
+    max_pixels = 2 * limits.max_video_pixels
+    with bounded(f"reading the {sniffed.format.upper()} file", limits.decode_seconds, sniffed.path), \
+            av_tools.open_media(sniffed.path, sniffed.demuxer, sniffed.format.upper(), max_pixels) as media:
+        yield media
 
 
 def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
-    with open_media(sniffed) as media:
+    with open_media(sniffed, limits) as media:
         if media.stream_count > limits.max_streams:
             raise LimitExceeded(f"{media.stream_count} streams (limit {limits.max_streams})",
                                 path=sniffed.path)

@@ -205,15 +205,23 @@ class Media:
 
 
 @contextlib.contextmanager
-def open_media(path: Path, demuxer: str, label: str) -> Iterator[Media]:
+def open_media(path: Path, demuxer: str, label: str, max_pixels: int | None = None) -> Iterator[Media]:
     """Open ``path`` with the demuxer forced, through a Python file object (no URL
-    handling). ``label`` names the format in messages ("MP4"). Raises BadInput when
-    libav cannot open it."""
+    handling). ``label`` names the format in messages ("MP4"). ``max_pixels``: the
+    largest frame libav may decode while it looks for the streams' parameters
+    (opening decodes a few frames, before the caller can check their size). Raises
+    BadInput when libav cannot open it."""
     import av
 
+    options = dict(PROBE_OPTIONS)
+    if max_pixels:
+        options["max_pixels"] = str(max_pixels)  # PyAV passes it to every stream's decoder
     with open(path, "rb") as fh:
         try:
-            container = av.open(fh, mode="r", format=demuxer, options=PROBE_OPTIONS)
+            # Tags are the file's own bytes: undecodable ones are shown, never fatal
+            # (PyAV's default "strict" raised UnicodeDecodeError out of av.open).
+            container = av.open(fh, mode="r", format=demuxer, options=options,
+                                metadata_errors="replace")
         except av.FFmpegError as exc:
             raise BadInput(f"cannot read the {label} file: {exc}", path=path,
                            hint="the file is damaged, truncated or not really "

@@ -41,7 +41,7 @@ from typing import Any
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds argv, we run it ourselves
 
 from ..errors import MissingDependency, ToolFailed
-from . import ffprogress, proc
+from . import env, ffprogress, proc
 
 ENV_VAR = "MEDIAPREP_FFMPEG"
 NEEDED_ENCODERS = ("libopencore_amrnb", "libx264", "aac")
@@ -50,15 +50,13 @@ PROBE_TIMEOUT = 20.0
 # Prepended to every run, right after the binary.
 GLOBAL_ARGS = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y")
 
-# Threads per ffmpeg run (decoders, filters, x264). Unset: ffmpeg's own choice (all
-# cores). A batch sets 1 in its workers: there the files are the unit of
-# parallelism, and N workers each running an all-core x264 only oversubscribe.
-THREADS_ENV = "MEDIAPREP_THREADS"
+# Threads per ffmpeg run: MEDIAPREP_THREADS, parsed in tools/env.py.
+THREADS_ENV = env.THREADS_ENV
 
 
 def threads() -> int | None:
-    value = os.environ.get(THREADS_ENV, "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    """Threads per ffmpeg run, or None for ffmpeg's own choice (all cores)."""
+    return env.threads()
 
 
 def thread_args() -> list[str]:
