@@ -188,6 +188,11 @@ def _whole(value: object, key: str, where: str, path: Path, example: object) -> 
     return value
 
 
+# The longest any seconds limit may be: a year. Past that a value is a typo, and
+# OS timers (threading, select, subprocess timeouts) overflow well before a float does.
+MAX_SECONDS = 365 * 24 * 3600.0
+
+
 def _positive(value: object, key: str, where: str, path: Path, example: object) -> float:
     """A limit in seconds: a finite TOML number > 0 (never inf, nan, a string or a boolean)."""
     number: float | None = None
@@ -198,6 +203,9 @@ def _positive(value: object, key: str, where: str, path: Path, example: object) 
             number = None
     if number is None or not math.isfinite(number) or number <= 0:
         raise _refusal(path, f"{where} {key} must be a finite number > 0, not {_shown(value)}",
+                       f"for example {key} = {example}")
+    if number > MAX_SECONDS:  # timers and timeouts overflow long before a float does
+        raise _refusal(path, f"{where} {key} must be at most {MAX_SECONDS:,.0f} seconds, not {_shown(value)}",
                        f"for example {key} = {example}")
     return number
 

@@ -18,6 +18,7 @@ from mediaprep.model import ROLES
 from mediaprep.profiles import (
     BUILTIN,
     KNOWN_FORMATS,
+    MAX_SECONDS,
     WECHAT,
     WECHAT_OA,
     WECOM,
@@ -400,9 +401,10 @@ def test_a_folder_named_like_a_profile(tmp_path):
 
 @pytest.mark.parametrize("text, message, hint", [
     ("[safety]\nmax_pixelz = 1\n", "unknown key(s) in [safety]: max_pixelz", "did you mean max_pixels? valid in "
-     "[safety]: max_duration, max_frames_probe, max_input_bytes, max_jpeg_scans, max_metadata_bytes, max_pixels, "
-     "max_side, max_streams, max_video_pixels, memory_mb, timeout_floor"),
-    ("[safety]\nmax_bytes = 1\n", "unknown key(s) in [safety]: max_bytes", "valid in [safety]: max_duration"),
+     "[safety]: decode_seconds, max_duration, max_frames_probe, max_input_bytes, max_jpeg_scans, "
+     "max_metadata_bytes, max_pixels, max_side, max_streams, max_video_pixels, memory_mb, timeout_floor"),
+    ("[safety]\nmax_bytes = 1\n", "unknown key(s) in [safety]: max_bytes",
+     "valid in [safety]: decode_seconds, max_duration"),
 ])
 def test_unknown_safety_key(tmp_path, text, message, hint):
     err = _refused(tmp_path, text)
@@ -529,7 +531,7 @@ def test_any_integer_max_bytes(tmp_path_factory, role, max_bytes):
 
 @settings(max_examples=150, deadline=None)
 @given(base=st.sampled_from(list(BUILTIN)), role=st.sampled_from(ROLES),
-       seconds=st.floats(min_value=0.001, max_value=1e9, allow_nan=False),
+       seconds=st.floats(min_value=0.001, max_value=MAX_SECONDS, allow_nan=False),
        formats=st.lists(st.sampled_from(sorted(KNOWN_FORMATS | {"jpg", "JPEG", "Mp4"})), min_size=1, max_size=4),
        min_bytes=st.integers(min_value=1, max_value=1000))
 def test_any_valid_role_table(tmp_path_factory, base, role, seconds, formats, min_bytes):
@@ -577,7 +579,7 @@ def _acceptable(key: str, value: object, default: object) -> bool:
         return False
     if isinstance(default, int) and not isinstance(default, bool):
         return isinstance(value, int) and value >= 1
-    return isinstance(value, (int, float)) and abs(value) < 1e308 and value == value and value > 0
+    return isinstance(value, (int, float)) and value == value and 0 < value <= MAX_SECONDS
 
 
 @settings(max_examples=300, deadline=None)
