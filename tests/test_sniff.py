@@ -23,6 +23,9 @@ from PIL import Image
 from mediaprep.errors import BadInput, ExitCode, MediaprepError, UnsupportedType
 from mediaprep.model import KINDS
 from mediaprep.preflight.sniff import ALLOWED, HEAD_BYTES, Sniffed, sniff
+from mediaprep.tools.heif import register as register_heif
+
+register_heif()
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 
@@ -34,6 +37,8 @@ IMAGES: dict[str, tuple[str, str, str]] = {
     "webp": ("WEBP", "webp", "WEBP"),
     "bmp": ("BMP", "bmp", "BMP"),
     "tif": ("TIFF", "tiff", "TIFF"),
+    "heic": ("HEIF", "heic", "HEIF"),  # pillow-heif's plugin (registered below)
+    "avif": ("AVIF", "avif", "AVIF"),  # Pillow's own
 }
 
 _TONE = ["-f", "lavfi", "-i", "sine=frequency=440:duration=0.3:sample_rate=8000"]
@@ -72,7 +77,8 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "concat": (b"ffconcat version 1.0\nfile '/etc/passwd'\n", "text/plain"),
     "csv": (b"a,b,c\n1,2,3\n4,5,6\n", "text/csv"),
     "json": (b'{"type": "image", "media_id": "1"}\n', "application/json"),
-    "heic": (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(100), "image/heic"),
+    # A HEIF image sequence (burst, animation): stills are taken, sequences are not.
+    "heif_sequence": (b"\x00\x00\x00\x18ftypmsf1\x00\x00\x00\x00msf1hevc" + bytes(100), "image/heif-sequence"),
     "zip": (b"PK\x03\x04" + bytes(60), "application/zip"),
 }
 
@@ -163,9 +169,24 @@ def test_audio_and_video_formats_from_real_bytes(samples, ext):
 
 def test_samples_cover_every_canonical_format(samples):
     """Every format in the allowlist is reached by one of the samples above, except
-    AMR-WB: libmagic names it audio/amr like AMR-NB (the next test)."""
+    AMR-WB: libmagic names it audio/amr like AMR-NB (the next test), and a generic
+    HEIF still (the test after)."""
     seen = {sniff(path).format for path in samples.values()}
-    assert {info.format for info in ALLOWED.values()} - seen == {"amr-wb"}
+    assert {info.format for info in ALLOWED.values()} - seen == {"amr-wb", "heif"}
+
+
+@pytest.mark.parametrize("brands, fmt, plugin", [
+    (b"mif1\0\0\0\0mif1heic", "heif", "HEIF"),  # a generic HEIF still: libmagic says image/heif
+    (b"mif1\0\0\0\0mif1avifmiaf", "avif", "AVIF"),  # generic brand, AV1 inside: the avif brand says
+])
+def test_generic_heif_brand_picks_the_decoder_from_compatible_brands(samples, tmp_path, brands, fmt, plugin):
+    src = samples["heic" if fmt == "heif" else "avif"].read_bytes()
+    size = int.from_bytes(src[:4], "big")
+    ftyp = (8 + len(brands)).to_bytes(4, "big") + b"ftyp" + brands
+    path = tmp_path / f"generic.{fmt}"
+    path.write_bytes(ftyp + src[size:])
+    got = sniff(path)
+    assert (got.format, got.pillow, got.warnings) == (fmt, plugin, ())
 
 
 def test_amr_wb_is_sniffed_as_amr_and_told_apart_later():
@@ -327,7 +348,7 @@ def test_non_media_is_refused_whatever_its_name(tmp_path, case, disguise):
     ("svg", "export it to PNG or JPEG"),
     ("pdf", "export the page to PNG or JPEG"),
     ("eps", "export it to PNG or JPEG"),
-    ("heic", "export it as JPEG"),
+    ("heif_sequence", "export one still as HEIC or JPEG"),
     ("json", "supported: JPEG, PNG"),  # not named: the hint lists what is taken
     ("zip", "supported: JPEG, PNG"),
 ])

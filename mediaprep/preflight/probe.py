@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import BadInput, LimitExceeded
 from ..formats import jpeg, png
@@ -36,6 +38,9 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # What Pillow's plugins raise on damaged data, besides OSError.
 _DECODE_ERRORS = (OSError, ValueError, IndexError, SyntaxError, EOFError, struct.error,
                   ZeroDivisionError, TypeError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 EXIF_ORIENTATION = 0x0112
 EXIF_GPS_IFD = 0x8825
@@ -74,16 +79,30 @@ class ImageInfo:
 
 
 _SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
+# HEIF stills: HEVC-coded (HEIC, via pillow-heif) and AV1-coded (AVIF, Pillow's plugin).
+HEIF_FORMATS = frozenset({"heic", "heif", "avif"})
 
 
 def open_image(sniffed: Sniffed, limits: SafetyLimits) -> Image.Image:
     """Open (lazily: header only) with the sniffed plugin and our own pixel limits."""
     assert sniffed.pillow is not None
+    if sniffed.format in HEIF_FORMATS:
+        # The item layout against our limits first: nothing of it is decoded yet.
+        from . import heif
+
+        heif.check_layout(sniffed, limits)
+        if sniffed.pillow == "HEIF":
+            from ..tools import heif as heif_tool
+
+            heif_tool.register()
     # Our own limit is stricter than Pillow's (which only warns from 89 MP); keep
     # Pillow's as a second fence at twice ours.
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
         with warnings.catch_warnings():
+            # Pillow's other warnings (odd EXIF it skips, a palette note) are about
+            # metadata we drop anyway: never printed. The bomb warning is an error.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(sniffed.path, formats=[sniffed.pillow])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -95,6 +114,11 @@ def open_image(sniffed: Sniffed, limits: SafetyLimits) -> Image.Image:
             raise LimitExceeded("a metadata chunk inflates to more than we accept", path=sniffed.path,
                                 hint="strip the metadata with another tool first") from exc
         raise BadInput(f"cannot read the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
+                       hint="the file is damaged or truncated; export or download it again") from exc
+    except UnidentifiedImageError as exc:
+        # The plugin refused the header (its message only repeats the file name).
+        raise BadInput(f"cannot read the {sniffed.format.upper()} image: its header is damaged or "
+                       "incomplete", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     except (OSError, SyntaxError, EOFError) as exc:
         raise BadInput(f"cannot read the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
@@ -160,6 +184,19 @@ def _trailing_bytes(sniffed: Sniffed, data: bytes, limits: SafetyLimits) -> int:
     return 0
 
 
+def _quietly(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` with Python warnings dropped: Pillow warns (with its own file paths)
+    about metadata it skips while reading EXIF or seeking frames; none of it is
+    the user's concern, and what is gets one of our own notices."""
+    @functools.wraps(fn)
+    def quiet(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+    return quiet
+
+
+@_quietly
 def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
     im = open_image(sniffed, limits)
     try:
@@ -183,12 +220,13 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
                 exif = im.getexif()
             orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
             has_gps = EXIF_GPS_IFD in exif
-            has_exif = len(exif) > 0 or "exif" in info
+            has_exif = len(exif) > 0 or bool(info.get("exif"))
         except Exception:  # noqa: BLE001 - malformed EXIF is common; treat as present
             orientation, has_gps, has_exif = 1, False, True
         if orientation not in range(1, 9):
             orientation = 1
-        frames = _count_frames(im, limits.max_frames_probe)
+        # A HEIF holds several images (bursts, alternatives): only the primary is ours.
+        frames = 1 if sniffed.pillow == "HEIF" else _count_frames(im, limits.max_frames_probe)
         text_keys = {k for k in info if isinstance(info.get(k), str)} - {"dpi", "jfif", "icc_profile"}
         has_comment = "comment" in info or (sniffed.format == "png" and bool(text_keys))
         has_xmp = "xmp" in info or "XML:com.adobe.xmp" in info
@@ -203,6 +241,8 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
         bits = 16 if im.mode in ("I;16", "I;16B", "I;16L", "I", "RGB;16") else 8
         if sniffed.format == "png" and "I;16" in im.mode:
             bits = 16
+        if sniffed.format in HEIF_FORMATS:
+            bits = int(info.get("bit_depth") or 8)  # pillow-heif says; Pillow's AVIF decodes to 8
         return ImageInfo(
             width=im.width, height=im.height, mode=im.mode, format=sniffed.format,
             orientation=orientation, frames=frames, has_exif=has_exif, has_gps=has_gps,

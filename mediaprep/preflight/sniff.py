@@ -34,6 +34,14 @@ ALLOWED: dict[str, FormatInfo] = {
     "image/bmp": FormatInfo("image", "bmp", None, "BMP", (".bmp", ".dib")),
     "image/x-ms-bmp": FormatInfo("image", "bmp", None, "BMP", (".bmp", ".dib")),
     "image/tiff": FormatInfo("image", "tiff", None, "TIFF", (".tif", ".tiff")),
+    # HEIF stills (ISO/IEC 23008-12): HEVC-coded ones ("HEIC", the iPhone's photo format)
+    # are decoded by libheif through pillow-heif, AV1-coded ones ("AVIF") by Pillow's own
+    # AVIF plugin (libavif). libmagic names the ftyp major brand: heic/heix -> image/heic,
+    # mif1 (a generic HEIF still) -> image/heif, avif/avis -> image/avif. A mif1 file whose
+    # compatible brands say avif is AV1 inside: see _refine.
+    "image/heic": FormatInfo("image", "heic", None, "HEIF", (".heic", ".heif", ".hif")),
+    "image/heif": FormatInfo("image", "heif", None, "HEIF", (".heif", ".heic", ".hif")),
+    "image/avif": FormatInfo("image", "avif", None, "AVIF", (".avif",)),
     "audio/x-wav": FormatInfo("audio", "wav", "wav", None, (".wav", ".wave")),
     "audio/wav": FormatInfo("audio", "wav", "wav", None, (".wav", ".wave")),
     "audio/mpeg": FormatInfo("audio", "mp3", "mp3", None, (".mp3",)),
@@ -66,9 +74,10 @@ _REFUSAL_HINTS: dict[str, str] = {
     "image/svg+xml": "SVG is refused; export it to PNG or JPEG first",
     "application/postscript": "PostScript/EPS is refused; export it to PNG or JPEG first",
     "application/pdf": "PDF is refused; export the page to PNG or JPEG first",
-    "image/heic": ("HEIC is not supported yet; export it as JPEG "
-                   "(iPhone: Settings > Camera > Formats > Most Compatible)"),
-    "image/heif": "HEIF is not supported yet; export it as JPEG",
+    "image/heic-sequence": "a HEIF image sequence (burst or animation) is not supported; "
+                           "export one still as HEIC or JPEG",
+    "image/heif-sequence": "a HEIF image sequence (burst or animation) is not supported; "
+                           "export one still as HEIC or JPEG",
     "application/x-empty": "the file is empty",
     "inode/x-empty": "the file is empty",
 }
@@ -108,16 +117,32 @@ def read_head(path: Path, limit: int = HEAD_BYTES) -> tuple[bytes, int]:
                        hint="check the file's permissions") from exc
 
 
+def _ftyp_brands(head: bytes) -> set[bytes]:
+    """The major and compatible brands of an ftyp box at the start of ``head``."""
+    if head[4:8] != b"ftyp":
+        return set()
+    size = min(int.from_bytes(head[:4], "big"), len(head), 4096)
+    return {head[8:12], *(head[i:i + 4] for i in range(16, size - 3, 4))}
+
+
+def _refine(mime: str, head: bytes) -> str:
+    """libmagic reads only the major brand: a generic HEIF still (mif1) that lists the
+    avif brand holds AV1 images, which only the AVIF plugin decodes."""
+    if mime == "image/heif" and b"avif" in _ftyp_brands(head):
+        return "image/avif"
+    return mime
+
+
 def sniff(path: Path | str) -> Sniffed:
     path = Path(path)
     head, size = read_head(path)
     if size == 0:
         raise UnsupportedType("the file is empty (0 bytes)", path=path,
                               hint="the transfer or export probably failed; get the file again")
-    mime = mime_of(head)
+    mime = _refine(mime_of(head), head)
     info = ALLOWED.get(mime)
     if info is None:
-        hint = _REFUSAL_HINTS.get(mime, "supported: JPEG, PNG, GIF, WebP, BMP, TIFF; WAV, MP3, "
+        hint = _REFUSAL_HINTS.get(mime, "supported: JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC, AVIF; WAV, MP3, "
                                   "M4A/AAC, OGG/Opus, FLAC, AMR; MP4, MOV, MKV, WebM, AVI, 3GP")
         raise UnsupportedType(f"content is {mime}, not a supported image, audio or video format",
                               path=path, hint=hint)
