@@ -28,9 +28,14 @@ COM = 0xFE
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _KEEP_APP = frozenset({0xE0, 0xEE})  # APP0 (JFIF), APP14 (Adobe colour transform)
 
-# Any byte but FF: ends a run of fill bytes (T.81 B.1.1.2 allows any number of
-# FF before a marker). Searched in C so a file of a million FFs costs no Python loop.
-_NOT_FF = re.compile(rb"[^\xff]")
+# The next marker from a position between segments, found as libjpeg's next_marker()
+# finds it: any number of FF fill bytes before the marker code (T.81 B.1.1.2), and
+# any other bytes before that skipped (libjpeg warns "N extraneous bytes before
+# marker" and decodes on; Photoshop and some cameras write such padding), FF 00
+# included. The pattern is an FF directly followed by a marker code, which is
+# the last FF of any run: one fixed-width try per offset, searched in C, so a
+# file of a million FFs or stray bytes costs no Python loop and no backtracking.
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xff]")
 # The first marker after an SOS header. In entropy-coded data FF is followed by 00
 # (a stuffed byte, B.1.1.5), a restart marker D0-D7, or FF (fill); any other
 # FF xx is the next real marker.
@@ -72,19 +77,18 @@ class JpegLayout:
 
 
 def walk(data: bytes) -> JpegLayout:
-    """Walk the markers from SOI to EOI. Raises NotAJpeg when the bytes do not
-    reach an EOI that way (truncated, damaged, or not a JPEG at all)."""
+    """Walk the markers from SOI to EOI, skipping fill and stray bytes between
+    segments as libjpeg does. Raises NotAJpeg when the bytes do not reach an EOI
+    that way (truncated, damaged, or not a JPEG at all)."""
     if not data.startswith(b"\xff\xd8"):
         raise NotAJpeg("no SOI marker")
     out = [Segment(SOI, 0, 2)]
     pos, n = 2, len(data)
     while pos < n:
-        if data[pos] != 0xFF:
-            raise NotAJpeg(f"expected a marker at offset {pos}")
-        fill_end = _NOT_FF.search(data, pos + 1)
-        if fill_end is None:
-            break  # nothing but FF to the end: no EOI
-        pos = fill_end.start() - 1  # the last FF of the run introduces the marker
+        found = _NEXT_MARKER.search(data, pos)
+        if found is None:
+            break  # no marker to the end: no EOI
+        pos = found.start()
         marker = data[pos + 1]
         if marker == EOI:
             out.append(Segment(marker, pos, pos + 2))
