@@ -43,5 +43,5 @@ def video_fitter() -> Fitter[MediaInfo]:
 
 
 def video_thumb_fitter() -> Fitter[MediaInfo]:
-    from .video import prepare_thumb
+    from .video_thumb import prepare_thumb
     return prepare_thumb
