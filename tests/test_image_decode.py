@@ -119,3 +119,48 @@ def test_jpeg_with_padding_between_segments_is_prepared(tmp_path: Path) -> None:
     assert report.complies  # a clean baseline JPEG; the padding is not an extra
     out = _prepared(src, tmp_path)
     assert out.getpixel((5, 5))[0] > 200 and min(out.getpixel((55, 35))) > 240
+
+
+def _baseline_jpeg() -> bytes:
+    buf = io.BytesIO()
+    _marked().save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _progressive_jpeg() -> bytes:
+    buf = io.BytesIO()
+    _marked().save(buf, "JPEG", quality=90, progressive=True)
+    return buf.getvalue()
+
+
+def _extended_jpeg() -> bytes:
+    # SOF1 (extended sequential, Huffman, 8-bit) with baseline's tables: the same
+    # entropy-coded data under another frame marker, as some cameras write.
+    data = _baseline_jpeg()
+    at = data.index(b"\xff\xc0")
+    return data[:at] + b"\xff\xc1" + data[at + 2:]
+
+
+@pytest.mark.parametrize("make, process", [(_progressive_jpeg, "progressive"), (_extended_jpeg, "extended")])
+def test_only_baseline_jpeg_complies_in_check_and_prepare(tmp_path: Path, make, process: str) -> None:
+    src = tmp_path / f"{process}.jpg"
+    src.write_bytes(make())
+    report = mediaprep.check(src)
+    assert [str(v) for v in report.violations] == [f"encoding: {process} JPEG (limit: baseline JPEG)"]
+    assert dict(report.facts)["jpeg_process"] == process
+    res = mediaprep.prepare(src, out_dir=tmp_path / "out")
+    (out,) = res.outputs
+    assert not out.passed_through
+    data = out.path.read_bytes()
+    assert b"\xff\xc0" in data and b"\xff\xc1" not in data and b"\xff\xc2" not in data
+    assert mediaprep.check(out.path).complies
+    with Image.open(out.path) as im:
+        assert im.convert("RGB").getpixel((5, 5))[0] > 200
+
+
+def test_baseline_jpeg_still_passes_through(tmp_path: Path) -> None:
+    src = tmp_path / "plain.jpg"
+    src.write_bytes(_baseline_jpeg())
+    assert dict(mediaprep.check(src).facts)["jpeg_process"] == "baseline"
+    (out,) = mediaprep.prepare(src, out_dir=tmp_path / "out").outputs
+    assert out.passed_through and out.path.read_bytes() == src.read_bytes()

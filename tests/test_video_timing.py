@@ -68,3 +68,18 @@ def test_irregular_timestamps_give_constant_frame_rate(tmp_path: Path, name: str
     steps = {b - a for a, b in zip(pts, pts[1:], strict=False)}
     assert len(steps) == 1  # constant frame rate
     assert abs(frames - duration * float(v.average_rate)) <= 2
+
+
+def test_a_small_video_never_comes_out_larger(tmp_path: Path) -> None:
+    # A 64 KB floor in the segment budget once made a 7 KB clip a 60 KB one.
+    src = _make(tmp_path / "small.avi", "-f", "lavfi", "-i", "testsrc=d=2:s=160x120:r=10",
+                "-c:v", "mpeg4", "-q:v", "31")
+    size = src.stat().st_size
+    assert size < 20_000
+    res = mediaprep.prepare(src, out_dir=tmp_path / "out")
+    media = res.outputs[0]
+    assert media.bytes <= size, (media.bytes, size)
+    with av.open(str(media.path)) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert c.duration / av.time_base == pytest.approx(2.0, abs=0.15)
+    assert not any("more than the original" in w for w in res.warnings)

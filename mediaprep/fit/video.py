@@ -52,20 +52,22 @@ from .video_ffmpeg import (
     source_input,
     video_filters,
     x264_args,
+    x264_least_bitrate,
 )
 from .video_ffmpeg import PRESET as PRESET  # the bench reads it here
 from .video_plan import (
+    MIN_VIDEO_BITRATE,
     RATE_MARGIN,
     Plan,
     max_watchable_duration,
     next_video_bytes,
     plan_video,
+    smallest_budget,
     split_points,
 )
 from .video_thumb import make_thumb, read_png, thumb_filters
 
 MAX_ENCODES = 4  # final-pass attempts before giving up (measured: one retry sufficed)
-MIN_VIDEO_BITRATE = 6000  # bits/s: below this x264 cannot honour the target at any size
 RAW_CACHE_LIMIT = 4_000_000_000  # bytes of scaled raw frames kept between passes
 # Container tags every mp4 muxer writes; anything else (title, comment, location,
 # creation_time, encoder strings) may carry a payload or a privacy leak.
@@ -202,30 +204,50 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
         if raw is not None and raw.stat().st_size == 0:
             raise ToolFailed("ffmpeg decoded no video frames", path=sniffed.path,
                              hint="the video stream is empty or damaged")
-        video_bytes = int(budget * RATE_MARGIN) - plan.overhead - audio_bytes
+        # What we aim at: the profile's bytes, or a small input's own (never larger).
+        aim = min(budget, hard)
+        video_bytes = int(aim * RATE_MARGIN) - plan.overhead - audio_bytes
         out = tmp / "out.mp4"
-        for attempt in range(1, MAX_ENCODES + 1):
+        floor_bps = MIN_VIDEO_BITRATE  # raised to x264's own least when it names one
+        size = used = attempt = 0  # ``used``: the bitrate of the encode in ``out``
+        while attempt < MAX_ENCODES:
             bitrate = int(video_bytes * 8 / max(length, 1e-3))
-            if bitrate < MIN_VIDEO_BITRATE:
-                raise CannotComply(f"the video would get only {bitrate / 1000:.1f} kbit/s",
-                                   path=sniffed.path, hint="use --split or --trim")
+            if bitrate < floor_bps:
+                if 0 < size <= hard:
+                    break  # a small input's own size is out of reach: keep the smallest that played
+                if aim >= hard:
+                    raise CannotComply(f"the video would get only {bitrate / 1000:.1f} kbit/s",
+                                       path=sniffed.path, hint="use --split or --trim")
+                bitrate = floor_bps
+            attempt += 1
             if progress:
                 progress(2, 3, f"{label}pass 2" + (f" (retry {attempt - 1})" if attempt > 1 else ""))
-            _pass2(sniffed, info, plan, start, length, profile, passlog, raw, audio, bitrate,
-                   out, tonemap)
-            size = out.stat().st_size
-            if size <= hard:
+            try:
+                _pass2(sniffed, info, plan, start, length, profile, passlog, raw, audio, bitrate,
+                       out, tonemap)
+            except ToolFailed as exc:
+                least = x264_least_bitrate(exc.detail)
+                if least is None or least <= bitrate or isinstance(exc, ToolTimeout):
+                    raise
+                floor_bps = least  # x264 refused to start below it: try again there
+                video_bytes = math.ceil(least * max(length, 1e-3) / 8)
+                continue
+            size, used = out.stat().st_size, bitrate
+            if size <= aim or bitrate <= floor_bps:
                 break
-            video_bytes = next_video_bytes(video_bytes, size, min(budget, hard))
-        else:
-            raise CannotComply(f"still {size:,} bytes after {MAX_ENCODES} encodes "
+            video_bytes = next_video_bytes(video_bytes, size, aim)
+        if not 0 < size <= hard:
+            raise CannotComply(f"still {size:,} bytes after {attempt} encodes "
                                f"(budget {hard:,})", path=sniffed.path,
                                hint="use --split or --trim")
+        if size > aim:
+            notes.append(f"{size:,} bytes: more than the original's {aim:,}, as no smaller "
+                         "H.264 encode of it plays")
         with atomic_path(target) as final_tmp:
             shutil.copyfile(out, final_tmp)
     if progress:
         progress(3, 3, f"{label}done")
-    return Encoded(path=target, bytes=size, plan=plan, video_bitrate=bitrate, encodes=attempt,
+    return Encoded(path=target, bytes=size, plan=plan, video_bitrate=used, encodes=attempt,
                    notes=tuple(notes), thumb=thumb)
 
 
@@ -337,17 +359,18 @@ def _describe_input(info: MediaInfo, warn: list[str]) -> None:
 
 # Codecs that need more bits than H.264 for the same picture (x ~1.5) and the rest.
 _EFFICIENT_CODECS = {"hevc", "vp9", "av1", "libdav1d", "libaom-av1", "vvc"}
-MIN_SEGMENT_BUDGET = 64_000  # below this, container and audio leave nothing to cap
 
 
 def _segment_budget(sniffed: Sniffed, info: MediaInfo, budget: int, length: float) -> int:
     """The bytes worth spending on a stretch: the budget, but no more than the
     source itself spends on it (x1.5 from HEVC/VP9/AV1), so a small non-compliant
-    input does not come out larger than it went in."""
+    input does not come out larger than it went in. Only when even that is less
+    than any valid encode needs (the mp4 index, the lowest audio rate, the least
+    video x264 can honour) does it get that least (a 7 KB clip once got 64 KB)."""
     v = info.default_video
     factor = 1.5 if v is not None and v.codec in _EFFICIENT_CODECS else 1.0
     share = sniffed.size * factor * length / max(info.duration, 1e-3)
-    return int(min(budget, max(share, MIN_SEGMENT_BUDGET)))
+    return int(min(budget, max(share, smallest_budget(info, length, MIN_VIDEO_BITRATE))))
 
 
 def _media_output(enc: Encoded, part: int | None) -> OutputFile:

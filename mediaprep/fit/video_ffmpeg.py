@@ -3,6 +3,7 @@ how an input is read, how long a run may take, the filter chains and x264's
 arguments. Built as plain argv lists; see tools/ffmpeg.py for why."""
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -83,3 +84,14 @@ def x264_args(bitrate: int, pass_no: int, passlog: Path, fps: Fraction) -> list[
     return ["-c:v", "libx264", "-preset", PRESET, "-profile:v", "main", "-pix_fmt", "yuv420p",
             "-b:v", str(int(bitrate)), "-pass", str(pass_no), "-passlogfile", str(passlog),
             "-g", str(max(1, int(round(float(fps) * 10)))), *ff.thread_args()]
+
+
+# x264 refuses a two-pass target below what its first pass measured the headers and
+# skipped blocks to need, and says how much that is.
+_X264_LEAST = re.compile(r"requested bitrate is too low\. estimated minimum is (\d+) kbps")
+
+
+def x264_least_bitrate(stderr: str | None) -> int | None:
+    """The least bitrate (bits/s) x264 said it would take, from a failed run's stderr."""
+    found = _X264_LEAST.search(stderr or "")
+    return (int(found.group(1)) + 1) * 1000 if found else None

@@ -35,7 +35,7 @@ def thumb_filters(v: VideoStream, length: float, tonemap: bool) -> str:
     dw, dh = display_size(v)
     scale = min(1.0, THUMB_LONG_SIDE / max(dw, dh, 1))
     w, h = max(2, round(dw * scale / 2) * 2), max(2, round(dh * scale / 2) * 2)
-    n = max(1, min(int(scan * THUMB_SAMPLE_FPS), 60))
+    n = max(2, min(int(scan * THUMB_SAMPLE_FPS), 60))  # the filter takes n >= 2
     chain = [f"fps={THUMB_SAMPLE_FPS}"] if (v.fps or 30.0) > THUMB_SAMPLE_FPS else []
     chain += [*scale_filters(w, h, tonemap), f"thumbnail=n={n}", "setsar=1", "format=rgb24"]
     return ",".join(chain)

@@ -92,7 +92,7 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
             return None
         return data
     personal = {k for k, _ in info.tags} - _HARMLESS_TAGS
-    if fmt == "mp3" and not personal and not info.video:
+    if fmt == "mp3" and not personal and not info.video and not info.attached_pictures:
         return data
     return None
 

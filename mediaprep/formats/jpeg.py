@@ -42,6 +42,16 @@ _NEXT_MARKER = re.compile(rb"\xff[^\x00\xff]")
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 
+# Start-of-frame markers (T.81 table B.1) and the coding process each names. Only
+# baseline sequential is required of every DCT decoder (T.81 4.11: the "baseline
+# system"); the others are optional capabilities, which hardware decoders and
+# minimal software ones may lack.
+SOF_PROCESS = {0xC0: "baseline", 0xC1: "extended", 0xC2: "progressive", 0xC3: "lossless",
+               0xC5: "hierarchical", 0xC6: "hierarchical", 0xC7: "hierarchical",
+               0xC9: "arithmetic", 0xCA: "arithmetic", 0xCB: "arithmetic",
+               0xCD: "hierarchical", 0xCE: "hierarchical", 0xCF: "hierarchical"}
+
+
 class NotAJpeg(FormatError):
     """The bytes are not a complete JPEG: no SOI, a damaged segment, or no EOI."""
 
@@ -69,6 +79,15 @@ class JpegLayout:
     def trailing(self) -> int:
         """Bytes after the EOI: appended archives, scripts, second images."""
         return self.size - self.end
+
+    @property
+    def process(self) -> str | None:
+        """The coding process of the main image's frame ("baseline", "progressive",
+        ...), from its SOF marker; None without one."""
+        for s in self.segments:
+            if s.marker in SOF_PROCESS:
+                return SOF_PROCESS[s.marker]
+        return None
 
     @property
     def scans(self) -> int:

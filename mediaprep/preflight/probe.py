@@ -63,6 +63,7 @@ class ImageInfo:
     bits: int  # bits per sample (8 or 16)
     progressive: bool
     subsampling: str | None  # "4:2:0", "4:4:4", ... for JPEG
+    jpeg_process: str | None = None  # "baseline", "extended", "progressive", ... (formats.jpeg.SOF_PROCESS)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -159,11 +160,12 @@ def _count_frames(im: Image.Image, limit: int) -> int:
     return count
 
 
-def _trailing_bytes(sniffed: Sniffed, data: bytes, limits: SafetyLimits) -> int:
+def _structure(sniffed: Sniffed, data: bytes, limits: SafetyLimits) -> tuple[int, str | None]:
     """Bytes after the end of the image (appended archives, scripts, second images),
-    from the format's own structure; 0 for formats we do not walk. A JPEG or PNG
-    whose structure does not reach its end marker is truncated: refused, never
-    passed through. A JPEG with more scans than our limit is refused first."""
+    from the format's own structure (0 for formats we do not walk), and a JPEG's
+    coding process. A JPEG or PNG whose structure does not reach its end marker is
+    truncated: refused, never passed through. A JPEG with more scans than our limit
+    is refused first."""
     if sniffed.format == "jpeg":
         scans = jpeg.count_sos_markers(data)
         if scans > limits.max_jpeg_scans:
@@ -172,16 +174,17 @@ def _trailing_bytes(sniffed: Sniffed, data: bytes, limits: SafetyLimits) -> int:
                 "take far longer than its size suggests", path=sniffed.path,
                 hint="re-save it as a baseline JPEG with another tool first")
         try:
-            return jpeg.walk(data).trailing
+            layout = jpeg.walk(data)
+            return layout.trailing, layout.process
         except jpeg.NotAJpeg as exc:
             raise BadInput(f"the JPEG is truncated or corrupt ({exc.message})", path=sniffed.path,
                            hint="export or download it again") from exc
     if sniffed.format == "png":
         try:
-            return png.walk(data).trailing
+            return png.walk(data).trailing, None
         except png.NotAPng as exc:
             raise BadInput(exc.message, path=sniffed.path, hint="export or download it again") from exc
-    return 0
+    return 0, None
 
 
 def _quietly(fn: Callable[P, R]) -> Callable[P, R]:
@@ -230,7 +233,7 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
         text_keys = {k for k in info if isinstance(info.get(k), str)} - {"dpi", "jfif", "icc_profile"}
         has_comment = "comment" in info or (sniffed.format == "png" and bool(text_keys))
         has_xmp = "xmp" in info or "XML:com.adobe.xmp" in info
-        trailing = _trailing_bytes(sniffed, data, limits)
+        trailing, process = _structure(sniffed, data, limits)
         subsampling = None
         progressive = False
         if sniffed.format == "jpeg":
@@ -248,7 +251,7 @@ def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
             orientation=orientation, frames=frames, has_exif=has_exif, has_gps=has_gps,
             has_icc="icc_profile" in info and bool(info["icc_profile"]), has_xmp=has_xmp,
             has_comment=has_comment, trailing_bytes=trailing, bits=bits,
-            progressive=progressive, subsampling=subsampling,
+            progressive=progressive, subsampling=subsampling, jpeg_process=process,
         )
     finally:
         im.close()
@@ -266,6 +269,7 @@ class MediaInfo:
     video: tuple[VideoStream, ...]
     tags: tuple[tuple[str, str], ...]  # container metadata (title, comment, ...)
     size: int
+    attached_pictures: int = 0  # cover art streams: never video, but metadata an output must not carry
 
     @property
     def default_audio(self) -> AudioStream | None:
@@ -296,9 +300,13 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
         header = media.header_duration
         audio: list[AudioStream] = []
         video: list[VideoStream] = []
+        covers: list[int] = []
         for s in media.streams():
             if isinstance(s, AudioStream):
                 audio.append(s)
+                continue
+            if s.attached_pic:
+                covers.append(s.index)  # cover art: an M4A with it is audio, never decoded as video
                 continue
             w, h = s.width, s.height
             if w > limits.max_side or h > limits.max_side or w * h > limits.max_video_pixels:
@@ -311,7 +319,8 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
         main_video = next((v for v in video if v.default), video[0] if video else None)
         # Duration from the packets present (demux only, no decode): a header that
         # claims ten hours over one second of data is not believed.
-        scan = media.scan_packets(limits.max_duration, main_video.index if main_video else None)
+        scan = media.scan_packets(limits.max_duration, main_video.index if main_video else None,
+                                  frozenset(covers))
         if scan.stopped:
             raise LimitExceeded(
                 f"longer than our limit of {limits.max_duration / 3600:g} h", path=sniffed.path,
@@ -326,4 +335,4 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
             video = [found if v is main_video else v for v in video]
         return MediaInfo(format=sniffed.format, demuxer=sniffed.demuxer or "", duration=scan.span,
                          header_duration=header, audio=tuple(audio), video=tuple(video),
-                         tags=media.tags, size=sniffed.size)
+                         tags=media.tags, size=sniffed.size, attached_pictures=len(covers))

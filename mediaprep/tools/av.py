@@ -32,9 +32,14 @@ if TYPE_CHECKING:
 # How much libav may read to find the streams (bytes) and their parameters (µs):
 # enough for phone recordings with a late audio track, bounded for hostile files.
 PROBE_OPTIONS = {"probesize": "5000000", "analyzeduration": "5000000"}
+# The most a stream's only packet may last (a still shown for a while, one audio frame).
+LAST_PACKET_CAP = 60.0
 # Packets fed to the decoder, at most, to get the first video frame's display matrix.
 ROTATION_PACKETS = 48
 _DISPOSITION_DEFAULT = 1  # AV_DISPOSITION_DEFAULT
+# AV_DISPOSITION_ATTACHED_PIC: cover art (an MP4 covr atom, an ID3 APIC frame, a FLAC
+# PICTURE block), exposed by libav as a one-packet video stream. Not video.
+_DISPOSITION_ATTACHED_PIC = 0x0400
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class VideoStream:
     default: bool
     color_trc: int | None = None  # transfer characteristic (AVColorTransferCharacteristic): 16 PQ, 18 HLG
     packets: int | None = None  # packets demuxed (main video stream only; 0 = a track without frames)
+    attached_pic: bool = False  # cover art, not video (AV_DISPOSITION_ATTACHED_PIC)
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,8 @@ class Media:
                 cc: Any = s.codec_context
                 if cc is None:
                     continue
-                default = bool(int(getattr(s, "disposition", 0) or 0) & _DISPOSITION_DEFAULT)
+                disposition = int(getattr(s, "disposition", 0) or 0)
+                default = bool(disposition & _DISPOSITION_DEFAULT)
                 if s.type == "audio":
                     out.append(AudioStream(index=s.index, codec=cc.name,
                                            sample_rate=int(cc.sample_rate or 0),
@@ -142,25 +149,42 @@ class Media:
                                            (cc.format.name if getattr(cc, "format", None) else None),
                                            fps=float(rate) if rate else None,
                                            rotation=_stream_rotation(s), default=default,
-                                           color_trc=int(getattr(cc, "color_trc", 0) or 0) or None))
+                                           color_trc=int(getattr(cc, "color_trc", 0) or 0) or None,
+                                           attached_pic=bool(disposition & _DISPOSITION_ATTACHED_PIC)))
         return tuple(out)
 
-    def scan_packets(self, max_span: float, rotation_stream: int | None = None) -> PacketScan:
+    def scan_packets(self, max_span: float, rotation_stream: int | None = None,
+                     skip: frozenset[int] = frozenset()) -> PacketScan:
         """Walk every packet (demux only): the time span they cover, so a header that
         claims ten hours over one second of data is not believed; stops as soon as
         the span passes ``max_span``. For stream ``rotation_stream`` also counts its
-        non-empty packets and decodes its first frame for the display rotation."""
+        non-empty packets and decodes its first frame for the display rotation.
+        Streams in ``skip`` (cover art) are not media time.
+
+        A packet's duration counts only as far as the next later timestamp of its
+        stream, and never when negative: libav reports what the container says, and an
+        Ogg page whose end trim is negative gives its last packet 2**32 - 223 ticks (a
+        1.19 s sound read as 24 hours). The latest packet of a stream is capped by the
+        largest step between the stream's timestamps (LAST_PACKET_CAP when it has
+        only one)."""
         start: float | None = None
         end = 0.0
         # Seconds per tick, per stream: PyAV builds a new Fraction on every
         # packet.time_base, which cost more than the demuxing itself.
         ticks: dict[int, float | None] = {}
+        # stream -> (start, duration) of its packet with the latest start so far (decode
+        # order is not display order: B-frames come after the frame they precede), and
+        # the largest step between such latest starts.
+        latest: dict[int, tuple[float, float]] = {}
+        steps: dict[int, float] = {}
         rotation: int | None = None
         fed = 0
         packets = 0
         with self._reading():
             for packet in self._container.demux():
                 index = packet.stream_index
+                if index in skip:
+                    continue
                 if rotation_stream is not None and index == rotation_stream and packet.size:
                     packets += 1
                     if rotation is None and fed < ROTATION_PACKETS:
@@ -172,12 +196,22 @@ class Media:
                 if packet.pts is None or tick is None:
                     continue
                 t0 = packet.pts * tick
-                t1 = t0 + (packet.duration or 0) * tick
+                before = latest.get(index)
+                if before is None or t0 > before[0]:
+                    if before is not None:
+                        step = t0 - before[0]
+                        steps[index] = max(steps.get(index, 0.0), step)
+                        end = max(end, before[0] + min(before[1], step))
+                    latest[index] = (t0, max(0.0, (packet.duration or 0) * tick))
+                # An earlier start (a B-frame) ends before the latest one begins: nothing to add.
                 start = t0 if start is None else min(start, t0)
-                end = max(end, t1)
+                end = max(end, t0)
                 if end - start > max_span:
                     return PacketScan(start, end, rotation, packets, stopped=True)
-        return PacketScan(start, end, rotation, packets, stopped=False)
+        for index, (t0, duration) in latest.items():
+            end = max(end, t0 + min(duration, steps.get(index, LAST_PACKET_CAP)))
+        stopped = start is not None and end - start > max_span
+        return PacketScan(start, end, rotation, packets, stopped=stopped)
 
     def keyframe_times(self, stream_index: int, within: float) -> tuple[float, ...]:
         """Keyframe times of one stream, from packets only (no decode), relative to
