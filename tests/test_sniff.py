@@ -60,6 +60,17 @@ AV: dict[str, tuple[list[str], str, str, str]] = {
     "mkv": ([*_PICTURE, "-c:v", "libx264"], "video", "mkv", "matroska"),
     "webm": ([*_PICTURE, "-c:v", "libvpx"], "video", "webm", "matroska"),
     "avi": ([*_PICTURE, "-c:v", "mpeg4"], "video", "avi", "avi"),
+    "aiff": (_TONE, "audio", "aiff", "aiff"),
+    "au": ([*_TONE, "-c:a", "pcm_s16be"], "audio", "au", "au"),
+    "w64": (_TONE, "audio", "w64", "w64"),
+    "caf": ([*_TONE, "-f", "caf"], "audio", "caf", "caf"),
+    "wma": ([*_TONE, "-c:a", "wmav2"], "video", "asf", "asf"),  # ASF: audio-only or not, one container
+    "wmv": ([*_PICTURE, "-c:v", "wmv2"], "video", "asf", "asf"),
+    "flv": ([*_PICTURE, "-c:v", "flv1"], "video", "flv", "flv"),
+    "mpg": (["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=0.3", "-c:v", "mpeg1video",
+             "-f", "mpeg"], "video", "mpeg-ps", "mpeg"),
+    "ogv": ([*_PICTURE, "-c:v", "libtheora"], "video", "ogv", "ogg"),
+    "ts": ([*_PICTURE, "-c:v", "libx264", "-f", "mpegts"], "video", "mpeg-ts", "mpegts"),
 }
 
 # What each refused content is, with the MIME type libmagic gives it.

@@ -34,7 +34,7 @@ def source_input(sniffed: Sniffed, *, start: float | None = None, duration: floa
                  max_pixels: int | None = None) -> ff.SafeInput:
     """The input file as every ffmpeg run here reads it (demuxer forced, file only)."""
     return ff.SafeInput(sniffed.path, sniffed.demuxer or "", start=start, duration=duration,
-                        max_pixels=max_pixels)
+                        max_pixels=max_pixels, decoder=sniffed.decoder)
 
 
 def max_pixels(profile: Profile) -> int:

@@ -102,7 +102,7 @@ def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
     stream = info.default_audio
     assert stream is not None
     safety = profile.safety
-    graph = (ff.safe_input(sniffed.path, sniffed.demuxer or "")[str(stream.index)]
+    graph = (ff.safe_input(sniffed.path, sniffed.demuxer or "", sniffed.decoder)[str(stream.index)]
              .output("pipe:1", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
                      t=f"{safety.max_duration:.0f}"))
     res = ff.run_graph(graph, timeout=ff.timeout_for(info.duration, floor=safety.timeout_floor))

@@ -193,6 +193,7 @@ class SafeInput:
     start: float | None = None
     duration: float | None = None
     max_pixels: int | None = None
+    decoder: str | None = None  # forced audio decoder (a big-endian WAV's PCM; see formats/wav.py)
 
     def options(self) -> list[tuple[str, str]]:
         """The input options, in argv order, without the leading dashes."""
@@ -206,6 +207,8 @@ class SafeInput:
         n = threads()
         if n:
             opts.append(("threads", str(n)))
+        if self.decoder:
+            opts.append(("c:a", self.decoder))
         opts += [("f", self.demuxer), ("protocol_whitelist", "file")]
         return opts
 
@@ -225,9 +228,9 @@ class SafeInput:
         return ffmpeg_python.input(self.url(), **dict(self.options()))
 
 
-def safe_input(path: Path, demuxer: str) -> Any:
-    """An ffmpeg-python input node for ``path``: ``SafeInput(path, demuxer).node()``."""
-    return SafeInput(path, demuxer).node()
+def safe_input(path: Path, demuxer: str, decoder: str | None = None) -> Any:
+    """An ffmpeg-python input node for ``path``: ``SafeInput(path, demuxer, decoder=...).node()``."""
+    return SafeInput(path, demuxer, decoder=decoder).node()
 
 
 def compile_args(stream: Any) -> list[str]:
