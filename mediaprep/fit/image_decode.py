@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 from typing import Any
 
 from PIL import Image, ImageCms, ImageOps
 
 from ..errors import BadInput, LimitExceeded
 from ..formats import heif
-from ..preflight.probe import HEIF_FORMATS, ImageInfo, open_image
+from ..preflight.probe import HEIF_FORMATS, ImageInfo, open_image, quietly
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from . import colour
@@ -171,6 +170,7 @@ def _heif_colour(sniffed: Sniffed, im: Image.Image, warn: list[str]) -> Image.Im
     return colour.convert(np.asarray(rgb), layout.nclx, 255)
 
 
+@quietly
 def decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
            warn: list[str]) -> Image.Image:
     """load_picture, but a picture with transparency stays RGBA (see normalize)."""
@@ -188,19 +188,15 @@ def decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
             if long_side > max_side:
                 scale = max_side / long_side
                 im.draft(im.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im.load()
-            coded = _heif_colour(sniffed, im, warn) if sniffed.format in HEIF_FORMATS else None
+        im.load()
+        coded = _heif_colour(sniffed, im, warn) if sniffed.format in HEIF_FORMATS else None
         if coded is not None:
             pic = normalize(_orient(coded, info.orientation))
             return pic
         icc = im.info.get("icc_profile")
         # exif_transpose copies the whole picture even when there is nothing to turn
         # (12 ms on 4 MP): call it only for a real orientation.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow warns about odd EXIF it skips
-            upright = ImageOps.exif_transpose(im) if info.orientation != 1 else im
+        upright = ImageOps.exif_transpose(im) if info.orientation != 1 else im
         if icc and "icc_profile" not in upright.info:
             upright.info["icc_profile"] = icc
         pic = normalize(to_srgb(upright, warn))

@@ -187,7 +187,7 @@ def _structure(sniffed: Sniffed, data: bytes, limits: SafetyLimits) -> tuple[int
     return 0, None
 
 
-def _quietly(fn: Callable[P, R]) -> Callable[P, R]:
+def quietly(fn: Callable[P, R]) -> Callable[P, R]:
     """Run ``fn`` with Python warnings dropped: Pillow warns (with its own file paths)
     about metadata it skips while reading EXIF or seeking frames; none of it is
     the user's concern, and what is gets one of our own notices."""
@@ -199,7 +199,7 @@ def _quietly(fn: Callable[P, R]) -> Callable[P, R]:
     return quiet
 
 
-@_quietly
+@quietly
 def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
     im = open_image(sniffed, limits)
     try:

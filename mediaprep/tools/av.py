@@ -98,7 +98,7 @@ class Media:
         try:
             yield
         except av.FFmpegError as exc:
-            raise BadInput(f"cannot read the {self.label} file: {exc}", path=self.path,
+            raise BadInput(f"cannot read the {self.label} file: {_why(exc)}", path=self.path,
                            hint="the file is damaged or truncated; export or download it again") from exc
 
     @property
@@ -249,13 +249,21 @@ def open_media(path: Path, demuxer: str, label: str) -> Iterator[Media]:
         try:
             container = av.open(fh, mode="r", format=demuxer, options=PROBE_OPTIONS)
         except av.FFmpegError as exc:
-            raise BadInput(f"cannot read the {label} file: {exc}", path=path,
+            raise BadInput(f"cannot read the {label} file: {_why(exc)}", path=path,
                            hint="the file is damaged, truncated or not really "
                            f"{label}; export or download it again") from exc
         try:
             yield Media(container, path, label)
         finally:
             container.close()
+
+
+def _why(exc: Exception) -> str:
+    """libav's reason, in words: PyAV's message adds the error number and the file
+    name ("[Errno 1094995529] Invalid data found when processing input: 'x.wav'"),
+    which the one-line error names already."""
+    reason = getattr(exc, "strerror", None)
+    return str(reason).strip().rstrip(".") if reason else str(exc)
 
 
 def _stream_rotation(stream: Any) -> int:

@@ -37,8 +37,9 @@ from typing import Any
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds argv, we run it ourselves
 
-from ..errors import MissingDependency, ToolFailed
+from ..errors import MissingDependency, ToolFailed, ToolTimeout
 from . import proc
+from .ffmpeg_errors import explain, input_path
 
 ENV_VAR = "MEDIAPREP_FFMPEG"
 NEEDED_ENCODERS = ("libopencore_amrnb", "libx264", "aac")
@@ -246,17 +247,27 @@ def pipe_input(demuxer: str, **kwargs: Any) -> Any:
     return ffmpeg_python.input("pipe:0", f=demuxer, protocol_whitelist="pipe", **kwargs)
 
 
+def _run(argv: list[str], timeout: float, input_bytes: bytes | None) -> proc.ProcResult:
+    """The one runner, with a failure said as what it means: a damaged input (BadInput)
+    or ffmpeg failing (ToolFailed), naming the input once (ffmpeg_errors.py)."""
+    try:
+        return proc.run(argv, timeout=timeout, tool="ffmpeg", input_bytes=input_bytes)
+    except ToolTimeout as exc:
+        raise ToolTimeout(exc.message, path=input_path(argv), hint=exc.hint, detail=exc.detail) from exc
+    except ToolFailed as exc:
+        raise explain(exc, argv) from exc
+
+
 def run_graph(stream: Any, *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """Build with ffmpeg-python, run through the one runner."""
-    return proc.run(compile_args(stream), timeout=timeout, tool="ffmpeg", input_bytes=input_bytes)
+    return _run(compile_args(stream), timeout, input_bytes)
 
 
 def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """Run ffmpeg with hand-built arguments (the video fit's commands; see the
     module docstring for why they are not ffmpeg-python graphs)."""
     ff = get_ffmpeg()
-    return proc.run([ff.path, *_global_args(), *args], timeout=timeout, tool="ffmpeg",
-                    input_bytes=input_bytes)
+    return _run([ff.path, *_global_args(), *args], timeout, input_bytes)
 
 
 def timeout_for(duration: float | None, *, per_second: float = 2.0, floor: float = 60.0) -> float:
