@@ -20,6 +20,7 @@ from .profiles import Profile, get_profile
 _IMAGE_FITTERS: dict[Role, Callable[[], Fitter[ImageInfo]]] = {
     "image": fit.image_fitter,
     "thumb": fit.image_fitter,
+    "video": fit.animation_fitter,  # an animated GIF/APNG/WebP as an MP4
 }
 _AV_FITTERS: dict[tuple[Kind, Role], Callable[[], Fitter[MediaInfo]]] = {
     ("audio", "voice"): fit.voice_fitter,

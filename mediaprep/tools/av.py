@@ -1,6 +1,6 @@
 """Every use of PyAV (libav, in-process): opening a container, the facts about its
 streams, walking its packets, the first frame's rotation, a finished file's
-duration and stream bytes.
+duration and stream bytes, and writing an animation's frames as a lossless video.
 
 An input is always handed to libav as an open Python file object with the demuxer
 forced: no URL is parsed, so no protocol layer, no playlist or concat script is
@@ -19,8 +19,9 @@ PyAV is imported on first use, not with this module: loading libav maps about
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from ..errors import BadInput
 
 if TYPE_CHECKING:
     import av.container
+    from PIL import Image
 
 # How much libav may read to find the streams (bytes) and their parameters (µs):
 # enough for phone recordings with a late audio track, bounded for hostile files.
@@ -321,3 +323,36 @@ def duration_of(path: Path, demuxer: str = "mp4") -> float | None:
             return float(c.duration / av.time_base) if c.duration else None
     except (av.FFmpegError, OSError):  # libav's own file errors are both
         return None
+
+
+def write_lossless(frames: Iterable[tuple[Image.Image, int, int]], path: Path, size: tuple[int, int]) -> int:
+    """RGB pictures, each with the millisecond it starts at and how many it lasts,
+    into a lossless FFV1 Matroska file with exactly that timing (a variable frame
+    rate): an animation made into a video source that the video fit reads like any
+    other. Every packet carries its duration: ffmpeg otherwise takes the last
+    frame to last as long as the gap before it. Returns the number of frames."""
+    import av
+    import numpy as np
+
+    written = 0
+    with av.open(str(path), mode="w", format="matroska") as out:
+        stream: Any = out.add_stream("ffv1", rate=1000)
+        stream.width, stream.height = size
+        stream.pix_fmt = "bgr0"
+        stream.time_base = Fraction(1, 1000)
+        stream.codec_context.time_base = Fraction(1, 1000)
+        durations: dict[int, int] = {}
+        for picture, start_ms, duration_ms in frames:
+            frame = av.VideoFrame.from_ndarray(np.asarray(picture.convert("RGB")), format="rgb24")
+            frame = frame.reformat(format="bgr0")
+            frame.pts = start_ms
+            frame.time_base = Fraction(1, 1000)
+            durations[start_ms] = duration_ms
+            for packet in stream.encode(frame):
+                packet.duration = durations.pop(packet.pts, packet.duration)
+                out.mux(packet)
+            written += 1
+        for packet in stream.encode():
+            packet.duration = durations.pop(packet.pts, packet.duration)
+            out.mux(packet)
+    return written
