@@ -132,3 +132,15 @@ def test_unknown_content_is_named_in_the_refusal(tmp_path: Path) -> None:
     line = err.value.one_line()
     assert "gzip compressed data" in line and "convert it to one of these first" in line
     assert "\n" not in line
+
+
+def test_big_endian_float_wav_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    made = _make(tmp_path / "made.wav", *TONE, "-c:a", "pcm_s16le", "-map_metadata", "-1")
+    data = bytearray(_rifx(made.read_bytes()))
+    at = data.index(b"fmt ") + 8
+    data[at:at + 2] = (3).to_bytes(2, "big")  # IEEE float: libav's demuxer has no RIFX float
+    src = tmp_path / "float.wav"
+    src.write_bytes(bytes(data))
+    with pytest.raises(UnsupportedType) as err:
+        sniff(src)
+    assert "convert it to WAV or FLAC" in (err.value.hint or "")

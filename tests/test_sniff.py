@@ -39,6 +39,8 @@ IMAGES: dict[str, tuple[str, str, str]] = {
     "tif": ("TIFF", "tiff", "TIFF"),
     "heic": ("HEIF", "heic", "HEIF"),  # pillow-heif's plugin (registered below)
     "avif": ("AVIF", "avif", "AVIF"),  # Pillow's own
+    "ppm": ("PPM", "ppm", "PPM"),
+    "ico": ("ICO", "ico", "ICO"),
 }
 
 _TONE = ["-f", "lavfi", "-i", "sine=frequency=440:duration=0.3:sample_rate=8000"]

@@ -7,10 +7,10 @@ little-endian, so the samples come out as noise unless the decoder is named:
 """
 from __future__ import annotations
 
-# fmt chunk format tags (RFC 2361): integer PCM, IEEE float.
-_PCM, _FLOAT = 1, 3
+# fmt chunk format tag (RFC 2361) of integer PCM: the only one libav's wav demuxer
+# takes in RIFX (floating point and WAVE_FORMAT_EXTENSIBLE: "not yet implemented").
+_PCM = 1
 _INTEGER = {8: "pcm_u8", 16: "pcm_s16be", 24: "pcm_s24be", 32: "pcm_s32be"}
-_FLOATS = {32: "pcm_f32be", 64: "pcm_f64be"}
 MAX_CHUNKS = 64  # chunks looked at before fmt: a real file has one or two (LIST, fact)
 
 
@@ -34,10 +34,6 @@ def decoder(head: bytes) -> str | None:
                 return None
             tag = int.from_bytes(head[pos + 8:pos + 10], "big")
             bits = int.from_bytes(head[pos + 22:pos + 24], "big")
-            if tag == _PCM:
-                return _INTEGER.get(bits)
-            if tag == _FLOAT:
-                return _FLOATS.get(bits)
-            return None
+            return _INTEGER.get(bits) if tag == _PCM else None
         pos += 8 + size + (size & 1)  # chunks are padded to an even size
     return None

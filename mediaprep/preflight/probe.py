@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from ..errors import BadInput, LimitExceeded
+from ..errors import BadInput, LimitExceeded, UnsupportedType
 from ..formats import jpeg, png
 from ..profiles import SafetyLimits
 from ..tools import av as av_tools
@@ -315,6 +315,10 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
                     path=sniffed.path, hint="downscale it to 4K or less first")
             video.append(s)
         if not audio and not video:
+            unknown = media.undecodable()
+            if unknown:
+                raise UnsupportedType(f"its {unknown[0]} is coded in a way no decoder we have reads",
+                                      path=sniffed.path, hint="convert it to WAV, FLAC, MP3 or MP4 first")
             raise BadInput("no audio or video stream", path=sniffed.path)
         main_video = next((v for v in video if v.default), video[0] if video else None)
         # Duration from the packets present (demux only, no decode): a header that
@@ -325,6 +329,9 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
             raise LimitExceeded(
                 f"longer than our limit of {limits.max_duration / 3600:g} h", path=sniffed.path,
                 hint="cut it into shorter pieces first")
+        if scan.start is None and scan.packets:
+            raise UnsupportedType("its packets carry no timestamps, so its length cannot be known",
+                                  path=sniffed.path, hint="remux it to MP4 or MKV, which gives it timestamps, first")
         if scan.start is None:
             raise BadInput("no media data (the file holds headers but no packets)", path=sniffed.path,
                            hint="the file is truncated or the recording failed")

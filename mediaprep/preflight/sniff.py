@@ -46,6 +46,11 @@ ALLOWED: dict[str, FormatInfo] = {
     "image/bmp": FormatInfo("image", "bmp", None, "BMP", (".bmp", ".dib")),
     "image/x-ms-bmp": FormatInfo("image", "bmp", None, "BMP", (".bmp", ".dib")),
     "image/tiff": FormatInfo("image", "tiff", None, "TIFF", (".tif", ".tiff")),
+    # Netpbm and Windows icons (the largest picture of an icon is taken): Pillow's own.
+    "image/x-portable-pixmap": FormatInfo("image", "ppm", None, "PPM", (".ppm", ".pnm")),
+    "image/x-portable-graymap": FormatInfo("image", "ppm", None, "PPM", (".pgm", ".pnm")),
+    "image/x-portable-bitmap": FormatInfo("image", "ppm", None, "PPM", (".pbm", ".pnm")),
+    "image/vnd.microsoft.icon": FormatInfo("image", "ico", None, "ICO", (".ico",)),
     # HEIF stills (ISO/IEC 23008-12): HEVC-coded ones ("HEIC", the iPhone's photo format)
     # are decoded by libheif through pillow-heif, AV1-coded ones ("AVIF") by Pillow's own
     # AVIF plugin (libavif). libmagic names the ftyp major brand: heic/heix -> image/heic,
@@ -100,7 +105,9 @@ ALLOWED: dict[str, FormatInfo] = {
 _REFUSAL_HINTS: dict[str, str] = {
     MPEG_ES: "a bare MPEG video stream (no container, no sound) is not supported; "
              "put it in an MP4 or MPEG-PS file first",
-    RIFX_OTHER: "this big-endian WAV holds a sample format without a decoder; convert it to WAV or FLAC first",
+    RIFX_OTHER: "big-endian WAV is taken with plain integer samples only (this one holds float or "
+                "extensible-format samples); convert it to WAV or FLAC first",
+    "image/vnd.adobe.photoshop": "Photoshop documents are refused; export the picture as PNG or JPEG first",
     "text/plain": "text files (including HLS playlists and ffmpeg concat scripts) are never decoded",
     "text/html": "HTML is not media",
     "text/csv": "text files are never decoded",
@@ -116,7 +123,7 @@ _REFUSAL_HINTS: dict[str, str] = {
 }
 
 
-SUPPORTED = ("JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC, AVIF; WAV, MP3, M4A/AAC, OGG/Opus, FLAC, AMR, AIFF, "
+SUPPORTED = ("JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC, AVIF, PPM, ICO; WAV, MP3, M4A/AAC, OGG/Opus, FLAC, AMR, AIFF, "
              "WMA, CAF; MP4, MOV, MKV, WebM, AVI, 3GP, MPEG-PS/TS, FLV, WMV, OGV")
 DESCRIPTION_CHARS = 80  # of libmagic's description, in a refusal
 

@@ -155,6 +155,16 @@ class Media:
                                            attached_pic=bool(disposition & _DISPOSITION_ATTACHED_PIC)))
         return tuple(out)
 
+    def undecodable(self) -> tuple[str, ...]:
+        """The kinds ("audio", "video") of the streams libav has no decoder for."""
+        kinds: list[str] = []
+        with self._reading():
+            for s in self._container.streams:
+                context: Any = getattr(s, "codec_context", None)
+                if s.type in ("audio", "video") and context is None:
+                    kinds.append(str(s.type))
+        return tuple(kinds)
+
     def scan_packets(self, max_span: float, rotation_stream: int | None = None,
                      skip: frozenset[int] = frozenset()) -> PacketScan:
         """Walk every packet (demux only): the time span they cover, so a header that
