@@ -52,6 +52,9 @@ SOURCES = [
     ("deb:alsa-utils", "deb", "alsa-utils", ("usr/share/sounds",)),
     ("deb:mate-backgrounds", "dir", "/usr/share/backgrounds/mate", ("",)),
     ("made-here", "made", "", ("",)),
+    # This repository's own sample media (a real phone photo, speech, camera clips).
+    ("repo:testdata", "dir", str(Path(__file__).resolve().parent.parent / "testdata"),
+     ("images", "audio", "video")),
 ]
 LIMITS = {"image": 128_000, "thumb": 64_000, "voice": 256_000, "video": 1_000_000}
 AMR_SIZES = [12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0]  # bytes after the header byte, by FT
@@ -114,6 +117,50 @@ def make_heif_variants(folder: Path) -> None:
                    transfer_characteristics=transfer, matrix_coefficients=9, full_range_flag=1)
     frames = [photo.resize((200, 150)).rotate(i * 30) for i in range(6)]
     frames[0].save(folder / "spin.apng", "PNG", save_all=True, append_images=frames[1:], duration=120)
+    make_av_variants(folder)
+
+
+def make_av_variants(folder: Path) -> None:
+    """Clips with the timing and layout quirks cameras and apps write, by the bundled
+    ffmpeg: a video track starting after the audio, jittered and dropped frames, cover
+    art, and the containers phones do not write but people still have."""
+    from mediaprep.tools.ffmpeg import get_ffmpeg
+
+    ff = get_ffmpeg().path
+    picture = ["-f", "lavfi", "-i", "testsrc2=d=6:s=640x360:r=30"]
+    tone = ["-f", "lavfi", "-i", "sine=d=6:frequency=300"]
+    clips = {
+        "late_video.mp4": [*picture, *tone, "-vf", "setpts=PTS+0.4/TB", "-c:v", "mpeg4", "-c:a", "aac"],
+        "jitter.mkv": [*picture, *tone, "-vf", "settb=1/1000,setpts='(N+0.4*sin(N))/30/TB'", "-fps_mode",
+                       "passthrough", "-enc_time_base", "filter", "-c:v", "libx264", "-c:a", "libopus"],
+        "dropped.avi": [*picture, *tone, "-vf", "select='not(between(mod(n\\,9)\\,3\\,5))'", "-fps_mode",
+                        "passthrough", "-c:v", "mpeg4", "-c:a", "libmp3lame"],
+        "hevc10.mov": [*picture, *tone, "-c:v", "libx265", "-pix_fmt", "yuv420p10le", "-x265-params",
+                       "log-level=error", "-c:a", "aac", "-tag:v", "hvc1"],
+        "program.mpg": [*picture, *tone, "-c:v", "mpeg2video", "-c:a", "mp2", "-f", "mpeg"],
+        "camcorder.mts": [*picture, *tone, "-c:v", "libx264", "-c:a", "aac", "-f", "mpegts",
+                          "-mpegts_m2ts_mode", "1"],
+        "old.flv": [*picture, *tone, "-c:v", "flv1", "-c:a", "libmp3lame", "-ar", "44100"],
+        "old.wmv": [*picture, *tone, "-c:v", "wmv2", "-c:a", "wmav2"],
+        "theora.ogv": [*picture, *tone, "-c:v", "libtheora", "-c:a", "libvorbis"],
+        "song.aiff": tone,
+        "voice.wma": [*tone, "-c:a", "wmav2"],
+    }
+    for name, args in clips.items():
+        subprocess.run([ff, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args, str(folder / name)],
+                       check=True, timeout=300)
+    cover = folder / "cover.jpg"
+    _save_cover(cover)
+    subprocess.run([ff, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *tone, "-i", str(cover),
+                    "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "copy", "-disposition:v", "attached_pic",
+                    "-brand", "mp42", str(folder / "song_with_art.mp4")], check=True, timeout=300)
+    cover.unlink()
+
+
+def _save_cover(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (300, 300), (30, 60, 200)).save(path, quality=90)
 
 
 def collect(root: Path) -> list[tuple[str, Path]]:

@@ -306,6 +306,9 @@ def test_no_extension_warns_as_such(samples, tmp_path):
     ("jpg", "PHOTO.JPG"), ("jpg", "photo.jpeg"), ("jpg", "photo.Jfif"), ("tif", "scan.TIFF"),
     ("mp4", "clip.MP4"), ("m4a", "voice.mp4"),  # an audio-only MP4 may carry either name
     ("mov", "iphone.mp4"), ("ogg", "voice.oga"), ("webm", "clip.mkv"),
+    # A camera's multi-picture JPEG, an animated PNG, an audiobook in a generic-brand MP4.
+    ("jpg", "DSCF0001.MPO"), ("png", "spin.apng"), ("mp4", "book.m4b"), ("heic", "IMG_0001.HEIC"),
+    ("ts", "00001.MTS"), ("wma", "song.wma"),
 ])
 def test_agreeing_extensions_do_not_warn(samples, tmp_path, src, name):
     assert sniff(_copy(samples[src], tmp_path / name)).warnings == ()
