@@ -10,8 +10,8 @@ their TIFF tags declare (not clipped at 255, which posterises), transparency kep
 as alpha (including a PNG/TIFF colour key, tRNS) and flattened onto white after
 resizing.
 
-Decoder warnings (Pillow's UserWarnings about odd metadata, libtiff's messages) are
-never printed: what matters becomes one of our notices.
+Pillow's warnings (about odd metadata it skips, with its own file paths) are never
+printed: what matters becomes one of our notices.
 """
 from __future__ import annotations
 
