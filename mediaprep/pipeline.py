@@ -24,6 +24,7 @@ from .tools import ffprogress
 _IMAGE_FITTERS: dict[Role, Callable[[], Fitter[ImageInfo]]] = {
     "image": fit.image_fitter,
     "thumb": fit.image_fitter,
+    "video": fit.animation_fitter,  # an animated GIF/APNG/WebP as an MP4
 }
 _AV_FITTERS: dict[tuple[Kind, Role], Callable[[], Fitter[MediaInfo]]] = {
     ("audio", "voice"): fit.voice_fitter,

@@ -166,6 +166,86 @@ def with_sparse_tail(path: Path, data: bytes, tail: int = SPARSE_TAIL) -> None:
         fh.truncate(len(data) + tail)
 
 
+def _box(kind: bytes, payload: bytes = b"") -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def _full_box(kind: bytes, version: int, payload: bytes) -> bytes:
+    return _box(kind, bytes([version, 0, 0, 0]) + payload)
+
+
+def _heif_by_hand(items: list[tuple[int, bytes, tuple[int, int]]], dimg: dict[int, list[int]]) -> bytes:
+    """A HEIF (ISO/IEC 23008-12) whose meta box says what we want and whose mdat holds
+    nothing: items are (id, type, ispe size), item 1 the primary; dimg links a grid
+    to its tiles. Enough for a reader to believe the layout before decoding."""
+    infe = b"".join(_full_box(b"infe", 2, struct.pack(">HH4s", i, 0, t) + b"\0") for i, t, _ in items)
+    sizes = sorted({size for _, _, size in items})
+    ipco = _box(b"ipco", b"".join(_full_box(b"ispe", 0, struct.pack(">II", *size)) for size in sizes))
+    ipma = _full_box(b"ipma", 0, struct.pack(">I", len(items)) + b"".join(
+        struct.pack(">HBB", i, 1, 0x80 | (sizes.index(size) + 1)) for i, _, size in items))
+    refs = b"".join(_box(b"dimg", struct.pack(">HH", src, len(dst)) + b"".join(struct.pack(">H", d) for d in dst))
+                    for src, dst in dimg.items())
+    meta = _full_box(b"meta", 0, _full_box(b"hdlr", 0, b"\0" * 4 + b"pict" + b"\0" * 13)
+                     + _full_box(b"pitm", 0, struct.pack(">H", 1))
+                     + _full_box(b"iinf", 0, struct.pack(">H", len(items)) + infe)
+                     + (_full_box(b"iref", 0, refs) if refs else b"")
+                     + _box(b"iprp", ipco + ipma))
+    return _box(b"ftyp", b"heic\0\0\0\0mif1heic") + meta + _box(b"mdat", b"\0" * 64)
+
+
+def _with_ispe(data: bytes, width: int, height: int) -> bytes:
+    """A real HEIF whose every ispe box claims width x height (the pixels stay small)."""
+    out = bytearray(data)
+    at = out.find(b"ispe")
+    while at >= 0:
+        out[at + 8:at + 16] = struct.pack(">II", width, height)
+        at = out.find(b"ispe", at + 4)
+    return bytes(out)
+
+
+def heif_samples() -> dict[str, bytes]:
+    """Real HEIC and AVIF stills (pillow-heif's encoder, Pillow's AVIF plugin) with GPS
+    EXIF and an XMP packet that must never reach an output."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    picture = Image.linear_gradient("L").resize((96, 64)).convert("RGB")
+    exif = Image.Exif()
+    exif.get_ifd(0x8825)[2] = (48.0, 51.0, 30.0)  # GPSLatitude
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">secret-xmp-payload</x:xmpmeta>'
+    out = {}
+    for fmt in ("HEIF", "AVIF"):
+        buf = io.BytesIO()
+        picture.save(buf, fmt, quality=70, exif=exif.tobytes(), xmp=xmp)
+        out[fmt] = buf.getvalue()
+    return out
+
+
+def heif_cases() -> list[tuple[Case, bytes]]:
+    samples = heif_samples()
+    heic, avif = samples["HEIF"], samples["AVIF"]
+    secret = (b"secret-xmp-payload",)
+    as_heic = avif[:8] + b"heic" + avif[12:]  # AV1 inside, HEVC outside
+    return [
+        (Case("heic_named.jpg", OK, payloads=secret, notes="HEIC content, JPEG name"), heic),
+        (Case("avif_named.png", OK, payloads=secret, notes="AVIF content, PNG name"), avif),
+        (Case("heic_huge.heic", BAD_INPUT, "exceed", notes="ispe claims 60000x60000"),
+         _with_ispe(heic, 60000, 60000)),
+        (Case("avif_huge.avif", BAD_INPUT, "exceed", notes="ispe claims 60000x60000"),
+         _with_ispe(avif, 60000, 60000)),
+        (Case("heic_huge_grid.heic", BAD_INPUT, "exceed", notes="a grid of 200000x200000"),
+         _heif_by_hand([(1, b"grid", (200_000, 200_000)), (2, b"hvc1", (512, 512))], {1: [2] * 4000})),
+        (Case("heic_tile_bomb.heic", BAD_INPUT, "tiles", notes="900 tiles of 4096x4096 for 1024x1024"),
+         _heif_by_hand([(1, b"grid", (1024, 1024))] + [(i, b"hvc1", (4096, 4096)) for i in range(2, 902)],
+                       {1: list(range(2, 902))})),
+        (Case("heic_many_items.heic", BAD_INPUT, "items", notes="5000 items"),
+         _heif_by_hand([(i, b"hvc1", (64, 64)) for i in range(1, 5001)], {})),
+        (Case("heic_truncated.heic", BAD_INPUT, "heic"), heic[:len(heic) // 2]),
+        (Case("heic_cut_header.heic", BAD_INPUT, "heic"), heic[:120]),
+        (Case("heic_holding_av1.heic", BAD_INPUT, "av1", notes="brand heic, AV1 images"), as_heic),
+    ]
+
+
 def image_cases(dest: Path) -> list[Case]:
     cases: list[tuple[Case, bytes]] = [
         (Case("bomb_png.png", BAD_INPUT, "exceed"), _png(100_000, 100_000, idat=zlib.compress(b"\0" * 4096))),
@@ -198,6 +278,7 @@ def image_cases(dest: Path) -> list[Case]:
          _png(16, 16, extra=_chunk(b"tEXt", b"Comment\0<script>alert(1)</script>"))
          + b"<html><script>alert(2)</script>"),
     ]
+    cases += heif_cases()
     # (Built by hand: Pillow's encoder merges frames that look alike into one.)
     cases.append((Case("many_frames.gif", OK, notes="3000 frames: first frame only, fast",
                        check_exit=NOT_COMPLIANT), canvas_gif(8, 8, 3000)))

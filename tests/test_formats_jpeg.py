@@ -96,6 +96,21 @@ def test_fill_bytes_before_a_marker_are_accepted() -> None:
     assert layout.trailing == 0 and layout.scans == 1
 
 
+@pytest.mark.parametrize("stray", [b"\x00\x00\x00\x00", b"photoshop pad", b"\xff\x00\x12", b"\x00" * 5000])
+def test_stray_bytes_between_segments_are_skipped_as_libjpeg_does(stray: bytes) -> None:
+    # Photoshop and some cameras leave padding between segments; libjpeg (and so
+    # Pillow and every browser) skips it with a warning and decodes the picture.
+    app1 = _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>")
+    data = BASELINE[:2] + app1 + stray + BASELINE[2:]
+    layout = jpeg.walk(data)
+    _check_layout(data, layout)
+    assert layout.trailing == 0 and layout.scans == 1
+    stripped = jpeg.strip_metadata(data)  # the stray bytes go with the metadata
+    assert stripped == BASELINE
+    with Image.open(io.BytesIO(data)) as a, Image.open(io.BytesIO(BASELINE)) as b:
+        assert a.tobytes() == b.tobytes()
+
+
 def test_sos_pairs_in_metadata_comments_and_trailing_bytes_are_not_scans() -> None:
     # An APP1 holding a small JPEG (as an EXIF thumbnail does) carries its own SOS;
     # a comment or appended bytes may hold FF DA by chance or on purpose.
@@ -161,7 +176,7 @@ def test_clean_jpeg_strips_to_itself() -> None:
     (b"\xff\xd8\xff\xe1\x00", "no EOI"),
     (b"\xff\xd8\xff\xe1\x00\x01", "past the end"),  # a length below 2
     (b"\xff\xd8\xff\xe1\x10\x00abc", "past the end"),
-    (b"\xff\xd8junk", "expected a marker at offset 2"),
+    (b"\xff\xd8junk", "no EOI"),  # stray bytes are skipped, as libjpeg does; no EOI follows
 ])
 def test_damaged_bytes_raise_not_a_jpeg(data: bytes, message: str) -> None:
     with pytest.raises(jpeg.NotAJpeg, match=message):

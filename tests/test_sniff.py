@@ -25,6 +25,9 @@ from mediaprep.errors import BadInput, ExitCode, MediaprepError, UnsupportedType
 from mediaprep.model import KINDS
 from mediaprep.preflight import sniff as sniff_module
 from mediaprep.preflight.sniff import _REFUSAL_HINTS, ALLOWED, HEAD_BYTES, Sniffed, refusal_hint, sniff
+from mediaprep.tools.heif import register as register_heif
+
+register_heif()
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 
@@ -36,6 +39,10 @@ IMAGES: dict[str, tuple[str, str, str]] = {
     "webp": ("WEBP", "webp", "WEBP"),
     "bmp": ("BMP", "bmp", "BMP"),
     "tif": ("TIFF", "tiff", "TIFF"),
+    "heic": ("HEIF", "heic", "HEIF"),  # pillow-heif's plugin (registered below)
+    "avif": ("AVIF", "avif", "AVIF"),  # Pillow's own
+    "ppm": ("PPM", "ppm", "PPM"),
+    "ico": ("ICO", "ico", "ICO"),
 }
 
 _TONE = ["-f", "lavfi", "-i", "sine=frequency=440:duration=0.3:sample_rate=8000"]
@@ -57,6 +64,17 @@ AV: dict[str, tuple[list[str], str, str, str]] = {
     "mkv": ([*_PICTURE, "-c:v", "libx264"], "video", "mkv", "matroska"),
     "webm": ([*_PICTURE, "-c:v", "libvpx"], "video", "webm", "matroska"),
     "avi": ([*_PICTURE, "-c:v", "mpeg4"], "video", "avi", "avi"),
+    "aiff": (_TONE, "audio", "aiff", "aiff"),
+    "au": ([*_TONE, "-c:a", "pcm_s16be"], "audio", "au", "au"),
+    "w64": (_TONE, "audio", "w64", "w64"),
+    "caf": ([*_TONE, "-f", "caf"], "audio", "caf", "caf"),
+    "wma": ([*_TONE, "-c:a", "wmav2"], "video", "asf", "asf"),  # ASF: audio-only or not, one container
+    "wmv": ([*_PICTURE, "-c:v", "wmv2"], "video", "asf", "asf"),
+    "flv": ([*_PICTURE, "-c:v", "flv1"], "video", "flv", "flv"),
+    "mpg": (["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=0.3", "-c:v", "mpeg1video",
+             "-f", "mpeg"], "video", "mpeg-ps", "mpeg"),
+    "ogv": ([*_PICTURE, "-c:v", "libtheora"], "video", "ogv", "ogg"),
+    "ts": ([*_PICTURE, "-c:v", "libx264", "-f", "mpegts"], "video", "mpeg-ts", "mpegts"),
 }
 
 # What each refused content is, with the MIME type libmagic gives it.
@@ -74,7 +92,8 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "concat": (b"ffconcat version 1.0\nfile '/etc/passwd'\n", "text/plain"),
     "csv": (b"a,b,c\n1,2,3\n4,5,6\n", "text/csv"),
     "json": (b'{"type": "image", "media_id": "1"}\n', "application/json"),
-    "heic": (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(100), "image/heic"),
+    # A HEIF image sequence (burst, animation): stills are taken, sequences are not.
+    "heif_sequence": (b"\x00\x00\x00\x18ftypmsf1\x00\x00\x00\x00msf1hevc" + bytes(100), "image/heif-sequence"),
     "zip": (b"PK\x03\x04" + bytes(60), "application/zip"),
 }
 
@@ -166,9 +185,24 @@ def test_audio_and_video_formats_from_real_bytes(samples, ext):
 
 def test_samples_cover_every_canonical_format(samples):
     """Every format in the allowlist is reached by one of the samples above, except
-    AMR-WB: libmagic names it audio/amr like AMR-NB (the next test)."""
+    AMR-WB: libmagic names it audio/amr like AMR-NB (the next test), and a generic
+    HEIF still (the test after)."""
     seen = {sniff(path).format for path in samples.values()}
-    assert {info.format for info in ALLOWED.values()} - seen == {"amr-wb"}
+    assert {info.format for info in ALLOWED.values()} - seen == {"amr-wb", "heif"}
+
+
+@pytest.mark.parametrize("brands, fmt, plugin", [
+    (b"mif1\0\0\0\0mif1heic", "heif", "HEIF"),  # a generic HEIF still: libmagic says image/heif
+    (b"mif1\0\0\0\0mif1avifmiaf", "avif", "AVIF"),  # generic brand, AV1 inside: the avif brand says
+])
+def test_generic_heif_brand_picks_the_decoder_from_compatible_brands(samples, tmp_path, brands, fmt, plugin):
+    src = samples["heic" if fmt == "heif" else "avif"].read_bytes()
+    size = int.from_bytes(src[:4], "big")
+    ftyp = (8 + len(brands)).to_bytes(4, "big") + b"ftyp" + brands
+    path = tmp_path / f"generic.{fmt}"
+    path.write_bytes(ftyp + src[size:])
+    got = sniff(path)
+    assert (got.format, got.pillow, got.warnings) == (fmt, plugin, ())
 
 
 def test_amr_wb_is_sniffed_as_amr_and_told_apart_later():
@@ -275,6 +309,9 @@ def test_no_extension_warns_as_such(samples, tmp_path):
     ("jpg", "PHOTO.JPG"), ("jpg", "photo.jpeg"), ("jpg", "photo.Jfif"), ("tif", "scan.TIFF"),
     ("mp4", "clip.MP4"), ("m4a", "voice.mp4"),  # an audio-only MP4 may carry either name
     ("mov", "iphone.mp4"), ("ogg", "voice.oga"), ("webm", "clip.mkv"),
+    # A camera's multi-picture JPEG, an animated PNG, an audiobook in a generic-brand MP4.
+    ("jpg", "DSCF0001.MPO"), ("png", "spin.apng"), ("mp4", "book.m4b"), ("heic", "IMG_0001.HEIC"),
+    ("ts", "00001.MTS"), ("wma", "song.wma"),
 ])
 def test_agreeing_extensions_do_not_warn(samples, tmp_path, src, name):
     assert sniff(_copy(samples[src], tmp_path / name)).warnings == ()
@@ -330,7 +367,7 @@ def test_non_media_is_refused_whatever_its_name(tmp_path, case, disguise):
     ("svg", "export it to PNG or JPEG"),
     ("pdf", "export the page to PNG or JPEG"),
     ("eps", "export it to PNG or JPEG"),
-    ("heic", "export it as JPEG"),
+    ("heif_sequence", "export one still as HEIC or JPEG"),
     ("json", "JSON is not media; send a photo, voice note or video file"),
     ("csv", "CSV table is not media; send a photo, voice note or video file"),
     ("html", "a web page is not media; save the picture or video itself"),

@@ -32,6 +32,11 @@ def image_fitter() -> Fitter[ImageInfo]:
     return prepare_image
 
 
+def animation_fitter() -> Fitter[ImageInfo]:
+    from .animation import prepare_animation
+    return prepare_animation
+
+
 def voice_fitter() -> Fitter[MediaInfo]:
     from .voice import prepare_voice
     return prepare_voice
@@ -43,5 +48,5 @@ def video_fitter() -> Fitter[MediaInfo]:
 
 
 def video_thumb_fitter() -> Fitter[MediaInfo]:
-    from .video import prepare_thumb
+    from .video_thumb import prepare_thumb
     return prepare_thumb

@@ -18,23 +18,22 @@ from __future__ import annotations
 import functools
 import io
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageCms, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter
 
-from ..errors import BadInput, CannotComply, LimitExceeded
+from ..errors import CannotComply
 from ..formats import FormatError, jpeg
 from ..formats.source import Source, read_prefix
-from ..guard import bounded, check_memory
 from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path, write_bytes
 from ..preflight.check import image_violations
-from ..preflight.probe import ImageInfo, decode_bytes, open_image
+from ..preflight.probe import ImageInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
+from .image_decode import decode, flatten, normalize, to_srgb
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
 # the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and
@@ -115,127 +114,10 @@ def _pick_encoder() -> Callable[[Image.Image, int], bytes]:
 
 # ------------------------------------------------------------------ decoding
 
-def _to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
-    icc = im.info.get("icc_profile")
-    if not icc:
-        return im
-    try:
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        desc = ImageCms.getProfileDescription(src) or ""
-        if "srgb" in desc.lower() and im.mode in ("RGB", "RGBA"):
-            return im
-        mode = im.mode
-        out_mode = "RGBA" if mode in ("RGBA", "LA", "PA") else ("L" if mode == "L" else "RGB")
-        if mode == "LA":
-            im = im.convert("RGBA")
-            mode = "RGBA"
-        if mode not in ("RGB", "RGBA", "CMYK", "L"):
-            return im
-        dst = ImageCms.createProfile("sRGB")
-        if out_mode == "L":
-            return im  # grey stays grey; a grey ICC changes little
-        converted = ImageCms.profileToProfile(im, src, dst, outputMode=out_mode,
-                                              renderingIntent=ImageCms.Intent.PERCEPTUAL)
-        return converted if converted is not None else im  # None only with inPlace=True
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        warn.append("embedded colour profile is broken; colours are taken as sRGB")
-        return im
-
-
-def _normalize(im: Image.Image) -> Image.Image:
-    """Any mode -> 8-bit RGB, or RGBA when some pixel is not opaque. The alpha is
-    kept this far so that it is flattened after resizing, on 4-16x fewer pixels:
-    Pillow resizes RGBA premultiplied, and compositing onto a constant colour is
-    linear in premultiplied values, so the order does not change the picture."""
-    mode = im.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        # 16-bit grey: scale to 8 bits rather than clip (convert('L') clips at 255).
-        scale = 1 / 256 if mode != "F" else 255.0
-        im = im.convert("I").point(lambda v: v * scale).convert("L") if mode != "F" \
-            else im.point(lambda v: v * scale).convert("L")
-        mode = "L"
-    if mode == "1":
-        im = im.convert("L")
-        mode = "L"
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info)
-    if has_alpha:
-        rgba = im if mode == "RGBA" else im.convert("RGBA")
-        if rgba.getchannel("A").getextrema()[0] == 255:
-            return rgba.convert("RGB")  # an alpha channel that is all opaque: drop it
-        return rgba
-    if mode != "RGB":
-        return im.convert("RGB")
-    return im
-
-
-def _flatten(im: Image.Image) -> Image.Image:
-    """Any mode -> 8-bit RGB, transparency composited onto white."""
-    im = _normalize(im)
-    if im.mode == "RGBA":
-        white = Image.new("RGB", im.size, (255, 255, 255))
-        white.paste(im, mask=im.getchannel("A"))
-        return white
-    return im
-
-
-def load_picture(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
-                 warn: list[str]) -> Image.Image:
-    """Decode the first frame as a phone would show it: EXIF-oriented, sRGB, flat on
-    white, 8-bit RGB. JPEGs are decoded at a reduced DCT scale when that still
-    leaves at least ``max_side`` pixels on the long side (fast and sharp)."""
-    return _flatten(_decode(sniffed, info, profile, max_side, warn))
-
-
-def _decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
-            warn: list[str]) -> Image.Image:
-    """load_picture, but a picture with transparency stays RGBA (see _normalize).
-    Runs under the profile's wall clock; its memory is estimated before it starts."""
-    with bounded(f"decoding the {sniffed.format.upper()} image", profile.safety.decode_seconds,
-                 sniffed.path):
-        return _decode_first_frame(sniffed, info, profile, max_side, warn)
-
-
-def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
-                        warn: list[str]) -> Image.Image:
-    im = open_image(sniffed, profile.safety, sniffed.size - info.trailing_bytes)
-    pic: Image.Image | None = None
-    try:
-        if info.frames > 1:
-            warn.append(f"animated image ({info.frames} frames): only the first frame is kept")
-            im.seek(0)
-        if sniffed.format == "jpeg":
-            w, h = im.size
-            long_side = max(w, h)
-            if long_side > max_side:
-                scale = max_side / long_side
-                im.draft(im.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
-        check_memory(f"decoding the {sniffed.format.upper()} image", decode_bytes(im),
-                     profile.safety.memory_mb, sniffed.path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im.load()
-        icc = im.info.get("icc_profile")
-        # exif_transpose copies the whole picture even when there is nothing to turn
-        # (12 ms on 4 MP): call it only for a real orientation.
-        upright = ImageOps.exif_transpose(im) if info.orientation != 1 else im
-        if icc and "icc_profile" not in upright.info:
-            upright.info["icc_profile"] = icc
-        pic = _normalize(_to_srgb(upright, warn))
-        return pic
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise BadInput(f"cannot decode the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
-                       hint="the file is damaged or truncated; export or download it again") from exc
-    except MemoryError as exc:
-        raise LimitExceeded("not enough memory to decode the image", path=sniffed.path) from exc
-    finally:
-        if pic is not im:
-            im.close()
-        else:
-            # The picture itself is the result: close only its files. Leaving the
-            # context closes the one Pillow keeps open to seek an animation's frames
-            # too (closing im.fp alone leaked it for animated PNGs).
-            im.__exit__(None, None, None)
-
+# In image_decode.py; the old private names stay for the bench and tests.
+_normalize = normalize
+_flatten = flatten
+_to_srgb = to_srgb
 
 # ------------------------------------------------------------------ the search
 
@@ -550,11 +432,11 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
         warn.append(Notice("GPS location removed"))
     if info.orientation != 1:
         warn.append(Notice(f"rotated upright (EXIF orientation {info.orientation})"))
-    pic = _decode(sniffed, info, profile, DECODE_SIDE, warn)
+    pic = decode(sniffed, info, profile, DECODE_SIDE, warn)
     full_size: Callable[[], Image.Image] | None = None
     if max(pic.size) < max(info.width, info.height):
         # Decoded DCT-scaled: growing past that (rare) needs the full picture again.
-        full_size = functools.partial(_decode, sniffed, info, profile, info.width + info.height, [])
+        full_size = functools.partial(decode, sniffed, info, profile, info.width + info.height, [])
     if progress:
         progress(0, 1, "encoding")
     try:

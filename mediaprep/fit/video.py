@@ -14,57 +14,63 @@ How a size-exact encode is made here (video_plan.py chooses the numbers):
    by the overshoot (never shipped). The temp file is renamed into place only
    when it fits.
 
+The ffmpeg pieces (filters, x264 arguments, timeouts) are in video_ffmpeg.py, the
+thumb in video_thumb.py.
+
+A compliant input is copied or remuxed by video_copy.py.
+
 Output: yuv420p, even dimensions, constant frame rate, Main profile, +faststart,
 no metadata from the input (-map_metadata -1, -map_chapters -1).
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import io
 import math
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 from PIL import Image
 
 from ..errors import BadInput, CannotComply, ToolFailed, ToolTimeout, UsageError
-from ..formats.isobmff import moov_before_mdat, mvhd_duration
+from ..formats.isobmff import moov_before_mdat as moov_before_mdat  # the tests read them here
+from ..formats.isobmff import mvhd_duration as mvhd_duration
 from ..model import Fitted, Notice, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import atomic_path, output_path
-from ..preflight.check import H264_PROFILES, video_violations
-from ..preflight.probe import MediaInfo, VideoStream, open_media
+from ..preflight.probe import MediaInfo, open_media
 from ..preflight.sniff import Sniffed
-from ..profiles import Profile, RoleLimits
+from ..profiles import Profile
 from ..tools import av as av_tools
 from ..tools import ffmpeg as ff
-from .image import fit_picture_to_file
+from .video_copy import passthrough, passthrough_mode
+from .video_ffmpeg import (
+    HDR_TRANSFERS,
+    SAME_FRAMES,
+    encode_timeout,
+    fps_text,
+    is_hdr,
+    max_pixels,
+    source_input,
+    video_filters,
+    x264_args,
+    x264_least_bitrate,
+)
+from .video_ffmpeg import PRESET as PRESET  # the bench reads it here
 from .video_plan import (
+    MIN_VIDEO_BITRATE,
     RATE_MARGIN,
     Plan,
-    display_size,
     max_watchable_duration,
     next_video_bytes,
     plan_video,
+    smallest_budget,
     split_points,
 )
+from .video_thumb import make_thumb, read_png, thumb_filters
 
-PRESET = "medium"  # libx264 preset of the final pass
 MAX_ENCODES = 4  # final-pass attempts before giving up (measured: one retry sufficed)
-MIN_VIDEO_BITRATE = 6000  # bits/s: below this x264 cannot honour the target at any size
 RAW_CACHE_LIMIT = 4_000_000_000  # bytes of scaled raw frames kept between passes
-# Container tags every mp4 muxer writes; anything else (title, comment, location,
-# creation_time, encoder strings) may carry a payload or a privacy leak.
-BENIGN_TAGS = {"major_brand", "minor_version", "compatible_brands"}
-_LAVF_ENCODER = re.compile(r"^Lavf\d+(\.\d+)*$")
-HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
-THUMB_SCAN_SECONDS = 30.0  # the thumb is picked from the first 30 s of a part
-THUMB_SAMPLE_FPS = 2  # frames per second the thumbnail filter compares
-THUMB_LONG_SIDE = 1280  # the image fit picks the final size; no need to hand it more
 
 
 @dataclass(frozen=True)
@@ -79,64 +85,6 @@ class Encoded:
     thumb: Image.Image | None = None  # the representative frame pass 1 picked
 
 
-# ------------------------------------------------------------------ small facts
-
-def is_hdr(v: VideoStream) -> bool:
-    return v.color_trc in HDR_TRANSFERS
-
-
-def _timeout(info: MediaInfo, length: float) -> float:
-    """Scaled to the seconds of source decoded and its pixel rate (4K60 costs ~8x 1080p30)."""
-    v = info.default_video
-    pixels = (v.width * v.height) if v else 0
-    fps = min(v.fps or 30.0, 120.0) if v else 30.0
-    per_second = 4.0 + 12.0 * (pixels / (1920 * 1080)) * (fps / 30.0)
-    return ff.timeout_for(length, per_second=per_second, floor=120.0)
-
-
-def _source(sniffed: Sniffed, *, start: float | None = None, duration: float | None = None,
-            max_pixels: int | None = None) -> ff.SafeInput:
-    """The input file as every ffmpeg run here reads it (demuxer forced, file only)."""
-    return ff.SafeInput(sniffed.path, sniffed.demuxer or "", start=start, duration=duration,
-                        max_pixels=max_pixels)
-
-
-def _max_pixels(profile: Profile) -> int:
-    return profile.safety.max_video_pixels
-
-
-def _fps_text(fps: Fraction) -> str:
-    return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
-
-
-def _scale_filters(w: int, h: int, tonemap: bool) -> list[str]:
-    """Resize to w x h; with ``tonemap`` (and the zscale and tonemap filters in this
-    ffmpeg) HDR is converted to BT.709 SDR on the way: linearise (nominal peak
-    100 nits), BT.709 primaries, Hable's curve without desaturation, then BT.709
-    transfer and matrix in TV range, so PQ/HLG does not play washed out."""
-    if tonemap and ff.has_filter("zscale") and ff.has_filter("tonemap"):
-        return [f"zscale=w={w}:h={h}:t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
-                "tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
-    return [f"scale={w}:{h}:flags=lanczos"]
-
-
-def video_filters(plan: Plan, hdr: bool) -> str:
-    """The filter chain after ffmpeg's autorotate: constant frame rate first (fewer
-    frames to scale), then size (tone-mapping HDR), then 8-bit 4:2:0; 10-bit SDR
-    just drops to 8 bits."""
-    chain = [f"fps={_fps_text(plan.fps)}", *_scale_filters(plan.width, plan.height, hdr),
-             "setsar=1", "format=yuv420p"]
-    return ",".join(chain)
-
-
-def _x264_args(bitrate: int, pass_no: int, passlog: Path, fps: Fraction) -> list[str]:
-    # Main profile (no 8x8 transform, no High-only tools) for old clients; keyframe
-    # every 10 s: at these rates every I-frame is expensive.
-    return ["-c:v", "libx264", "-preset", PRESET, "-profile:v", "main", "-pix_fmt", "yuv420p",
-            "-b:v", str(int(bitrate)), "-pass", str(pass_no), "-passlogfile", str(passlog),
-            "-g", str(max(1, int(round(float(fps) * 10)))), *ff.thread_args()]
-
-
 # ------------------------------------------------------------------ encoding
 
 def _encode_audio(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: float,
@@ -144,14 +92,14 @@ def _encode_audio(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, l
     """Encode the default audio track alone; returns its stream bytes (packets)."""
     a = info.default_audio
     assert a is not None and plan.audio is not None
-    args = _source(sniffed, start=start, duration=length).args()
+    args = source_input(sniffed, start=start, duration=length).args()
     args += ["-map", f"0:{a.index}", "-vn", "-sn", "-dn",
              # Timestamp gaps: pad or trim so the audio keeps the video's clock.
              "-af", "aresample=async=1:first_pts=0",
              "-ac", str(plan.audio.channels), "-ar", str(plan.audio.sample_rate),
              "-c:a", "aac", "-b:a", str(plan.audio.bitrate),
              "-map_metadata", "-1", "-f", "mp4", ff.input_url(target)]
-    ff.run_args(args, timeout=_timeout(info, length))
+    ff.run_args(args, timeout=encode_timeout(info, length))
     return av_tools.stream_bytes(target)
 
 
@@ -164,18 +112,18 @@ def _pass1(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
     assert v is not None
     chain = video_filters(plan, tonemap)
     split = ",split=2[enc][raw]" if raw is not None else "[enc]"
-    args = _source(sniffed, start=start, duration=length, max_pixels=_max_pixels(profile)).args()
+    args = source_input(sniffed, start=start, duration=length, max_pixels=max_pixels(profile)).args()
     args += ["-filter_complex", f"[0:{v.index}]split=2[main][pick];[main]{chain}{split};"
              f"[pick]{thumb_filters(v, length, tonemap)}[thumb]"]
     # The x264 output goes first: ffmpeg names the stats file after the global
     # output-stream index (x264-0.log), and pass 2 has a single output stream 0.
-    args += ["-map", "[enc]", *_x264_args(plan.video_bitrate, 1, passlog, plan.fps),
+    args += ["-map", "[enc]", *x264_args(plan.video_bitrate, 1, passlog, plan.fps), *SAME_FRAMES,
              "-an", "-sn", "-dn", "-f", "null", "-"]
     if raw is not None:
-        args += ["-map", "[raw]", "-c:v", "rawvideo", "-f", "rawvideo", ff.input_url(raw)]
+        args += ["-map", "[raw]", "-c:v", "rawvideo", *SAME_FRAMES, "-f", "rawvideo", ff.input_url(raw)]
     args += ["-map", "[thumb]", "-frames:v", "1", "-c:v", "png", "-f", "image2",
              "-update", "1", ff.input_url(thumb)]
-    ff.run_args(args, timeout=_timeout(info, length))
+    ff.run_args(args, timeout=encode_timeout(info, length))
 
 
 def _pass2(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: float,
@@ -185,11 +133,11 @@ def _pass2(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
     assert v is not None
     if raw is not None:
         args = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{plan.width}x{plan.height}",
-                "-framerate", _fps_text(plan.fps), "-i", ff.input_url(raw)]
+                "-framerate", fps_text(plan.fps), "-i", ff.input_url(raw)]
         vmap: list[str] = ["-map", "0:v:0"]
     else:
-        args = _source(sniffed, start=start, duration=length,
-                       max_pixels=_max_pixels(profile)).args()
+        args = source_input(sniffed, start=start, duration=length,
+                       max_pixels=max_pixels(profile)).args()
         args += ["-filter_complex", f"[0:{v.index}]{video_filters(plan, tonemap)}[enc]"]
         vmap = ["-map", "[enc]"]
     if audio is not None:
@@ -197,10 +145,10 @@ def _pass2(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
         amap = ["-map", "1:a:0", "-c:a", "copy"]
     else:
         amap = ["-an"]
-    args += [*vmap, *amap, *_x264_args(bitrate, 2, passlog, plan.fps), "-sn", "-dn",
+    args += [*vmap, *amap, *x264_args(bitrate, 2, passlog, plan.fps), *SAME_FRAMES, "-sn", "-dn",
              "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart",
              "-f", "mp4", ff.input_url(target)]
-    ff.run_args(args, timeout=_timeout(info, length))
+    ff.run_args(args, timeout=encode_timeout(info, length))
 
 
 def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
@@ -248,146 +196,57 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
         thumb: Image.Image | None = None
         if thumb_png.exists() and thumb_png.stat().st_size > 0:
             try:
-                thumb = _read_png(thumb_png.read_bytes())
+                thumb = read_png(thumb_png.read_bytes())
             except (OSError, SyntaxError, ValueError):
                 thumb = None  # picked again by its own run
         if raw is not None and raw.stat().st_size == 0:
             raise ToolFailed("ffmpeg decoded no video frames", path=sniffed.path,
                              hint="the video stream is empty or damaged")
-        video_bytes = int(budget * RATE_MARGIN) - plan.overhead - audio_bytes
+        # What we aim at: the profile's bytes, or a small input's own (never larger).
+        aim = min(budget, hard)
+        video_bytes = int(aim * RATE_MARGIN) - plan.overhead - audio_bytes
         out = tmp / "out.mp4"
-        for attempt in range(1, MAX_ENCODES + 1):
+        floor_bps = MIN_VIDEO_BITRATE  # raised to x264's own least when it names one
+        size = used = attempt = 0  # ``used``: the bitrate of the encode in ``out``
+        while attempt < MAX_ENCODES:
             bitrate = int(video_bytes * 8 / max(length, 1e-3))
-            if bitrate < MIN_VIDEO_BITRATE:
-                raise CannotComply(f"the video would get only {bitrate / 1000:.1f} kbit/s",
-                                   path=sniffed.path, hint="use --split or --trim")
+            if bitrate < floor_bps:
+                if 0 < size <= hard:
+                    break  # a small input's own size is out of reach: keep the smallest that played
+                if aim >= hard:
+                    raise CannotComply(f"the video would get only {bitrate / 1000:.1f} kbit/s",
+                                       path=sniffed.path, hint="use --split or --trim")
+                bitrate = floor_bps
+            attempt += 1
             if progress:
                 progress(2, 3, f"{label}pass 2" + (f" (retry {attempt - 1})" if attempt > 1 else ""))
-            _pass2(sniffed, info, plan, start, length, profile, passlog, raw, audio, bitrate,
-                   out, tonemap)
-            size = out.stat().st_size
-            if size <= hard:
+            try:
+                _pass2(sniffed, info, plan, start, length, profile, passlog, raw, audio, bitrate,
+                       out, tonemap)
+            except ToolFailed as exc:
+                least = x264_least_bitrate(exc.detail)
+                if least is None or least <= bitrate or isinstance(exc, ToolTimeout):
+                    raise
+                floor_bps = least  # x264 refused to start below it: try again there
+                video_bytes = math.ceil(least * max(length, 1e-3) / 8)
+                continue
+            size, used = out.stat().st_size, bitrate
+            if size <= aim or bitrate <= floor_bps:
                 break
-            video_bytes = next_video_bytes(video_bytes, size, min(budget, hard))
-        else:
-            raise CannotComply(f"still {size:,} bytes after {MAX_ENCODES} encodes "
+            video_bytes = next_video_bytes(video_bytes, size, aim)
+        if not 0 < size <= hard:
+            raise CannotComply(f"still {size:,} bytes after {attempt} encodes "
                                f"(budget {hard:,})", path=sniffed.path,
                                hint="use --split or --trim")
+        if size > aim:
+            notes.append(f"{size:,} bytes: more than the original's {aim:,}, as no smaller "
+                         "H.264 encode of it plays")
         with atomic_path(target) as final_tmp:
             shutil.copyfile(out, final_tmp)
     if progress:
         progress(3, 3, f"{label}done")
-    return Encoded(path=target, bytes=size, plan=plan, video_bitrate=bitrate, encodes=attempt,
+    return Encoded(path=target, bytes=size, plan=plan, video_bitrate=used, encodes=attempt,
                    notes=tuple(notes), thumb=thumb)
-
-
-# ------------------------------------------------------------------ pass-through
-
-def passthrough_mode(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits) -> str | None:
-    """"copy" for an input that already complies byte for byte; "remux" when it
-    complies but carries metadata, extra tracks or a trailing moov (fixed by a
-    lossless stream copy); None when it needs an encode."""
-    if video_violations(sniffed, info, limits):
-        return None
-    v = info.default_video
-    if v is None or v.profile not in H264_PROFILES or v.pix_fmt != "yuv420p":
-        return None
-    if v.width % 2 or v.height % 2 or v.rotation:
-        return None  # players that ignore the matrix would show it on its side
-    a = info.default_audio
-    if a is not None and a.channels > 2:
-        return None
-    extra_tags = [k for k, val in info.tags
-                  if k not in BENIGN_TAGS and not (k == "encoder" and _LAVF_ENCODER.match(val))]
-    if extra_tags or len(info.video) > 1 or len(info.audio) > 1:
-        return "remux"
-    claimed = mvhd_duration(sniffed.path)
-    if claimed is None or abs(claimed - info.duration) > 1.0:
-        return "remux"  # a header that lies about the duration: the muxer rewrites it
-    if moov_before_mdat(sniffed.path) is not True:
-        return "remux"
-    return "copy"
-
-
-def _remux(sniffed: Sniffed, info: MediaInfo, target: Path) -> int:
-    v = info.default_video
-    a = info.default_audio
-    assert v is not None
-    args = _source(sniffed, duration=info.duration + 1.0).args()
-    args += ["-map", f"0:{v.index}"] + (["-map", f"0:{a.index}"] if a else [])
-    args += ["-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1",
-             "-movflags", "+faststart", "-f", "mp4"]
-    with tempfile.TemporaryDirectory(prefix=".scratch-remux-", dir=target.parent) as tmp_name:
-        out = Path(tmp_name) / "remux.mp4"
-        ff.run_args([*args, ff.input_url(out)], timeout=_timeout(info, 1.0))
-        size = out.stat().st_size
-        if size > 0:
-            with atomic_path(target) as final_tmp:
-                shutil.copyfile(out, final_tmp)
-    return size
-
-
-# ------------------------------------------------------------------ thumb
-
-def thumb_filters(v: VideoStream, length: float, tonemap: bool) -> str:
-    """ffmpeg's thumbnail filter compares frames sampled at 2 per second over the
-    first 30 s and keeps the one closest to the average histogram, so a black
-    fade-in or a flash frame is never the thumb."""
-    scan = max(0.04, min(length, THUMB_SCAN_SECONDS))
-    dw, dh = display_size(v)
-    scale = min(1.0, THUMB_LONG_SIDE / max(dw, dh, 1))
-    w, h = max(2, round(dw * scale / 2) * 2), max(2, round(dh * scale / 2) * 2)
-    n = max(1, min(int(scan * THUMB_SAMPLE_FPS), 60))
-    chain = [f"fps={THUMB_SAMPLE_FPS}"] if (v.fps or 30.0) > THUMB_SAMPLE_FPS else []
-    chain += [*_scale_filters(w, h, tonemap), f"thumbnail=n={n}", "setsar=1", "format=rgb24"]
-    return ",".join(chain)
-
-
-def _read_png(data: bytes) -> Image.Image:
-    with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
-        im.load()
-        rgb: Image.Image = im.convert("RGB")
-        return rgb
-
-
-def grab_frame(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
-               length: float, tonemap: bool | None = None) -> Image.Image:
-    """A representative frame of the stretch, by its own ffmpeg run (encodes pick
-    theirs during pass 1 instead; this serves pass-through and --as thumb)."""
-    v = info.default_video
-    assert v is not None
-    if tonemap is None:
-        tonemap = is_hdr(v)
-    scan = max(0.04, min(length, THUMB_SCAN_SECONDS))
-    args = _source(sniffed, start=start, duration=scan, max_pixels=_max_pixels(profile)).args()
-    args += ["-map", f"0:{v.index}", "-vf", thumb_filters(v, length, tonemap), "-frames:v", "1",
-             "-an", "-sn", "-dn", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
-    try:
-        res = ff.run_args(args, timeout=_timeout(info, scan))
-    except ToolTimeout:
-        raise
-    except ToolFailed:
-        if not tonemap:
-            raise
-        return grab_frame(sniffed, info, profile, start, length, tonemap=False)
-    if not res.stdout:
-        raise ToolFailed("ffmpeg produced no frame for the thumb", path=sniffed.path,
-                         hint="the video stream is empty or damaged", detail=res.stderr)
-    try:
-        return _read_png(res.stdout)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ToolFailed(f"ffmpeg's thumb frame is unreadable: {exc}", path=sniffed.path) from exc
-
-
-def _make_thumb(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
-                length: float, target: Path, part: int | None,
-                picked: Image.Image | None = None) -> OutputFile:
-    pic = picked if picked is not None else grab_frame(sniffed, info, profile, start, length)
-    out = fit_picture_to_file(pic, profile.thumb.max_bytes, target)
-    if out.bytes > profile.thumb.max_bytes:  # fit_jpeg guarantees it; never ship oversize
-        target.unlink(missing_ok=True)
-        raise CannotComply(f"thumb is {out.bytes:,} bytes", path=sniffed.path)
-    return dataclasses.replace(out, part=part)
 
 
 # ------------------------------------------------------------------ the stages
@@ -452,17 +311,18 @@ def _describe_input(info: MediaInfo, warn: list[str]) -> None:
 
 # Codecs that need more bits than H.264 for the same picture (x ~1.5) and the rest.
 _EFFICIENT_CODECS = {"hevc", "vp9", "av1", "libdav1d", "libaom-av1", "vvc"}
-MIN_SEGMENT_BUDGET = 64_000  # below this, container and audio leave nothing to cap
 
 
 def _segment_budget(sniffed: Sniffed, info: MediaInfo, budget: int, length: float) -> int:
     """The bytes worth spending on a stretch: the budget, but no more than the
     source itself spends on it (x1.5 from HEVC/VP9/AV1), so a small non-compliant
-    input does not come out larger than it went in."""
+    input does not come out larger than it went in. Only when even that is less
+    than any valid encode needs (the mp4 index, the lowest audio rate, the least
+    video x264 can honour) does it get that least (a 7 KB clip once got 64 KB)."""
     v = info.default_video
     factor = 1.5 if v is not None and v.codec in _EFFICIENT_CODECS else 1.0
     share = sniffed.size * factor * length / max(info.duration, 1e-3)
-    return int(min(budget, max(share, MIN_SEGMENT_BUDGET)))
+    return int(min(budget, max(share, smallest_budget(info, length, MIN_VIDEO_BITRATE))))
 
 
 def _media_output(enc: Encoded, part: int | None) -> OutputFile:
@@ -508,7 +368,7 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
         if keep >= info.duration - 0.05:
             mode = passthrough_mode(sniffed, info, limits)
             if mode is not None:
-                fitted = _passthrough(sniffed, info, profile, out_dir, mode, written)
+                fitted = passthrough(sniffed, info, profile, out_dir, mode, written)
                 if fitted is not None:
                     return fitted
         segments = _segments(sniffed, info, profile, opts, keep, longest)
@@ -529,7 +389,7 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
             warn.extend(n for n in enc.notes if n not in warn)
             outputs.append(_media_output(enc, part))
             thumb_target = output_path(sniffed.path, out_dir, f"{stem}.thumb.jpg")
-            outputs.append(_make_thumb(sniffed, info, profile, start, length, thumb_target, part,
+            outputs.append(make_thumb(sniffed, info, profile, start, length, thumb_target, part,
                                        enc.thumb))
             written.append(thumb_target)
         return Fitted(outputs=tuple(outputs), warnings=tuple(warn))
@@ -539,49 +399,3 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
-
-
-def _passthrough(sniffed: Sniffed, info: MediaInfo, profile: Profile, out_dir: Path,
-                 mode: str, written: list[Path]) -> Fitted | None:
-    v = info.default_video
-    assert v is not None
-    target = output_path(sniffed.path, out_dir, ".mp4")
-    if mode == "copy":
-        with atomic_path(target) as tmp:
-            shutil.copyfile(sniffed.path, tmp)
-        size = sniffed.size
-        note: tuple[str, ...] = ()
-    else:
-        size = _remux(sniffed, info, target)
-        if not 0 < size <= profile.video.max_bytes:
-            target.unlink(missing_ok=True)
-            return None
-        note = ("metadata and extra tracks removed by a lossless remux (+faststart); "
-                "picture and sound untouched",)
-    written.append(target)
-    media = OutputFile(path=target, slot="media", role="video", bytes=size, format="mp4",
-                       width=v.width, height=v.height, duration=info.duration,
-                       passed_through=mode == "copy",
-                       details=(("fps", round(v.fps or 0.0, 3)), ("encodes", 0)))
-    thumb_target = output_path(sniffed.path, out_dir, ".thumb.jpg")
-    thumb = _make_thumb(sniffed, info, profile, 0.0, info.duration, thumb_target, None)
-    written.append(thumb_target)
-    return Fitted(outputs=(media, thumb), warnings=note)
-
-
-def prepare_thumb(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Role,
-                  opts: PrepareOptions, out_dir: Path,
-                  progress: ProgressFn | None = None) -> Fitted:
-    """``--as thumb`` on a video: only the thumb, from a representative frame."""
-    if info.default_video is None or info.default_video.packets == 0:
-        raise BadInput("no video frames to take a thumb from", path=sniffed.path)
-    if "jpeg" not in profile.thumb.formats:
-        raise CannotComply(f"profile {profile.name!r} does not accept JPEG thumbs",
-                           path=sniffed.path)
-    target = output_path(sniffed.path, out_dir, ".thumb.jpg")
-    if progress:
-        progress(0, 1, "thumb")
-    out = _make_thumb(sniffed, info, profile, 0.0, info.duration, target, None)
-    if progress:
-        progress(1, 1, "done")
-    return Fitted(outputs=(out,))

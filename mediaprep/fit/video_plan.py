@@ -30,6 +30,7 @@ LOWER_FPS = (Fraction(24), Fraction(15))
 # VMAF prefers 30 fps while 480p+ stays clean, else fewer frames with more pixels.
 MIN_SHORT_AT_RUNG = (480, 360, 0)
 
+MIN_VIDEO_BITRATE = 6000  # bits/s: below this x264 cannot honour the target at any size
 TARGET_BPP = 0.035  # video bits per pixel per frame we aim for (H.264, two-pass)
 # The watchability floor: the lowest rung (240p, 15 fps) must get at least this.
 # At 1,000,000 bytes with 24k audio that is about 140 s of video (VMAF ~30 on
@@ -201,6 +202,19 @@ def plan_video(info: MediaInfo, budget: int, duration: float | None = None) -> P
     return Plan(duration=duration, budget=budget, width=w, height=h, fps=fps, audio=audio,
                 overhead=overhead_bytes(duration, fps, audio), video_bitrate=vbps, bpp=bpp,
                 watchable=vbps > 0 and bpp >= FLOOR_BPP)
+
+
+def smallest_budget(info: MediaInfo, duration: float, video_bps: int = MIN_VIDEO_BITRATE) -> int:
+    """The fewest bytes a valid encode of ``duration`` seconds needs whatever plan_video
+    picks for them: the mp4 index at the highest frame rate it may choose, the lowest
+    audio rung, and ``video_bps`` of video."""
+    v = info.default_video
+    fps = fps_rungs(v.fps if v else None)[0]
+    a = info.default_audio
+    audio = audio_plan(0.0, a.sample_rate, a.channels) if a else None
+    audio_bytes = audio.bitrate * duration / 8 if audio else 0.0
+    need = overhead_bytes(duration, fps, audio) + audio_bytes + video_bps * duration / 8
+    return math.ceil(need / RATE_MARGIN)
 
 
 def max_watchable_duration(info: MediaInfo, budget: int) -> float:

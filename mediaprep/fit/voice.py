@@ -74,6 +74,9 @@ def max_part_frames(limits: RoleLimits) -> int:
 # Tags every encoder writes; anything else (title, artist, comment, cover art)
 # could be personal, and re-encoding to AMR drops it.
 _HARMLESS_TAGS = {"encoder", "encoded_by"}
+# Shorter than one AMR frame (20 ms) and then some: a sound this short resamples to
+# nothing at 8 kHz (a test file of 10 samples at 1234 Hz).
+MIN_SECONDS = 0.05
 
 
 def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
@@ -96,7 +99,7 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
             return None
         return data
     personal = {k for k, _ in info.tags} - _HARMLESS_TAGS
-    if fmt == "mp3" and not personal and not info.video:
+    if fmt == "mp3" and not personal and not info.video and not info.attached_pictures:
         return data
     return None
 
@@ -106,7 +109,7 @@ def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
     stream = info.default_audio
     assert stream is not None
     safety = profile.safety
-    graph = (ff.safe_input(sniffed.path, sniffed.demuxer or "")[str(stream.index)]
+    graph = (ff.safe_input(sniffed.path, sniffed.demuxer or "", sniffed.decoder)[str(stream.index)]
              .output("pipe:1", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
                      t=f"{safety.max_duration:.0f}"))
     res = ff.run_graph(graph, timeout=ff.timeout_for(info.duration, floor=safety.timeout_floor))
@@ -118,6 +121,9 @@ def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
     if len(samples) >= safety.max_duration * SAMPLE_RATE:
         raise LimitExceeded(f"decodes to more than our limit of {safety.max_duration / 3600:g} h",
                             path=sniffed.path, hint="cut it into shorter pieces first")
+    if len(samples) == 0 and info.duration < MIN_SECONDS:
+        raise BadInput(f"the audio lasts only {info.duration * 1000:.0f} ms, too short for a voice note",
+                       path=sniffed.path, hint="record or export a longer one")
     if len(samples) == 0:
         raise BadInput("no audio could be decoded", path=sniffed.path,
                        hint="the audio data is damaged; export or download it again")

@@ -36,13 +36,28 @@ _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # of Python per million.
 MAX_SEGMENTS = 10_000
 
-# Any byte but FF: ends a run of fill bytes (T.81 B.1.1.2 allows any number of
-# FF before a marker). Searched in C so a file of a million FFs costs no Python loop.
-_NOT_FF = re.compile(rb"[^\xff]")
+# The next marker from a position between segments, found as libjpeg's next_marker()
+# finds it: any number of FF fill bytes before the marker code (T.81 B.1.1.2), and
+# any other bytes before that skipped (libjpeg warns "N extraneous bytes before
+# marker" and decodes on; Photoshop and some cameras write such padding), FF 00
+# included. The pattern is an FF directly followed by a marker code, which is
+# the last FF of any run: one fixed-width try per offset, searched in C, so a
+# file of a million FFs or stray bytes costs no Python loop and no backtracking.
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xff]")
 # The first marker after an SOS header. In entropy-coded data FF is followed by 00
 # (a stuffed byte, B.1.1.5), a restart marker D0-D7, or FF (fill); any other
 # FF xx is the next real marker.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+# Start-of-frame markers (T.81 table B.1) and the coding process each names. Only
+# baseline sequential is required of every DCT decoder (T.81 4.11: the "baseline
+# system"); the others are optional capabilities, which hardware decoders and
+# minimal software ones may lack.
+SOF_PROCESS = {0xC0: "baseline", 0xC1: "extended", 0xC2: "progressive", 0xC3: "lossless",
+               0xC5: "hierarchical", 0xC6: "hierarchical", 0xC7: "hierarchical",
+               0xC9: "arithmetic", 0xCA: "arithmetic", 0xCB: "arithmetic",
+               0xCD: "hierarchical", 0xCE: "hierarchical", 0xCF: "hierarchical"}
 
 
 class NotAJpeg(FormatError):
@@ -74,6 +89,15 @@ class JpegLayout:
     def trailing(self) -> int:
         """Bytes after the EOI: appended archives, scripts, second images."""
         return self.size - self.end
+
+    @property
+    def process(self) -> str | None:
+        """The coding process of the main image's frame ("baseline", "progressive",
+        ...), from its SOF marker; None without one."""
+        for s in self.segments:
+            if s.marker in SOF_PROCESS:
+                return SOF_PROCESS[s.marker]
+        return None
 
     @property
     def scans(self) -> int:
@@ -108,12 +132,10 @@ def walk(data: bytes | Source, max_segments: int = MAX_SEGMENTS) -> JpegLayout:
     while pos < n:
         if len(out) > max_segments:
             raise TooComplex(f"more than {max_segments:,} segments (not a real photo)")
-        if src.byte(pos) != 0xFF:
-            raise NotAJpeg(f"expected a marker at offset {pos}")
-        fill_end = src.search(_NOT_FF, pos + 1, width=1)
-        if fill_end is None:
-            break  # nothing but FF to the end: no EOI
-        pos = fill_end - 1  # the last FF of the run introduces the marker
+        found = src.search(_NEXT_MARKER, pos)  # fill and stray bytes skipped, as libjpeg does
+        if found is None:
+            break  # no marker to the end: no EOI
+        pos = found
         marker = src.byte(pos + 1)
         if marker == EOI:
             out.append(Segment(marker, pos, pos + 2))

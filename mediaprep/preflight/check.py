@@ -108,9 +108,15 @@ def image_violations(sniffed: Sniffed, info: ImageInfo, limits: RoleLimits) -> l
     out = _size_rules(sniffed.size, limits)
     if info.format not in limits.formats:
         out.append(Violation("format", info.format.upper(), _fmts(limits)))
-    elif info.format == "jpeg" and info.mode not in ("RGB", "L"):
-        # CMYK/YCCK JPEGs decode with wrong colours in many phone viewers.
-        out.append(Violation("colour", f"{info.mode} JPEG", "RGB or greyscale JPEG"))
+    elif info.format == "jpeg":
+        if info.mode not in ("RGB", "L"):
+            # CMYK/YCCK JPEGs decode with wrong colours in many phone viewers.
+            out.append(Violation("colour", f"{info.mode} JPEG", "RGB or greyscale JPEG"))
+        if info.jpeg_process not in (None, "baseline"):
+            # Baseline is the one JPEG process every decoder must have (T.81 4.11);
+            # progressive, extended (SOF1), arithmetic and lossless are optional, and
+            # every JPEG mediaprep writes is baseline: the same rule here and in prepare.
+            out.append(Violation("encoding", f"{info.jpeg_process} JPEG", "baseline JPEG"))
     return out
 
 
@@ -173,7 +179,8 @@ def facts_of(info: ImageInfo | MediaInfo) -> tuple[tuple[str, Any], ...]:
         return (("format", info.format), ("width", info.width), ("height", info.height),
                 ("mode", info.mode), ("orientation", info.orientation), ("frames", info.frames),
                 *animation, ("exif", info.has_exif), ("gps", info.has_gps), ("icc", info.has_icc),
-                ("trailing_bytes", info.trailing_bytes))
+                ("trailing_bytes", info.trailing_bytes),
+                *((("jpeg_process", info.jpeg_process),) if info.jpeg_process else ()))
     facts: list[tuple[str, Any]] = [("format", info.format), ("duration", round(info.duration, 3))]
     a = info.default_audio
     if a is not None:

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from ..errors import BadInput, LimitExceeded
+from ..errors import BadInput, LimitExceeded, UnsupportedType
 from ..formats.source import Source
 from ..guard import bounded, check_memory
 from ..profiles import SafetyLimits
@@ -39,6 +40,9 @@ from .structure import Structure, check_size, read_structure
 
 # AudioStream and VideoStream are read by tools.av and are part of this stage's
 # result (MediaInfo): re-exported, so the stages after the probe find them here.
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 EXIF_ORIENTATION = 0x0112
 EXIF_GPS_IFD = 0x8825
@@ -63,6 +67,7 @@ class ImageInfo:
     subsampling: str | None  # "4:2:0", "4:4:4", ... for JPEG
     duration: float = 0.0  # an animation's frame delays added up, in seconds
     complete: bool = True  # the structure walk reached the end (False: frames capped, no trailer)
+    jpeg_process: str | None = None  # "baseline", "extended", "progressive", ... (formats.jpeg.SOF_PROCESS)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -79,6 +84,8 @@ class ImageInfo:
 
 
 _SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
+# HEIF stills: HEVC-coded (HEIC, via pillow-heif) and AV1-coded (AVIF, Pillow's plugin).
+HEIF_FORMATS = frozenset({"heic", "heif", "avif"})
 
 
 def _webp_bytes(sniffed: Sniffed, end: int | None, limits: SafetyLimits) -> io.BytesIO:
@@ -97,12 +104,22 @@ def open_image(sniffed: Sniffed, limits: SafetyLimits, end: int | None = None) -
     """Open (lazily: header only) with the sniffed plugin, checked against our own
     pixel limits. ``end``: where the image ends, when the structure walk knows."""
     assert sniffed.pillow is not None
+    if sniffed.format in HEIF_FORMATS:
+        # The item layout against our limits first: nothing of it is decoded yet.
+        from . import heif
+
+        heif.check_layout(sniffed, limits)
+        if sniffed.pillow == "HEIF":
+            from ..tools import heif as heif_tool
+
+            heif_tool.register()
     source = _webp_bytes(sniffed, end, limits) if sniffed.format == "webp" else sniffed.path
     try:
         with warnings.catch_warnings():
             # Our limits decide, on sizes we read ourselves (structure.check_size
-            # before, and again below); Pillow's own warning is not ours to show.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # before, and again below); Pillow's other warnings (odd EXIF it skips, a
+            # palette note) are about metadata we drop anyway: never printed.
+            warnings.simplefilter("ignore")
             im = Image.open(source, formats=[sniffed.pillow])
     except Image.DecompressionBombError as exc:  # the host program set a lower limit
         raise LimitExceeded(f"image dimensions exceed Pillow's limit: {exc}", path=sniffed.path,
@@ -112,6 +129,11 @@ def open_image(sniffed: Sniffed, limits: SafetyLimits, end: int | None = None) -
             raise LimitExceeded("a metadata chunk inflates to more than we accept", path=sniffed.path,
                                 hint="strip the metadata with another tool first") from exc
         raise BadInput(f"cannot read the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
+                       hint="the file is damaged or truncated; export or download it again") from exc
+    except UnidentifiedImageError as exc:
+        # The plugin refused the header (its message only repeats the file name).
+        raise BadInput(f"cannot read the {sniffed.format.upper()} image: its header is damaged or "
+                       "incomplete", path=sniffed.path,
                        hint="the file is damaged or truncated; export or download it again") from exc
     except (OSError, SyntaxError, EOFError) as exc:
         raise BadInput(f"cannot read the {sniffed.format.upper()} image: {exc}", path=sniffed.path,
@@ -142,17 +164,34 @@ def decode_bytes(im: Image.Image) -> int:
     return im.width * im.height * 4 * copies
 
 
-def _exif(sniffed: Sniffed, im: Image.Image, block: bytes | None) -> Image.Exif:
+def _exif(sniffed: Sniffed, im: Image.Image, block: bytes | None, facts: Structure) -> Image.Exif:
     """The EXIF tags. For PNG from the eXIf chunk we found ourselves: Pillow's PNG
-    getexif() decodes every pixel to look for one after the image data."""
+    getexif() decodes every pixel to look for one after the image data. A PNG can
+    also carry its EXIF (and so its orientation) in ImageMagick's "Raw profile type
+    exif" text chunk or an XMP packet: only then is Pillow asked."""
     if sniffed.format != "png":
         return im.getexif()
     exif = Image.Exif()
     if block:
         exif.load(block)
+    elif facts.text_chunks > 0 or "XML:com.adobe.xmp" in im.info:
+        return im.getexif()
     return exif
 
 
+def quietly(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` with Python warnings dropped: Pillow warns (with its own file paths)
+    about metadata it skips while reading EXIF or seeking frames; none of it is
+    the user's concern, and what is gets one of our own notices."""
+    @functools.wraps(fn)
+    def quiet(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+    return quiet
+
+
+@quietly
 def probe_image(sniffed: Sniffed, limits: SafetyLimits) -> ImageInfo:
     with open(sniffed.path, "rb") as fh:
         src = Source.of_file(fh)
@@ -183,7 +222,7 @@ def _image_info(sniffed: Sniffed, im: Image.Image, facts: Structure, block: byte
                 f"{key} metadata is {len(value):,} bytes (limit {limits.max_metadata_bytes:,})",
                 path=sniffed.path, hint="strip the metadata with another tool first")
     try:
-        exif = _exif(sniffed, im, block)
+        exif = _exif(sniffed, im, block, facts)
         orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
         has_gps = EXIF_GPS_IFD in exif
         has_exif = len(exif) > 0 or "exif" in info or facts.exif_at is not None
@@ -205,13 +244,17 @@ def _image_info(sniffed: Sniffed, im: Image.Image, facts: Structure, block: byte
     bits = 16 if im.mode in ("I;16", "I;16B", "I;16L", "I", "RGB;16") else 8
     if sniffed.format == "png" and "I;16" in im.mode:
         bits = 16
+    if sniffed.format in HEIF_FORMATS:
+        bits = int(info.get("bit_depth") or 8)  # pillow-heif says; Pillow's AVIF decodes to 8
+    # A HEIF holds several images (bursts, alternatives): only the primary is ours.
+    frames = 1 if sniffed.format in HEIF_FORMATS else facts.frames
     return ImageInfo(
         width=im.width, height=im.height, mode=im.mode, format=sniffed.format,
-        orientation=orientation, frames=facts.frames, has_exif=has_exif, has_gps=has_gps,
+        orientation=orientation, frames=frames, has_exif=has_exif, has_gps=has_gps,
         has_icc="icc_profile" in info and bool(info["icc_profile"]), has_xmp=has_xmp,
         has_comment=has_comment, trailing_bytes=facts.trailing(sniffed.size), bits=bits,
         progressive=progressive, subsampling=subsampling, duration=facts.duration,
-        complete=facts.complete,
+        complete=facts.complete, jpeg_process=facts.jpeg_process,
     )
 
 
@@ -227,6 +270,7 @@ class MediaInfo:
     video: tuple[VideoStream, ...]
     tags: tuple[tuple[str, str], ...]  # container metadata (title, comment, ...)
     size: int
+    attached_pictures: int = 0  # cover art streams: never video, but metadata an output must not carry
 
     @property
     def default_audio(self) -> AudioStream | None:
@@ -266,9 +310,13 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
         header = media.header_duration
         audio: list[AudioStream] = []
         video: list[VideoStream] = []
+        covers: list[int] = []
         for s in media.streams():
             if isinstance(s, AudioStream):
                 audio.append(s)
+                continue
+            if s.attached_pic:
+                covers.append(s.index)  # cover art: an M4A with it is audio, never decoded as video
                 continue
             w, h = s.width, s.height
             if w > limits.max_side or h > limits.max_side or w * h > limits.max_video_pixels:
@@ -277,15 +325,23 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
                     path=sniffed.path, hint="downscale it to 4K or less first")
             video.append(s)
         if not audio and not video:
+            unknown = media.undecodable()
+            if unknown:
+                raise UnsupportedType(f"its {unknown[0]} is coded in a way no decoder we have reads",
+                                      path=sniffed.path, hint="convert it to WAV, FLAC, MP3 or MP4 first")
             raise BadInput("no audio or video stream", path=sniffed.path)
         main_video = next((v for v in video if v.default), video[0] if video else None)
         # Duration from the packets present (demux only, no decode): a header that
         # claims ten hours over one second of data is not believed.
-        scan = media.scan_packets(limits.max_duration, main_video.index if main_video else None)
+        scan = media.scan_packets(limits.max_duration, main_video.index if main_video else None,
+                                  frozenset(covers))
         if scan.stopped:
             raise LimitExceeded(
                 f"longer than our limit of {limits.max_duration / 3600:g} h", path=sniffed.path,
                 hint="cut it into shorter pieces first")
+        if scan.start is None and scan.packets:
+            raise UnsupportedType("its packets carry no timestamps, so its length cannot be known",
+                                  path=sniffed.path, hint="remux it to MP4 or MKV, which gives it timestamps, first")
         if scan.start is None:
             raise BadInput("no media data (the file holds headers but no packets)", path=sniffed.path,
                            hint="the file is truncated or the recording failed")
@@ -296,4 +352,4 @@ def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
             video = [found if v is main_video else v for v in video]
         return MediaInfo(format=sniffed.format, demuxer=sniffed.demuxer or "", duration=scan.span,
                          header_duration=header, audio=tuple(audio), video=tuple(video),
-                         tags=media.tags, size=sniffed.size)
+                         tags=media.tags, size=sniffed.size, attached_pictures=len(covers))

@@ -1,6 +1,7 @@
 """sniff: the real type of a file from its bytes; the extension is never trusted."""
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -8,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput, UnsupportedType
+from ..formats import wav
 from ..model import Kind
-from ..tools.magic import mime_of
+from ..tools.magic import describe, mime_of
 
 # How many leading bytes libmagic sees. Enough for every container signature we
 # accept (ftyp boxes, RIFF headers, ID3 tags of a few hundred KB before an MP3 frame).
@@ -23,22 +25,51 @@ class FormatInfo:
     demuxer: str | None  # the ffmpeg/libav demuxer forced on this input (audio/video)
     pillow: str | None  # the one Pillow plugin allowed to open it (images)
     extensions: tuple[str, ...]  # extensions that agree with the content
+    decoder: str | None = None  # the libav decoder forced on the audio (a RIFX WAVE's PCM)
 
+
+# Our own names for what libmagic names too broadly (see _refine).
+RIFX = "audio/x-wav-rifx"  # big-endian WAV
+RIFX_OTHER = "audio/x-wav-rifx-unsupported"
+MPEG_ES = "video/x-mpeg-elementary"  # MPEG-1/2 video without a program-stream layer
+MPEG_TS = "video/mp2t"  # MPEG transport stream, 188-byte packets (or 192 with a timecode: M2TS)
+CAF = "audio/x-caf"  # Apple Core Audio Format
+TS_PACKETS = 8  # sync bytes in a row that make a transport stream (a random byte matches 1 in 256)
 
 # The allowlist. Anything libmagic names that is not here is refused before any
 # decoder sees it: text, HTML, SVG, PostScript/EPS, PDF, playlists, concat scripts.
 ALLOWED: dict[str, FormatInfo] = {
-    "image/jpeg": FormatInfo("image", "jpeg", None, "JPEG", (".jpg", ".jpeg", ".jpe", ".jfif")),
-    "image/png": FormatInfo("image", "png", None, "PNG", (".png",)),
+    # .mpo: a camera's multi-picture JPEG (CIPA DC-007), a JPEG first; .apng: an animated PNG.
+    "image/jpeg": FormatInfo("image", "jpeg", None, "JPEG", (".jpg", ".jpeg", ".jpe", ".jfif", ".mpo")),
+    "image/png": FormatInfo("image", "png", None, "PNG", (".png", ".apng")),
     "image/gif": FormatInfo("image", "gif", None, "GIF", (".gif",)),
     "image/webp": FormatInfo("image", "webp", None, "WEBP", (".webp",)),
     "image/bmp": FormatInfo("image", "bmp", None, "BMP", (".bmp", ".dib")),
     "image/x-ms-bmp": FormatInfo("image", "bmp", None, "BMP", (".bmp", ".dib")),
     "image/tiff": FormatInfo("image", "tiff", None, "TIFF", (".tif", ".tiff")),
+    # Netpbm and Windows icons (the largest picture of an icon is taken): Pillow's own.
+    "image/x-portable-pixmap": FormatInfo("image", "ppm", None, "PPM", (".ppm", ".pnm")),
+    "image/x-portable-graymap": FormatInfo("image", "ppm", None, "PPM", (".pgm", ".pnm")),
+    "image/x-portable-bitmap": FormatInfo("image", "ppm", None, "PPM", (".pbm", ".pnm")),
+    "image/vnd.microsoft.icon": FormatInfo("image", "ico", None, "ICO", (".ico",)),
+    # HEIF stills (ISO/IEC 23008-12): HEVC-coded ones ("HEIC", the iPhone's photo format)
+    # are decoded by libheif through pillow-heif, AV1-coded ones ("AVIF") by Pillow's own
+    # AVIF plugin (libavif). libmagic names the ftyp major brand: heic/heix -> image/heic,
+    # mif1 (a generic HEIF still) -> image/heif, avif/avis -> image/avif. A mif1 file whose
+    # compatible brands say avif is AV1 inside: see _refine.
+    "image/heic": FormatInfo("image", "heic", None, "HEIF", (".heic", ".heif", ".hif")),
+    "image/heif": FormatInfo("image", "heif", None, "HEIF", (".heif", ".heic", ".hif")),
+    "image/avif": FormatInfo("image", "avif", None, "AVIF", (".avif",)),
     "audio/x-wav": FormatInfo("audio", "wav", "wav", None, (".wav", ".wave")),
     "audio/wav": FormatInfo("audio", "wav", "wav", None, (".wav", ".wave")),
+    # Our own name for big-endian WAV (libmagic: application/octet-stream); see _refine.
+    # The decoder is filled in from its fmt chunk.
+    RIFX: FormatInfo("audio", "wav", "wav", None, (".wav", ".wave")),
+    "audio/x-w64": FormatInfo("audio", "w64", "w64", None, (".w64",)),
+    "audio/x-aiff": FormatInfo("audio", "aiff", "aiff", None, (".aiff", ".aif", ".aifc")),
+    "audio/basic": FormatInfo("audio", "au", "au", None, (".au", ".snd")),
     "audio/mpeg": FormatInfo("audio", "mp3", "mp3", None, (".mp3",)),
-    "audio/x-m4a": FormatInfo("audio", "m4a", "mov", None, (".m4a", ".mp4", ".aac", ".m4b")),
+    "audio/x-m4a": FormatInfo("audio", "m4a", "mov", None, (".m4a", ".mp4", ".aac", ".m4b", ".m4r")),
     "audio/mp4": FormatInfo("audio", "m4a", "mov", None, (".m4a", ".mp4", ".m4b")),
     "audio/x-hx-aac-adts": FormatInfo("audio", "aac", "aac", None, (".aac", ".adts")),
     "audio/aac": FormatInfo("audio", "aac", "aac", None, (".aac", ".adts")),
@@ -49,7 +80,8 @@ ALLOWED: dict[str, FormatInfo] = {
     # libmagic names AMR-WB files audio/amr too (both start "#!AMR"); .awb is theirs.
     "audio/amr": FormatInfo("audio", "amr", "amr", None, (".amr", ".awb")),
     "audio/amr-wb": FormatInfo("audio", "amr-wb", "amr", None, (".awb", ".amr")),
-    "video/mp4": FormatInfo("video", "mp4", "mov", None, (".mp4", ".m4v", ".m4a")),
+    # An audiobook (.m4b) or song often has a generic brand (isom, mp42): video/mp4.
+    "video/mp4": FormatInfo("video", "mp4", "mov", None, (".mp4", ".m4v", ".m4a", ".m4b")),
     "video/x-m4v": FormatInfo("video", "mp4", "mov", None, (".m4v", ".mp4")),
     "video/quicktime": FormatInfo("video", "mov", "mov", None, (".mov", ".qt", ".mp4")),
     "video/3gpp": FormatInfo("video", "3gp", "mov", None, (".3gp", ".3gpp", ".mp4")),
@@ -57,11 +89,27 @@ ALLOWED: dict[str, FormatInfo] = {
     "video/x-matroska": FormatInfo("video", "mkv", "matroska", None, (".mkv", ".mka", ".webm")),
     "video/webm": FormatInfo("video", "webm", "matroska", None, (".webm", ".mkv")),
     "video/x-msvideo": FormatInfo("video", "avi", "avi", None, (".avi",)),
+    # MPEG-1/2 program streams (.mpg, DVD .vob): only with a pack header, see _refine.
+    "video/mpeg": FormatInfo("video", "mpeg-ps", "mpeg", None,
+                             (".mpg", ".mpeg", ".mpe", ".m2p", ".vob", ".ps")),
+    "video/x-flv": FormatInfo("video", "flv", "flv", None, (".flv",)),
+    # ASF: Windows Media audio and video alike (an audio-only one is a voice note).
+    "video/x-ms-asf": FormatInfo("video", "asf", "asf", None, (".wma", ".wmv", ".asf")),
+    "video/ogg": FormatInfo("video", "ogv", "ogg", None, (".ogv", ".ogg", ".ogx")),
+    # Neither has a MIME type in libmagic (see _refine): camcorder AVCHD and TV recordings,
+    # Apple's Core Audio files.
+    MPEG_TS: FormatInfo("video", "mpeg-ts", "mpegts", None, (".ts", ".mts", ".m2ts", ".m2t", ".tod")),
+    CAF: FormatInfo("audio", "caf", "caf", None, (".caf",)),
 }
 
 # Named refusals: what the user most likely has, and what to do about it.
 _SEND_MEDIA = "send a photo, voice note or video file"
 _REFUSAL_HINTS: dict[str, str] = {
+    MPEG_ES: "a bare MPEG video stream (no container, no sound) is not supported; "
+             "put it in an MP4 or MPEG-PS file first",
+    RIFX_OTHER: "big-endian WAV is taken with plain integer samples only (this one holds float or "
+                "extensible-format samples); convert it to WAV or FLAC first",
+    "image/vnd.adobe.photoshop": "Photoshop documents are refused; export the picture as PNG or JPEG first",
     "text/plain": ("text (an HLS playlist or an ffmpeg concat script too) is not media and is never "
                    f"decoded; {_SEND_MEDIA}"),
     "text/html": f"a web page is not media; save the picture or video itself and {_SEND_MEDIA}",
@@ -73,14 +121,15 @@ _REFUSAL_HINTS: dict[str, str] = {
     "image/svg+xml": "SVG is refused; export it to PNG or JPEG first",
     "application/postscript": "PostScript/EPS is refused; export it to PNG or JPEG first",
     "application/pdf": "PDF is refused; export the page to PNG or JPEG first",
-    "image/heic": ("HEIC is not supported yet; export it as JPEG "
-                   "(iPhone: Settings > Camera > Formats > Most Compatible)"),
-    "image/heif": "HEIF is not supported yet; export it as JPEG",
+    "image/heic-sequence": "a HEIF image sequence (burst or animation) is not supported; "
+                           "export one still as HEIC or JPEG",
+    "image/heif-sequence": "a HEIF image sequence (burst or animation) is not supported; "
+                           "export one still as HEIC or JPEG",
     "application/x-empty": "the file is empty; the transfer or export probably failed, get the file again",
     "inode/x-empty": "the file is empty; the transfer or export probably failed, get the file again",
 }
-_SUPPORTED = ("supported: JPEG, PNG, GIF, WebP, BMP, TIFF; WAV, MP3, M4A/AAC, OGG/Opus, FLAC, AMR; "
-              "MP4, MOV, MKV, WebM, AVI, 3GP")
+SUPPORTED = ("JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC, AVIF, PPM, ICO; WAV, MP3, M4A/AAC, OGG/Opus, FLAC, AMR, AIFF, "
+             "WMA, CAF; MP4, MOV, MKV, WebM, AVI, 3GP, MPEG-PS/TS, FLV, WMV, OGV")
 
 
 def refusal_hint(mime: str) -> str:
@@ -89,7 +138,8 @@ def refusal_hint(mime: str) -> str:
         return _REFUSAL_HINTS[mime]
     if mime.startswith("text/"):  # scripts, source code, subtitles, markup of any kind
         return f"text is not media and is never decoded; {_SEND_MEDIA}"
-    return _SUPPORTED
+    return f"supported: {SUPPORTED}; convert it to one of these first"
+DESCRIPTION_CHARS = 80  # of libmagic's description, in a refusal
 
 
 @dataclass(frozen=True)
@@ -102,6 +152,7 @@ class Sniffed:
     pillow: str | None
     size: int
     warnings: tuple[str, ...] = ()
+    decoder: str | None = None  # the libav audio decoder to force, where the demuxer guesses wrong
 
 
 def _check_path(path: Path) -> None:
@@ -173,17 +224,63 @@ def _refuse_type(mode: int, path: Path) -> None:
                        hint="copy the media into a regular file first")
 
 
+def _ftyp_brands(head: bytes) -> set[bytes]:
+    """The major and compatible brands of an ftyp box at the start of ``head``."""
+    if head[4:8] != b"ftyp":
+        return set()
+    size = min(int.from_bytes(head[:4], "big"), len(head), 4096)
+    return {head[8:12], *(head[i:i + 4] for i in range(16, size - 3, 4))}
+
+
+def _refine(mime: str, head: bytes) -> str:
+    """Where libmagic's name is too broad for picking a decoder. It reads only the
+    major brand: a generic HEIF still (mif1) listing the avif brand holds AV1, which
+    only the AVIF plugin decodes. It names big-endian WAV (RIFX) only in words. Its
+    video/mpeg is a program stream (pack header 00 00 01 BA, ISO/IEC 13818-1 2.5.3)
+    or a bare video stream, which the program-stream demuxer does not read."""
+    if mime == "image/heif" and b"avif" in _ftyp_brands(head):
+        return "image/avif"
+    if wav.is_rifx(head):
+        return RIFX if wav.decoder(head) else RIFX_OTHER
+    if mime == "video/mpeg" and not head.startswith(b"\0\0\1\xba"):
+        return MPEG_ES
+    if mime == "application/octet-stream":
+        if head.startswith(b"caff\0\1"):  # Core Audio Format, version 1
+            return CAF
+        if _is_transport_stream(head):
+            return MPEG_TS
+    return mime
+
+
+def _is_transport_stream(head: bytes) -> bool:
+    """ISO/IEC 13818-1 transport packets from the first byte: 0x47 every 188 bytes
+    (every 192 in M2TS, after a 4-byte timecode), TS_PACKETS times in a row."""
+    for size, offset in ((188, 0), (192, 4)):
+        if len(head) >= offset + size * TS_PACKETS and all(
+                head[offset + i * size] == 0x47 for i in range(TS_PACKETS)):
+            return True
+    return False
+
+
 def sniff(path: Path | str) -> Sniffed:
     path = Path(path)
     head, size = read_head(path)
     if size == 0:
         raise UnsupportedType("the file is empty (0 bytes)", path=path,
                               hint="the transfer or export probably failed; get the file again")
-    mime = mime_of(head)
+    mime = _refine(mime_of(head), head)
     info = ALLOWED.get(mime)
     if info is None:
-        raise UnsupportedType(f"content is {mime}, not a supported image, audio or video format",
-                              path=path, hint=refusal_hint(mime))
+        hint = refusal_hint(mime)
+        what = ""
+        if mime not in _REFUSAL_HINTS and not mime.startswith("text/"):
+            # Not one we know by name: libmagic's own words say what it is.
+            words = describe(head)[:DESCRIPTION_CHARS]
+            what = f" ({words})" if words not in ("data", "") else ""
+        raise UnsupportedType(f"content is {mime}, not a supported image, audio or video format{what}",
+                              path=path, hint=hint)
+    if info.demuxer == "wav" and mime == RIFX:
+        info = dataclasses.replace(info, decoder=wav.decoder(head))
     warnings: list[str] = []
     ext = path.suffix.lower()
     if ext not in info.extensions:
@@ -191,4 +288,4 @@ def sniff(path: Path | str) -> Sniffed:
         warnings.append(f"extension {shown!s} does not match the content ({info.format}, {mime}); "
                         "going by the content")
     return Sniffed(path=path, mime=mime, kind=info.kind, format=info.format, demuxer=info.demuxer,
-                   pillow=info.pillow, size=size, warnings=tuple(warnings))
+                   pillow=info.pillow, size=size, warnings=tuple(warnings), decoder=info.decoder)

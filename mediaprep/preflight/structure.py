@@ -42,6 +42,7 @@ class Structure:
     exif_at: tuple[int, int] | None = None  # (offset, length) of an EXIF block to read ourselves
     text_chunks: int = 0  # PNG text chunks anywhere, GIF comment extensions' bytes
     walked: bool = True  # False: no walk here for this format (BMP, TIFF)
+    jpeg_process: str | None = None  # "baseline", "progressive", ... (formats.jpeg.SOF_PROCESS)
 
     def trailing(self, size: int) -> int:
         """Bytes after the end of the image; 0 when the end is unknown."""
@@ -59,7 +60,7 @@ def _walk(sniffed: Sniffed, src: Source, limits: SafetyLimits) -> Structure:
                 "take far longer than its size suggests", path=sniffed.path,
                 hint="re-save it as a baseline JPEG with another tool first")
         return Structure(width=j.width, height=j.height, end=j.end, scans=j.scans,
-                         metadata_bytes=j.metadata_bytes)
+                         metadata_bytes=j.metadata_bytes, jpeg_process=j.process)
     if fmt == "png":
         p = png.walk(src)
         return Structure(width=p.width, height=p.height, frames=min(p.frames, frames_cap),

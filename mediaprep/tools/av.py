@@ -1,6 +1,6 @@
 """Every use of PyAV (libav, in-process): opening a container, the facts about its
 streams, walking its packets, the first frame's rotation, a finished file's
-duration and stream bytes.
+duration and stream bytes, and writing an animation's frames as a lossless video.
 
 An input is always handed to libav as an open Python file object with the demuxer
 forced: no URL is parsed, so no protocol layer, no playlist or concat script is
@@ -19,8 +19,9 @@ PyAV is imported on first use, not with this module: loading libav maps about
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +29,19 @@ from ..errors import BadInput
 
 if TYPE_CHECKING:
     import av.container
+    from PIL import Image
 
 # How much libav may read to find the streams (bytes) and their parameters (µs):
 # enough for phone recordings with a late audio track, bounded for hostile files.
 PROBE_OPTIONS = {"probesize": "5000000", "analyzeduration": "5000000"}
+# The most a stream's only packet may last (a still shown for a while, one audio frame).
+LAST_PACKET_CAP = 60.0
 # Packets fed to the decoder, at most, to get the first video frame's display matrix.
 ROTATION_PACKETS = 48
 _DISPOSITION_DEFAULT = 1  # AV_DISPOSITION_DEFAULT
+# AV_DISPOSITION_ATTACHED_PIC: cover art (an MP4 covr atom, an ID3 APIC frame, a FLAC
+# PICTURE block), exposed by libav as a one-packet video stream. Not video.
+_DISPOSITION_ATTACHED_PIC = 0x0400
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class VideoStream:
     default: bool
     color_trc: int | None = None  # transfer characteristic (AVColorTransferCharacteristic): 16 PQ, 18 HLG
     packets: int | None = None  # packets demuxed (main video stream only; 0 = a track without frames)
+    attached_pic: bool = False  # cover art, not video (AV_DISPOSITION_ATTACHED_PIC)
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ class Media:
         try:
             yield
         except av.FFmpegError as exc:
-            raise BadInput(f"cannot read the {self.label} file: {exc}", path=self.path,
+            raise BadInput(f"cannot read the {self.label} file: {_why(exc)}", path=self.path,
                            hint="the file is damaged or truncated; export or download it again") from exc
 
     @property
@@ -126,7 +134,8 @@ class Media:
                 cc: Any = s.codec_context
                 if cc is None:
                     continue
-                default = bool(int(getattr(s, "disposition", 0) or 0) & _DISPOSITION_DEFAULT)
+                disposition = int(getattr(s, "disposition", 0) or 0)
+                default = bool(disposition & _DISPOSITION_DEFAULT)
                 if s.type == "audio":
                     out.append(AudioStream(index=s.index, codec=cc.name,
                                            sample_rate=int(cc.sample_rate or 0),
@@ -142,25 +151,52 @@ class Media:
                                            (cc.format.name if getattr(cc, "format", None) else None),
                                            fps=float(rate) if rate else None,
                                            rotation=_stream_rotation(s), default=default,
-                                           color_trc=int(getattr(cc, "color_trc", 0) or 0) or None))
+                                           color_trc=int(getattr(cc, "color_trc", 0) or 0) or None,
+                                           attached_pic=bool(disposition & _DISPOSITION_ATTACHED_PIC)))
         return tuple(out)
 
-    def scan_packets(self, max_span: float, rotation_stream: int | None = None) -> PacketScan:
+    def undecodable(self) -> tuple[str, ...]:
+        """The kinds ("audio", "video") of the streams libav has no decoder for."""
+        kinds: list[str] = []
+        with self._reading():
+            for s in self._container.streams:
+                context: Any = getattr(s, "codec_context", None)
+                if s.type in ("audio", "video") and context is None:
+                    kinds.append(str(s.type))
+        return tuple(kinds)
+
+    def scan_packets(self, max_span: float, rotation_stream: int | None = None,
+                     skip: frozenset[int] = frozenset()) -> PacketScan:
         """Walk every packet (demux only): the time span they cover, so a header that
         claims ten hours over one second of data is not believed; stops as soon as
         the span passes ``max_span``. For stream ``rotation_stream`` also counts its
-        non-empty packets and decodes its first frame for the display rotation."""
+        non-empty packets and decodes its first frame for the display rotation.
+        Streams in ``skip`` (cover art) are not media time.
+
+        A packet's duration counts only as far as the next later timestamp of its
+        stream, and never when negative: libav reports what the container says, and an
+        Ogg page whose end trim is negative gives its last packet 2**32 - 223 ticks (a
+        1.19 s sound read as 24 hours). The latest packet of a stream is capped by the
+        largest step between the stream's timestamps (LAST_PACKET_CAP when it has
+        only one)."""
         start: float | None = None
         end = 0.0
         # Seconds per tick, per stream: PyAV builds a new Fraction on every
         # packet.time_base, which cost more than the demuxing itself.
         ticks: dict[int, float | None] = {}
+        # stream -> (start, duration) of its packet with the latest start so far (decode
+        # order is not display order: B-frames come after the frame they precede), and
+        # the largest step between such latest starts.
+        latest: dict[int, tuple[float, float]] = {}
+        steps: dict[int, float] = {}
         rotation: int | None = None
         fed = 0
         packets = 0
         with self._reading():
             for packet in self._container.demux():
                 index = packet.stream_index
+                if index in skip:
+                    continue
                 if rotation_stream is not None and index == rotation_stream and packet.size:
                     packets += 1
                     if rotation is None and fed < ROTATION_PACKETS:
@@ -172,12 +208,22 @@ class Media:
                 if packet.pts is None or tick is None:
                     continue
                 t0 = packet.pts * tick
-                t1 = t0 + (packet.duration or 0) * tick
+                before = latest.get(index)
+                if before is None or t0 > before[0]:
+                    if before is not None:
+                        step = t0 - before[0]
+                        steps[index] = max(steps.get(index, 0.0), step)
+                        end = max(end, before[0] + min(before[1], step))
+                    latest[index] = (t0, max(0.0, (packet.duration or 0) * tick))
+                # An earlier start (a B-frame) ends before the latest one begins: nothing to add.
                 start = t0 if start is None else min(start, t0)
-                end = max(end, t1)
+                end = max(end, t0)
                 if end - start > max_span:
                     return PacketScan(start, end, rotation, packets, stopped=True)
-        return PacketScan(start, end, rotation, packets, stopped=False)
+        for index, (t0, duration) in latest.items():
+            end = max(end, t0 + min(duration, steps.get(index, LAST_PACKET_CAP)))
+        stopped = start is not None and end - start > max_span
+        return PacketScan(start, end, rotation, packets, stopped=stopped)
 
     def keyframe_times(self, stream_index: int, within: float) -> tuple[float, ...]:
         """Keyframe times of one stream, from packets only (no decode), relative to
@@ -223,13 +269,21 @@ def open_media(path: Path, demuxer: str, label: str, max_pixels: int | None = No
             container = av.open(fh, mode="r", format=demuxer, options=options,
                                 metadata_errors="replace")
         except av.FFmpegError as exc:
-            raise BadInput(f"cannot read the {label} file: {exc}", path=path,
+            raise BadInput(f"cannot read the {label} file: {_why(exc)}", path=path,
                            hint="the file is damaged, truncated or not really "
                            f"{label}; export or download it again") from exc
         try:
             yield Media(container, path, label)
         finally:
             container.close()
+
+
+def _why(exc: Exception) -> str:
+    """libav's reason, in words: PyAV's message adds the error number and the file
+    name ("[Errno 1094995529] Invalid data found when processing input: 'x.wav'"),
+    which the one-line error names already."""
+    reason = getattr(exc, "strerror", None)
+    return str(reason).strip().rstrip(".") if reason else str(exc)
 
 
 def _stream_rotation(stream: Any) -> int:
@@ -287,3 +341,36 @@ def duration_of(path: Path, demuxer: str = "mp4") -> float | None:
             return float(c.duration / av.time_base) if c.duration else None
     except (av.FFmpegError, OSError):  # libav's own file errors are both
         return None
+
+
+def write_lossless(frames: Iterable[tuple[Image.Image, int, int]], path: Path, size: tuple[int, int]) -> int:
+    """RGB pictures, each with the millisecond it starts at and how many it lasts,
+    into a lossless FFV1 Matroska file with exactly that timing (a variable frame
+    rate): an animation made into a video source that the video fit reads like any
+    other. Every packet carries its duration: ffmpeg otherwise takes the last
+    frame to last as long as the gap before it. Returns the number of frames."""
+    import av
+    import numpy as np
+
+    written = 0
+    with av.open(str(path), mode="w", format="matroska") as out:
+        stream: Any = out.add_stream("ffv1", rate=1000)
+        stream.width, stream.height = size
+        stream.pix_fmt = "bgr0"
+        stream.time_base = Fraction(1, 1000)
+        stream.codec_context.time_base = Fraction(1, 1000)
+        durations: dict[int, int] = {}
+        for picture, start_ms, duration_ms in frames:
+            frame = av.VideoFrame.from_ndarray(np.asarray(picture.convert("RGB")), format="rgb24")
+            frame = frame.reformat(format="bgr0")
+            frame.pts = start_ms
+            frame.time_base = Fraction(1, 1000)
+            durations[start_ms] = duration_ms
+            for packet in stream.encode(frame):
+                packet.duration = durations.pop(packet.pts, packet.duration)
+                out.mux(packet)
+            written += 1
+        for packet in stream.encode():
+            packet.duration = durations.pop(packet.pts, packet.duration)
+            out.mux(packet)
+    return written

@@ -40,8 +40,9 @@ from typing import Any
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds argv, we run it ourselves
 
-from ..errors import MissingDependency, ToolFailed
+from ..errors import MissingDependency, ToolFailed, ToolTimeout
 from . import env, ffprogress, proc
+from .ffmpeg_errors import explain, input_path
 
 ENV_VAR = "MEDIAPREP_FFMPEG"
 NEEDED_ENCODERS = ("libopencore_amrnb", "libx264", "aac")
@@ -243,6 +244,7 @@ class SafeInput:
     start: float | None = None
     duration: float | None = None
     max_pixels: int | None = None
+    decoder: str | None = None  # forced audio decoder (a big-endian WAV's PCM; see formats/wav.py)
 
     def options(self) -> list[tuple[str, str]]:
         """The input options, in argv order, without the leading dashes."""
@@ -256,6 +258,8 @@ class SafeInput:
         n = threads()
         if n:
             opts.append(("threads", str(n)))
+        if self.decoder:
+            opts.append(("c:a", self.decoder))
         opts += [("f", self.demuxer), ("protocol_whitelist", "file")]
         return opts
 
@@ -275,9 +279,9 @@ class SafeInput:
         return ffmpeg_python.input(self.url(), **dict(self.options()))
 
 
-def safe_input(path: Path, demuxer: str) -> Any:
-    """An ffmpeg-python input node for ``path``: ``SafeInput(path, demuxer).node()``."""
-    return SafeInput(path, demuxer).node()
+def safe_input(path: Path, demuxer: str, decoder: str | None = None) -> Any:
+    """An ffmpeg-python input node for ``path``: ``SafeInput(path, demuxer, decoder=...).node()``."""
+    return SafeInput(path, demuxer, decoder=decoder).node()
 
 
 def compile_args(stream: Any) -> list[str]:
@@ -293,17 +297,28 @@ def pipe_input(demuxer: str, **kwargs: Any) -> Any:
     return ffmpeg_python.input("pipe:0", f=demuxer, protocol_whitelist="pipe", **kwargs)
 
 
+def _run(argv: list[str], timeout: float, input_bytes: bytes | None) -> proc.ProcResult:
+    """The one runner, with a failure said as what it means: a damaged input (BadInput)
+    or ffmpeg failing (ToolFailed), naming the input once (ffmpeg_errors.py)."""
+    try:
+        return ffprogress.run(argv, timeout=timeout, input_bytes=input_bytes)
+    except ToolTimeout as exc:
+        raise ToolTimeout(exc.message, path=input_path(argv), hint=exc.hint, detail=exc.detail) from exc
+    except ToolFailed as exc:
+        raise explain(exc, argv) from exc
+
+
 def run_graph(stream: Any, *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """Build with ffmpeg-python, run through the one runner (reporting progress when
     someone listens: see ffprogress)."""
-    return ffprogress.run(compile_args(stream), timeout=timeout, input_bytes=input_bytes)
+    return _run(compile_args(stream), timeout, input_bytes)
 
 
 def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """Run ffmpeg with hand-built arguments (the video fit's commands; see the
     module docstring for why they are not ffmpeg-python graphs)."""
     ff = get_ffmpeg()
-    return ffprogress.run([ff.path, *_global_args(), *args], timeout=timeout, input_bytes=input_bytes)
+    return _run([ff.path, *_global_args(), *args], timeout, input_bytes)
 
 
 def timeout_for(duration: float | None, *, per_second: float = 2.0, floor: float = 60.0) -> float:

@@ -41,3 +41,18 @@ def libmagic_version() -> str:
     except (NotImplementedError, AttributeError, ValueError):
         return "unknown version"
     return f"{number // 100}.{number % 100:02d}"
+
+
+@functools.lru_cache(maxsize=1)
+def _describer():  # type: ignore[no-untyped-def]
+    _magic()  # the same import and the same error when libmagic is missing
+    import magic
+
+    return magic.Magic()
+
+
+def describe(head: bytes) -> str:
+    """libmagic's words for the first bytes of a file ("MPEG transport stream data"),
+    on one line: what a refusal names when the MIME type says little."""
+    text = str(_describer().from_buffer(head))
+    return " ".join(text.split())
