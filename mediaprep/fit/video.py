@@ -43,9 +43,12 @@ from ..profiles import Profile, RoleLimits
 from ..tools import av as av_tools
 from ..tools import ffmpeg as ff
 from .image import fit_picture_to_file
+from .video_detail import kept_detail, sample_frames
 from .video_plan import (
+    LADDER_SHORT,
     RATE_MARGIN,
     Plan,
+    detail_cap,
     display_size,
     max_watchable_duration,
     next_video_bytes,
@@ -53,7 +56,13 @@ from .video_plan import (
     split_points,
 )
 
-PRESET = "medium"  # libx264 preset of the final pass
+# Encoder effort (bench/video.py --grid's spare time, measured on a photo pan at
+# 960x540@30, 460 kbit/s, VMAF at 720p): medium 85.9, slow 86.5 (+16% pass-2 time),
+# slower 86.6 (+115%); on slow, psy-rd 0.5 86.8, aq-strength 0.8 87.0, aq-mode 3 85.9,
+# psy off 87.3, psy off + aq-strength 0.8 87.6 (and 3% fewer bytes). Pass 1 keeps
+# x264's fast first-pass settings whatever the preset.
+PRESET = "slow"  # libx264 preset of both passes
+X264_PARAMS = "psy=0:aq-strength=0.8"
 MAX_ENCODES = 4  # final-pass attempts before giving up (measured: one retry sufficed)
 MIN_VIDEO_BITRATE = 6000  # bits/s: below this x264 cannot honour the target at any size
 RAW_CACHE_LIMIT = 4_000_000_000  # bytes of scaled raw frames kept between passes
@@ -132,7 +141,8 @@ def video_filters(plan: Plan, hdr: bool) -> str:
 def _x264_args(bitrate: int, pass_no: int, passlog: Path, fps: Fraction) -> list[str]:
     # Main profile (no 8x8 transform, no High-only tools) for old clients; keyframe
     # every 10 s: at these rates every I-frame is expensive.
-    return ["-c:v", "libx264", "-preset", PRESET, "-profile:v", "main", "-pix_fmt", "yuv420p",
+    return ["-c:v", "libx264", "-preset", PRESET, "-x264-params", X264_PARAMS,
+            "-profile:v", "main", "-pix_fmt", "yuv420p",
             "-b:v", str(int(bitrate)), "-pass", str(pass_no), "-passlogfile", str(passlog),
             "-g", str(max(1, int(round(float(fps) * 10)))), *ff.thread_args()]
 
@@ -279,6 +289,20 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
         progress(3, 3, f"{label}done")
     return Encoded(path=target, bytes=size, plan=plan, video_bitrate=bitrate, encodes=attempt,
                    notes=tuple(notes), thumb=thumb)
+
+
+def _detail_cap(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
+                length: float) -> int | None:
+    """The largest short side worth sending, from the source's real detail (None:
+    no cap, also when the keyframes cannot be read: the encode will say why)."""
+    try:
+        frames = sample_frames(sniffed, info, start, length, _max_pixels(profile),
+                               _timeout(info, min(length, 10.0)))
+    except (ToolFailed, OSError, ValueError):
+        return None
+    if not frames:
+        return None
+    return detail_cap(kept_detail(frames, LADDER_SHORT))
 
 
 # ------------------------------------------------------------------ pass-through
@@ -520,7 +544,8 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
         for i, (start, length) in enumerate(segments):
             part = i + 1 if len(segments) > 1 else None
             stem = f".part{part}" if part else ""
-            plan = plan_video(info, _segment_budget(sniffed, info, budget, length), length)
+            plan = plan_video(info, _segment_budget(sniffed, info, budget, length), length,
+                              _detail_cap(sniffed, info, profile, start, length))
             target = output_path(sniffed.path, out_dir, f"{stem}.mp4")
             label = f"part {part}: " if part else ""
             enc = encode_segment(sniffed, info, profile, start, length, target, plan,
