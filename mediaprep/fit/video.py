@@ -182,7 +182,11 @@ def _pass1(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
     args += ["-map", "[enc]", *_x264_args(plan.video_bitrate, 1, passlog, plan.fps),
              "-an", "-sn", "-dn", "-f", "null", "-"]
     if raw is not None:
-        args += ["-map", "[raw]", "-c:v", "rawvideo", "-f", "rawvideo", ff.input_url(raw)]
+        # passthrough: the rawvideo muxer's constant-rate sync otherwise adds a frame
+        # x264's pass 1 never saw (49 vs 48 from -ss 2.008 at 24 fps; pass 2 then
+        # fails with "Incomplete MB-tree stats file").
+        args += ["-map", "[raw]", "-c:v", "rawvideo", "-fps_mode", "passthrough", "-f", "rawvideo",
+                 ff.input_url(raw)]
     args += ["-map", "[thumb]", "-frames:v", "1", "-c:v", "png", "-f", "image2",
              "-update", "1", ff.input_url(thumb)]
     ff.run_args(args, timeout=_timeout(info, length))
