@@ -28,7 +28,9 @@ MEDIA_EXTENSIONS = frozenset(ext for info in ALLOWED.values() for ext in info.ex
 # A guess from the name, for ordering only (the worker sniffs the content).
 _KIND_BY_EXT: dict[str, Kind] = {**{ext: info.kind for info in ALLOWED.values() for ext in info.extensions},
                                  ".mp4": "video", ".m4a": "audio", ".mpg": "video", ".mpeg": "video",
-                                 ".wmv": "video", ".flv": "video", ".ts": "video", ".wma": "audio"}
+                                 ".wmv": "video", ".flv": "video", ".ts": "video", ".wma": "audio",
+                                 # Ogg Theora exists, but an .ogg is nearly always sound.
+                                 ".ogg": "audio"}
 
 
 def kind_from_name(path: Path) -> Kind:
