@@ -9,6 +9,7 @@ are what mediaprep adds. Target: importing what ``check`` needs in <= 0.15 s.
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,14 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "testdata" / "images" / "compliant.jpg"
 
 
-def wall(argv: list[str], n: int) -> float:
+def _children_cpu() -> float:
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ch.ru_utime + ch.ru_stime
+
+
+def wall(argv: list[str], n: int) -> tuple[float, float]:
+    """Median wall and CPU seconds (the child's user + system time: unlike wall time,
+    barely moved by other work on a shared machine)."""
     subprocess.run(argv, capture_output=True, check=False)  # warm-up (page cache, ffmpeg cache)
-    times = []
+    times, cpus = [], []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _children_cpu()
         subprocess.run(argv, capture_output=True, check=False)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        cpus.append(_children_cpu() - c0)
+    return statistics.median(times), statistics.median(cpus)
 
 
 def import_time(module: str, n: int) -> float:
@@ -51,8 +60,12 @@ def main() -> int:
     try:
         photo = work / "photo.jpg"
         shutil.copyfile(PHOTO, photo)
-        base = wall([sys.executable, "-c", "pass"], n)
-        print(f"python -c pass: {base:.3f} s (baseline)")
+        base, base_cpu = wall([sys.executable, "-c", "pass"], n)
+        print(f"python -c pass: {base:.3f} s wall, {base_cpu:.3f} s CPU (baseline)")
+        for label, module in (("import for check", "mediaprep.cli.main, mediaprep.cli.check"),
+                              ("import for prepare", "mediaprep.cli.main, mediaprep.cli.prepare")):
+            _, c = wall([sys.executable, "-c", f"import {module}"], n)
+            print(f"{label:<30} {c - base_cpu:.3f} s CPU over bare python")
         for module in ("mediaprep", "mediaprep.preflight.check", "mediaprep.pipeline", "mediaprep.cli"):
             t = import_time(module, n)
             print(f"import {module:<28} {t:.3f} s")
@@ -60,8 +73,9 @@ def main() -> int:
                             ("mediaprep check photo.jpg", [exe, "check", str(photo)]),
                             ("mediaprep prepare photo.jpg", [exe, "prepare", str(photo), "-o",
                                                              str(work / "out"), "--overwrite"])):
-            t = wall(argv, n)
-            print(f"{label:<30} {t:.3f} s wall ({t - base:+.3f} s over bare python)")
+            t, c = wall(argv, n)
+            print(f"{label:<30} {t:.3f} s wall ({t - base:+.3f} s over bare python), "
+                  f"{c:.3f} s CPU ({c - base_cpu:+.3f} s)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

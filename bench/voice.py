@@ -8,8 +8,9 @@ The baseline is ``ffmpeg -i IN -ar 8000 -ac 1 -c:a libopencore_amrnb -b:a 12.2k 
 with the same (bundled) ffmpeg binary. mediaprep is timed twice: the library call
 ``mediaprep.prepare()`` (sniff, probe, decode, analyse, normalise, split, encode,
 verify, write) in a warm process, and the ``mediaprep prepare`` command, which adds
-Python's start-up and imports. Target: the library's prepare at most 1.5x the bare
-encode. Inputs are espeak-ng speech (Debian: apt-get install espeak-ng) made in
+Python's start-up and imports. Target: both at most 1.5x the bare encode on 3
+minutes of speech (the command is what users run, so it carries the target too).
+Inputs are espeak-ng speech (Debian: apt-get install espeak-ng) made in
 bench/work/ (git-ignored), in the formats people send: WAV, MP3, M4A, Opus.
 Runs are interleaved and the median of each is reported, since the CPU is shared.
 """
@@ -141,7 +142,7 @@ def main() -> int:
           f"{'CLI':>6} {'ratio':>6}")
     time_library(inputs[0], Path(tempfile.mkdtemp()))  # warm the imports and the ffmpeg probe
     per = 1 / args.minutes
-    worst: dict[str, float] = {"wall": 0.0, "cpu": 0.0}
+    worst: dict[str, float] = {"wall": 0.0, "cpu": 0.0, "cli_wall": 0.0, "cli_cpu": 0.0}
     totals = {k: 0.0 for k in ("bw", "lw", "cw", "bc", "lc", "cc")}
     for src in inputs:
         runs: dict[str, list[float]] = {k: [] for k in totals}
@@ -159,6 +160,8 @@ def main() -> int:
             totals[k] += m[k]
         worst["wall"] = max(worst["wall"], m["lw"] / m["bw"])
         worst["cpu"] = max(worst["cpu"], m["lc"] / m["bc"])
+        worst["cli_wall"] = max(worst["cli_wall"], m["cw"] / m["bw"])
+        worst["cli_cpu"] = max(worst["cli_cpu"], m["cc"] / m["bc"])
         print(f"{src.name:<26} {parts:>5} | {m['bw'] * per:>16.3f} {m['lw'] * per:>8.3f} "
               f"{m['lw'] / m['bw']:>6.2f} {m['cw'] * per:>6.3f} {m['cw'] / m['bw']:>6.2f} | "
               f"{m['bc'] * per:>15.3f} {m['lc'] * per:>8.3f} {m['lc'] / m['bc']:>6.2f} "
@@ -168,8 +171,10 @@ def main() -> int:
           f"{t['lc'] / t['bc']:.2f}x CPU (worst {worst['cpu']:.2f}x); "
           f"CLI/bare = {t['cw'] / t['bw']:.2f}x wall, {t['cc'] / t['bc']:.2f}x CPU")
     print(f"target prepare <= 1.5x bare: {'met' if worst['cpu'] <= 1.5 else 'NOT met'} on CPU time, "
-          f"{'met' if worst['wall'] <= 1.5 else 'NOT met'} on wall time (load average now "
-          f"{__import__('os').getloadavg()[0]:.1f} on {__import__('os').cpu_count()} CPUs)")
+          f"{'met' if worst['wall'] <= 1.5 else 'NOT met'} on wall time; CLI <= 1.5x bare: "
+          f"{'met' if worst['cli_cpu'] <= 1.5 else 'NOT met'} on CPU time, "
+          f"{'met' if worst['cli_wall'] <= 1.5 else 'NOT met'} on wall time (worst {worst['cli_wall']:.2f}x; "
+          f"load average now {__import__('os').getloadavg()[0]:.1f} on {__import__('os').cpu_count()} CPUs)")
     return 0
 
 

@@ -15,7 +15,8 @@ def _jpeg_facts(path: Path) -> Image.Image:
     im = Image.open(path)
     assert im.format == "JPEG"
     assert not im.info.get("progressive") and not im.info.get("progression"), "must be baseline"
-    assert JpegImagePlugin.get_sampling(im) in (2, -1)  # 4:2:0 (or greyscale)
+    # 4:2:0, greyscale, or 4:4:4 (graphics with fine saturated colour: fit/chroma.py)
+    assert JpegImagePlugin.get_sampling(im) in (2, -1, 0)
     im.load()  # the pixels, read now: Pillow then closes the file it opened
     return im
 

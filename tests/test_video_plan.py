@@ -7,7 +7,9 @@ import pytest
 
 from mediaprep.fit.video_plan import (
     FLOOR_BPP,
-    TARGET_BPP,
+    TARGET_BPP_HIGH,
+    TARGET_BPP_LOW,
+    detail_cap,
     fps_rungs,
     max_watchable_duration,
     next_video_bytes,
@@ -15,6 +17,7 @@ from mediaprep.fit.video_plan import (
     plan_video,
     scaled,
     split_points,
+    target_bpp,
 )
 from mediaprep.preflight.probe import AudioStream, MediaInfo, VideoStream
 
@@ -29,20 +32,51 @@ def info(w: int, h: int, fps: float | None, duration: float, audio: bool = True,
 
 
 @pytest.mark.parametrize("duration, size, fps, audio_kbps", [
-    # Best grid points measured before any code: 960x540@30 (15 s), 540p/360p@15 (45 s), 240p@15 (120 s);
-    # on bench/video.py's 15 s clip 640x360 beat 854x480 beat 960x540: 480p sits between.
-    (15, (854, 480), 30, 48),
-    (45, (640, 360), 15, 32),
+    # bench/video.py --grid's best points: 960x540@30 for 15 s of 1080p30 at 1 MB (a
+    # photo pan and issue 16's held-out clip), 640x360@30 at the rate of 45 s (the pan:
+    # 72.7, where the old 0.035 rule's 640x360@15 scored 70.2), 240p@15 for 120 s.
+    (15, (960, 540), 30, 48),
+    (45, (640, 360), 30, 32),
     (120, (426, 240), 15, 24),
 ])
 def test_ladder_for_1080p30_at_one_megabyte(duration, size, fps, audio_kbps):
     p = plan_video(info(1920, 1080, 30.0, duration), MB)
     assert (p.width, p.height) == size and p.fps == fps
     assert p.audio is not None and p.audio.bitrate == audio_kbps * 1000 and p.audio.channels == 1
-    assert p.watchable and p.bpp >= (TARGET_BPP if duration < 100 else FLOOR_BPP)
+    assert p.watchable and p.bpp >= target_bpp(p.video_bitrate)
     # Audio, index and video all fit the budget with room for rate-control error.
     total = p.video_bitrate * duration / 8 + p.audio_bytes + p.overhead
     assert 0.9 * MB < total < MB
+
+
+def test_short_2160p_gets_the_top_rung():
+    # Issue 16's 10 s 2160p clip: the grid's best was 1280x720@30 (0.026 bpp).
+    p = plan_video(info(3840, 2160, 30.0, 10), MB)
+    assert (p.width, p.height, p.fps) == (1280, 720, 30)
+
+
+def test_target_bpp_rises_with_the_rate_between_its_bounds():
+    rates = [50_000, 130_000, 200_000, 300_000, 460_000, 2_000_000]
+    values = [target_bpp(r) for r in rates]
+    assert values == sorted(values)
+    assert values[0] == values[1] == TARGET_BPP_LOW and values[-1] == values[-2] == TARGET_BPP_HIGH
+
+
+def test_little_detail_caps_the_size_but_not_the_floor():
+    src = info(1920, 1080, 30.0, 15)
+    capped = plan_video(src, MB, max_short=240)
+    assert (capped.width, capped.height, capped.fps) == (426, 240, 30)  # 30 fps kept
+    assert capped.watchable == plan_video(src, MB).watchable
+    assert plan_video(src, MB, max_short=2000) == plan_video(src, MB)
+
+
+def test_detail_cap_is_the_smallest_size_that_keeps_the_picture():
+    # Round-trip PSNRs measured on the grid's sources (video_detail.kept_detail).
+    upscaled = {720: 99.0, 540: 55.3, 480: 53.5, 360: 51.7, 240: 48.6}
+    sharp = {720: 99.0, 540: 45.1, 480: 42.8, 360: 38.3, 240: 33.8}
+    assert detail_cap(upscaled) == 240
+    assert detail_cap(sharp) == 720
+    assert detail_cap({540: 40.0}) is None
 
 
 def test_portrait_keeps_short_side_on_the_ladder():

@@ -33,6 +33,7 @@ from ..preflight.check import image_violations
 from ..preflight.probe import ImageInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
+from .chroma import FULL_CHROMA_IF_DETAIL, FULL_CHROMA_QUALITY, encode_444
 from .image_decode import decode, flatten, normalize, to_srgb
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
@@ -344,13 +345,23 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
     display = min(DISPLAY_SIDE, long_side)
     q = search.best_quality(display, floor_q, MAX_QUALITY)
     side = display
+    detail = chroma_detail(search.image(display)) if q is not None and q >= GROW_IF_QUALITY else 0.0
+    if detail >= FULL_CHROMA_IF_DETAIL:
+        # Colour that 4:2:0 smears, and room in the budget: 4:4:4 when it fits at a high quality.
+        full = _Search(search.image(display), budget, encode_444)
+        full_q = full.best_quality(display, FULL_CHROMA_QUALITY, MAX_QUALITY)
+        search.encodes += full.encodes
+        if full_q is not None:
+            im = full.image(display)
+            return Encoded(data=full.bytes_at(display, full_q), width=im.width, height=im.height,
+                           quality=full_q), search.encodes
     if q is None:
         side, q = _shrink(search, display, floor_q)
     elif long_side >= display * MIN_GROWTH or full_size is not None:
         grow_q = None
         if q >= MAX_QUALITY:
             grow_q = GROW_FLAT_QUALITY
-        elif q >= GROW_IF_QUALITY and chroma_detail(search.image(display)) >= GROW_IF_CHROMA:
+        elif q >= GROW_IF_QUALITY and detail >= GROW_IF_CHROMA:
             grow_q = GROW_QUALITY
         if grow_q is not None:
             if full_size is not None:

@@ -44,6 +44,7 @@ from ..profiles import Profile
 from ..tools import av as av_tools
 from ..tools import ffmpeg as ff
 from .video_copy import passthrough, passthrough_mode
+from .video_detail import kept_detail, sample_frames
 from .video_ffmpeg import (
     HDR_TRANSFERS,
     SAME_FRAMES,
@@ -58,9 +59,11 @@ from .video_ffmpeg import (
 )
 from .video_ffmpeg import PRESET as PRESET  # the bench reads it here
 from .video_plan import (
+    LADDER_SHORT,
     MIN_VIDEO_BITRATE,
     RATE_MARGIN,
     Plan,
+    detail_cap,
     max_watchable_duration,
     next_video_bytes,
     plan_video,
@@ -249,6 +252,20 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
                    notes=tuple(notes), thumb=thumb)
 
 
+def _detail_cap(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
+                length: float) -> int | None:
+    """The largest short side worth sending, from the source's real detail (None:
+    no cap, also when the keyframes cannot be read: the encode will say why)."""
+    try:
+        frames = sample_frames(sniffed, info, start, length, max_pixels(profile),
+                               encode_timeout(info, min(length, 10.0)))
+    except (ToolFailed, OSError, ValueError):
+        return None
+    if not frames:
+        return None
+    return detail_cap(kept_detail(frames, LADDER_SHORT))
+
+
 # ------------------------------------------------------------------ the stages
 
 def _kept_duration(info: MediaInfo, opts: PrepareOptions, longest: float,
@@ -380,7 +397,8 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
         for i, (start, length) in enumerate(segments):
             part = i + 1 if len(segments) > 1 else None
             stem = f".part{part}" if part else ""
-            plan = plan_video(info, _segment_budget(sniffed, info, budget, length), length)
+            plan = plan_video(info, _segment_budget(sniffed, info, budget, length), length,
+                              _detail_cap(sniffed, info, profile, start, length))
             target = output_path(sniffed.path, out_dir, f"{stem}.mp4")
             label = f"part {part}: " if part else ""
             enc = encode_segment(sniffed, info, profile, start, length, target, plan,

@@ -1,16 +1,28 @@
 """The video plan: size, frame rate, audio and bitrates for a byte budget.
 
-Pure functions of the probe result and the profile's budget: no ffmpeg, no files,
-so every choice here is unit-tested without encoding anything.
+Pure functions of the probe result, the profile's budget and (when measured) the
+source's real detail: no ffmpeg, no files, so every choice here is unit-tested
+without encoding anything.
 
 Why a ladder: at 1,000,000 bytes a 30 s clip has about 260 kbit/s for everything.
 Spent on 1080p pixels that is ~0.004 bits per pixel and the picture is blocks; the
-same bits at 640x360 are clean. Measured when the ladder was chosen: two-pass at
-source resolution scored VMAF 67 (15 s) and 2.5 (45 s); a bits-per-pixel ladder scored 85 and 54, and the
-best grid points sat at 0.018-0.031 video bits per pixel. On bench/video.py's 15 s
-clip (real footage, partly upscaled) the smaller sizes won instead: 960x540 at
-0.030 bpp scored VMAF 80.6, 854x480 at 0.038 81.9, 640x360 at 0.067 83.3. TARGET_BPP
-= 0.035 sits between the two findings (480p for 15 s of 1080p30 at 1 MB).
+same bits at 640x360 are clean. What the bits buy was measured with bench/video.py
+--grid (two-pass x264 over 1280x720 .. 426x240 x 30/24/15 fps, VMAF at 720p against
+the source) and fitted on its fitting clips:
+- The best size spends fewer bits per pixel than the 0.035 this planner used to aim
+  at, and fewer still when the rate is low: a sharp photo pan at 460 kbit/s of video
+  peaked at 960x540@30 (0.030 bpp, VMAF 89.7; 0.035's 854x480 89.6, 1280x720 88.2),
+  at 129 kbit/s at 640x360@30 (0.019 bpp, 72.7; the 0.035 rule's 640x360@15 70.2).
+  Earlier grids agree: 1280x720@30 at 0.026 for 10 s of 2160p, 960x540@15 at 0.017
+  for 45 s of 1080p. So the target is TARGET_BPP_LOW at LOW_RATE and below, rising
+  to TARGET_BPP_HIGH at HIGH_RATE and above (log-linear between).
+- Fewer frames cost more than fewer pixels on moving pictures: on the pan 24 fps
+  lost 4 VMAF and 15 fps 11 at 460 kbit/s against 30 fps at the same size, so 30 fps
+  is kept down to a 360-line picture (MIN_SHORT_AT_RUNG).
+- A source with little real detail (scaled up from a small original) wants far
+  fewer pixels: street footage upscaled from 272 lines scored 89.6 at 426x240@15
+  and 80.4 at 960x540@30. video_detail.py measures that detail; ``detail_cap``
+  turns it into the largest size worth sending.
 """
 from __future__ import annotations
 
@@ -26,12 +38,22 @@ from ..preflight.probe import MediaInfo, VideoStream
 LADDER_SHORT = (720, 540, 480, 360, 240)
 MAX_FPS = Fraction(30)
 LOWER_FPS = (Fraction(24), Fraction(15))
-# The smallest short side we accept at each fps rung before trying a lower fps:
-# VMAF prefers 30 fps while 480p+ stays clean, else fewer frames with more pixels.
-MIN_SHORT_AT_RUNG = (480, 360, 0)
+# The smallest short side we accept at each fps rung before trying a lower fps (see
+# the module docstring: on the grid 30 fps beat 24 and 15 at every size of 360+).
+MIN_SHORT_AT_RUNG = (360, 240, 0)
 
 MIN_VIDEO_BITRATE = 6000  # bits/s: below this x264 cannot honour the target at any size
-TARGET_BPP = 0.035  # video bits per pixel per frame we aim for (H.264, two-pass)
+# Video bits per pixel per frame aimed at (H.264 two-pass), by the video bit rate:
+# the grid's best points (module docstring) sit at 0.017-0.019 around 130 kbit/s and
+# 0.026-0.030 from 460 kbit/s up; 0.025 keeps 1280x720@30 at 710 kbit/s (0.026).
+TARGET_BPP_LOW, LOW_RATE = 0.018, 130_000
+TARGET_BPP_HIGH, HIGH_RATE = 0.025, 460_000
+# A size keeps the picture when scaling a 720-line frame down to it and back loses
+# less than this (PSNR, dB, of the most detailed keyframe sampled; video_detail.py).
+# Measured on the grid's sources: the 272-line street footage keeps 48.8 dB at 240
+# lines (best grid size 426x240), the softest photo pan 43.8 at 240 and 48.8 at 480
+# (best 960x540, 854x480 within 0.1 VMAF), a sharp pan 33.8 at 240.
+DETAIL_KEPT_DB = 48.0
 # The watchability floor: the lowest rung (240p, 15 fps) must get at least this.
 # At 1,000,000 bytes with 24k audio that is about 140 s of video (VMAF ~30 on
 # moving footage, still recognisable); below it we refuse unless --split/--trim.
@@ -80,7 +102,7 @@ class Plan:
     overhead: int  # container bytes budgeted
     video_bitrate: int  # bits per second for the video stream (first attempt)
     bpp: float  # video bits per pixel per frame at that rate
-    watchable: bool  # at or above the floor
+    watchable: bool  # the smallest picture at the lowest rate is at or above the floor
 
     @property
     def frames(self) -> int:
@@ -163,8 +185,27 @@ def video_bits(budget: int, duration: float, fps: Fraction, audio: AudioPlan | N
     return int(free * 8 / max(duration, 1e-3))
 
 
-def plan_video(info: MediaInfo, budget: int, duration: float | None = None) -> Plan:
-    """Choose size, fps and audio for ``duration`` seconds of ``info`` in ``budget`` bytes."""
+def target_bpp(video_bps: float) -> float:
+    """Bits per pixel aimed at for this video bit rate (see TARGET_BPP_LOW/HIGH)."""
+    if video_bps <= LOW_RATE:
+        return TARGET_BPP_LOW
+    if video_bps >= HIGH_RATE:
+        return TARGET_BPP_HIGH
+    t = math.log(video_bps / LOW_RATE) / math.log(HIGH_RATE / LOW_RATE)
+    return TARGET_BPP_LOW + t * (TARGET_BPP_HIGH - TARGET_BPP_LOW)
+
+
+def detail_cap(kept: dict[int, float]) -> int | None:
+    """The smallest short side that keeps the picture (round-trip PSNR of at least
+    DETAIL_KEPT_DB), from video_detail.kept_detail; None when every size loses some."""
+    keeps = [s for s, db in kept.items() if db >= DETAIL_KEPT_DB]
+    return min(keeps) if keeps else None
+
+
+def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
+               max_short: int | None = None) -> Plan:
+    """Choose size, fps and audio for ``duration`` seconds of ``info`` in ``budget`` bytes;
+    ``max_short`` (from detail_cap) caps the short side for a source with little detail."""
     v = info.default_video
     if v is None:
         raise ValueError("plan_video needs a video stream")
@@ -177,31 +218,35 @@ def plan_video(info: MediaInfo, budget: int, duration: float | None = None) -> P
 
     rungs = fps_rungs(v.fps)
     sides = short_sides(src_w, src_h)
+    if max_short is not None:
+        sides = tuple(s for s in sides if s <= max_short) or sides[-1:]
     src_short = min(src_w, src_h)
     choice: tuple[Fraction, int, int, int, float] | None = None
     for i, fps in enumerate(rungs):
         vbps = video_bits(budget, duration, fps, audio)
-        min_short = min(MIN_SHORT_AT_RUNG[min(i, len(MIN_SHORT_AT_RUNG) - 1)], src_short)
+        target = target_bpp(vbps)
+        min_short = min(MIN_SHORT_AT_RUNG[min(i, len(MIN_SHORT_AT_RUNG) - 1)], src_short, sides[0])
         last = i == len(rungs) - 1
         for short in sides:
             w, h = scaled(src_w, src_h, short)
             bpp = vbps / (w * h * float(fps))
-            if bpp >= TARGET_BPP and (short >= min_short or last):
+            if bpp >= target and (short >= min_short or last):
                 choice = (fps, w, h, vbps, bpp)
                 break
         if choice is not None:
             break
+    # The floor is judged on the smallest picture at the lowest rate, whatever is chosen.
+    floor_vbps = video_bits(budget, duration, rungs[-1], audio)
+    floor_w, floor_h = scaled(src_w, src_h, sides[-1])
+    floor_bpp = floor_vbps / (floor_w * floor_h * float(rungs[-1]))
     if choice is None:
         # Nothing reaches the target: the smallest picture at the lowest rate,
         # watchable as long as it clears the floor.
-        fps = rungs[-1]
-        vbps = video_bits(budget, duration, fps, audio)
-        w, h = scaled(src_w, src_h, sides[-1])
-        choice = (fps, w, h, vbps, vbps / (w * h * float(fps)))
+        choice = (rungs[-1], floor_w, floor_h, floor_vbps, floor_bpp)
     fps, w, h, vbps, bpp = choice
     return Plan(duration=duration, budget=budget, width=w, height=h, fps=fps, audio=audio,
                 overhead=overhead_bytes(duration, fps, audio), video_bitrate=vbps, bpp=bpp,
-                watchable=vbps > 0 and bpp >= FLOOR_BPP)
+                watchable=floor_vbps > 0 and floor_bpp >= FLOOR_BPP)
 
 
 def smallest_budget(info: MediaInfo, duration: float, video_bps: int = MIN_VIDEO_BITRATE) -> int:

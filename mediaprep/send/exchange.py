@@ -22,13 +22,14 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RemoteError
 from .net import SENT_NONE, SENT_PART, SENT_WHOLE, AnswerTooLarge, NetOptions, Reply, TransportFailure
 from .redact import redact
+
+if TYPE_CHECKING:  # httpx costs ~0.15 s to import; a client (net.make_client) loads it
+    import httpx
 
 
 class _Abandoned(Exception):
@@ -171,6 +172,8 @@ def _deadline_failure(service: str, shown: str, timeout: float, sent: str) -> Tr
 
 def _failure(exc: BaseException, sent: str, service: str, shown: str, net: NetOptions) -> BaseException:
     """Our error for what the worker raised."""
+    import httpx  # loaded already: the client that raised it is one
+
     if isinstance(exc, _TooLarge):
         size = f" ({exc.size:,} bytes announced)" if exc.size is not None else ""
         return AnswerTooLarge(f"{service} answered more than {net.max_response_bytes:,} bytes{size}; "
