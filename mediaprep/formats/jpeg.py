@@ -111,8 +111,9 @@ class JpegLayout:
 
     @property
     def stripped_size(self) -> int:
-        """Bytes ``strip_metadata`` returns: the image without metadata or trailing bytes."""
-        return self.end - self.metadata_bytes
+        """Bytes ``strip_metadata`` returns: the image without metadata, stray bytes
+        between segments or trailing bytes."""
+        return sum(s.end - s.start for s in self.segments if not is_metadata(s.marker))
 
 
 def walk(data: bytes | Source, max_segments: int = MAX_SEGMENTS) -> JpegLayout:
