@@ -99,7 +99,8 @@ REFUSED: dict[str, tuple[bytes, str]] = {
 
 # The hint must say what to do: export/convert it, get it again, send media instead, or
 # which formats are taken.
-_ACTIONS = ("export", "again", "send a photo, voice note or video file", "save the picture", "supported:")
+_ACTIONS = ("export", "again", "send a photo, voice note or video file", "save the picture", "supported:",
+            "convert it", "put it in")
 
 
 def _formats_of(mime_format: str) -> set[str]:
