@@ -14,36 +14,13 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image
 from scipy import ndimage
 from ssimulacra2 import ssimulacra2 as s2
 
-VIEW_SIDE = 1080  # phones show pictures about 1080 px wide
-
-
-def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
-    """EXIF-oriented, sRGB, flattened on white, Lanczos to long side ``side``."""
-    im.seek(0) if getattr(im, "n_frames", 1) > 1 else None
-    icc = im.info.get("icc_profile")
-    im = ImageOps.exif_transpose(im)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        im = im.convert("I").point(lambda v: v / 256).convert("L")
-    if icc and im.mode in ("RGB", "RGBA", "CMYK"):
-        try:
-            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
-            im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"),
-                                           outputMode=out_mode)
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    im = im.convert("RGB")
-    w, h = im.size
-    scale = side / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return im.resize(size, Image.Resampling.LANCZOS)
+# The phone's view is the product's own (mediaprep --measure): one recipe for both.
+from mediaprep.measure.image import VIEW_SIDE as VIEW_SIDE
+from mediaprep.measure.image import phone_view
 
 
 def load_view(path: Path | str | bytes) -> Image.Image:

@@ -77,7 +77,7 @@ RAW_CACHE_LIMIT = 4_000_000_000  # bytes of scaled raw frames kept between passe
 
 
 @dataclass(frozen=True)
-class Encoded:
+class EncodedPart:
     path: Path
     bytes: int
     plan: Plan
@@ -156,7 +156,7 @@ def _pass2(sniffed: Sniffed, info: MediaInfo, plan: Plan, start: float, length: 
 
 def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
                    length: float, target: Path, plan: Plan,
-                   progress: ProgressFn | None = None, label: str = "") -> Encoded:
+                   progress: ProgressFn | None = None, label: str = "") -> EncodedPart:
     """Encode ``length`` seconds from ``start`` into ``target`` (atomically), within budget."""
     budget = plan.budget  # what we aim at
     hard = profile.video.max_bytes  # what we never exceed
@@ -248,7 +248,7 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
             shutil.copyfile(out, final_tmp)
     if progress:
         progress(3, 3, f"{label}done")
-    return Encoded(path=target, bytes=size, plan=plan, video_bitrate=used, encodes=attempt,
+    return EncodedPart(path=target, bytes=size, plan=plan, video_bitrate=used, encodes=attempt,
                    notes=tuple(notes), thumb=thumb)
 
 
@@ -342,7 +342,7 @@ def _segment_budget(sniffed: Sniffed, info: MediaInfo, budget: int, length: floa
     return int(min(budget, max(share, smallest_budget(info, length, MIN_VIDEO_BITRATE))))
 
 
-def _media_output(enc: Encoded, part: int | None) -> OutputFile:
+def _media_output(enc: EncodedPart, part: int | None) -> OutputFile:
     plan = enc.plan
     details: tuple[tuple[str, object], ...] = (
         ("fps", round(float(plan.fps), 3)),
