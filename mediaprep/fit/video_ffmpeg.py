@@ -59,7 +59,9 @@ def scale_filters(w: int, h: int, tonemap: bool) -> list[str]:
     if tonemap and ff.has_filter("zscale") and ff.has_filter("tonemap"):
         return [f"zscale=w={w}:h={h}:t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
                 "tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
-    return [f"scale={w}:{h}:flags=lanczos"]
+    # out_range=tv: a full-range source (yuvj420p, many phones and webcams) is
+    # converted to the TV range every H.264 player assumes, not copied level for level.
+    return [f"scale={w}:{h}:flags=lanczos:out_range=tv"]
 
 
 def video_filters(plan: Plan, hdr: bool) -> str:
