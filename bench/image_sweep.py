@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _quality import Reference, load_view  # noqa: E402
 from image import find_images  # noqa: E402
 
+from mediaprep.fit import encoders  # noqa: E402
 from mediaprep.fit import image as fit  # noqa: E402
 
 SIDES = (640, 720, 800, 960, 1080, 1280, 1440, 1600, 1920, 2304, 2560)
@@ -31,7 +32,7 @@ PROBE_Q = (50, 60, 70, 75, 80, 85, 90, 95)
 def _best_q(img: Image.Image, budget: int, sizes: dict[int, int]) -> int | None:
     def size(q: int) -> int:
         if q not in sizes:
-            sizes[q] = len(fit._encode_jpegli(img, q))
+            sizes[q] = len(encoders.encode_jpegli(img, q))
         return sizes[q]
     lo, hi = 1, 100
     if size(lo) > budget:
@@ -57,13 +58,13 @@ def sweep_one(path: str) -> dict:
         img = fit._resize(src, side)
         sizes: dict[int, int] = {}
         for q in PROBE_Q:
-            sizes[q] = len(fit._encode_jpegli(img, q))
+            sizes[q] = len(encoders.encode_jpegli(img, q))
         for budget in BUDGETS:
             q = _best_q(img, budget, sizes)
             if q is None:
                 rows.append({"side": side, "budget": budget, "q": None})
                 continue
-            data = fit._encode_jpegli(img, q)
+            data = encoders.encode_jpegli(img, q)
             view = load_view(data)
             rows.append({"side": side, "budget": budget, "q": q, "bytes": len(data),
                          "s2": ref.ssimulacra2(view), "ssim": ref.ssim(view)})

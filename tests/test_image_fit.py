@@ -12,6 +12,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, JpegImagePlug
 
 import mediaprep
 from mediaprep.errors import CannotComply
+from mediaprep.fit import chroma, encoders
 from mediaprep.fit import image as fit
 from mediaprep.preflight.probe import probe_image
 from mediaprep.preflight.sniff import sniff
@@ -47,7 +48,7 @@ def test_never_over_budget_and_size_follows_budget(photo, budget):
         # The phone's size, at a quality that leaves no room for one step more.
         assert max(im.size) == fit.DISPLAY_SIDE
         assert enc.quality >= 80
-        assert len(fit._encode_jpegli(fit._resize(photo, fit.DISPLAY_SIDE), enc.quality + 1)) > budget \
+        assert len(encoders.encode_jpegli(fit._resize(photo, fit.DISPLAY_SIDE), enc.quality + 1)) > budget \
             or enc.quality == fit.MAX_QUALITY
     else:
         # Too small a budget for 1080 px at FLOOR_QUALITY: a smaller picture, not mush.
@@ -58,16 +59,16 @@ def test_never_over_budget_and_size_follows_budget(photo, budget):
 
 def test_quality_search_finds_the_exhaustive_answer_in_few_encodes(photo):
     img = fit._resize(photo, fit.DISPLAY_SIDE)
-    sizes = {q: len(fit._encode_jpegli(img, q)) for q in range(fit.FLOOR_QUALITY, fit.MAX_QUALITY + 1)}
+    sizes = {q: len(encoders.encode_jpegli(img, q)) for q in range(fit.FLOOR_QUALITY, fit.MAX_QUALITY + 1)}
     total = 0
     for budget in (sizes[45] + 1, sizes[80] - 1, sizes[90], sizes[97] + 10, 10 ** 7):
-        search = fit._Search(photo, budget, fit._encode_jpegli)
+        search = fit._Search(photo, budget, encoders.encode_jpegli)
         q = search.best_quality(fit.DISPLAY_SIDE, fit.FLOOR_QUALITY, fit.MAX_QUALITY)
         expected = max(q for q, n in sizes.items() if n <= budget)
         assert q == expected, budget
         total += search.encodes
     assert total <= 30  # bisection over [30, 100] takes 7 each
-    search = fit._Search(photo, sizes[fit.FLOOR_QUALITY] - 1, fit._encode_jpegli)
+    search = fit._Search(photo, sizes[fit.FLOOR_QUALITY] - 1, encoders.encode_jpegli)
     assert search.best_quality(fit.DISPLAY_SIDE, fit.FLOOR_QUALITY, fit.MAX_QUALITY) is None
 
 
@@ -150,8 +151,8 @@ def _coloured_lines() -> Image.Image:
 
 def test_chroma_detail_tells_colour_detail_from_a_photo(photo):
     at_display = fit._resize(photo, fit.DISPLAY_SIDE)
-    assert fit.chroma_detail(at_display) < fit.GROW_IF_CHROMA
-    assert fit.chroma_detail(fit._resize(_coloured_lines(), fit.DISPLAY_SIDE)) > 2 * fit.GROW_IF_CHROMA
+    assert chroma.chroma_detail(at_display) < fit.GROW_IF_CHROMA
+    assert chroma.chroma_detail(fit._resize(_coloured_lines(), fit.DISPLAY_SIDE)) > 2 * fit.GROW_IF_CHROMA
 
 
 def test_colour_detail_grows_past_the_display_side():

@@ -16,13 +16,12 @@ bench/image.py measures the result against ImageMagick in the same run.
 from __future__ import annotations
 
 import functools
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageFilter
 
 from ..errors import CannotComply
 from ..formats import FormatError, jpeg
@@ -33,7 +32,8 @@ from ..preflight.check import image_violations
 from ..preflight.probe import ImageInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
-from .chroma import FULL_CHROMA_IF_DETAIL, FULL_CHROMA_QUALITY, encode_444
+from .chroma import FULL_CHROMA_IF_DETAIL, FULL_CHROMA_QUALITY, chroma_detail, encode_444
+from .encoders import pick_encoder as _pick_encoder
 from .image_decode import decode, flatten, normalize, to_srgb
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
@@ -89,28 +89,6 @@ class Encoded:
     width: int
     height: int
     quality: int
-
-
-# ------------------------------------------------------------------ encoders
-
-def _encode_jpegli(im: Image.Image, quality: int) -> bytes:
-    import pyjpegli
-
-    return bytes(pyjpegli.encode(im.tobytes(), im.width, im.height, quality))
-
-
-def _encode_pillow(im: Image.Image, quality: int) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=quality, optimize=True, progressive=False, subsampling=2)
-    return buf.getvalue()
-
-
-def _pick_encoder() -> Callable[[Image.Image, int], bytes]:
-    try:
-        import pyjpegli  # noqa: F401
-    except ImportError:
-        return _encode_pillow
-    return _encode_jpegli
 
 
 # ------------------------------------------------------------------ decoding
@@ -251,20 +229,6 @@ def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
         s2, b2 = pts[1]
         gamma = min(3.0, max(1.0, math.log(b2 / b1) / math.log(s2 / s1)))
     return float(s1 * (budget / b1) ** (1 / gamma))
-
-
-def chroma_detail(im: Image.Image) -> float:
-    """How much colour detail 4:2:0 throws away: the L4 norm (which weighs the worst
-    places, as SSIMULACRA2 does) of Cb/Cr after halving and restoring their resolution.
-    About 1-5 for photos, 8-18 for saturated fine detail (measured on the sweeps)."""
-    w, h = im.size
-    total = 0.0
-    for band in im.convert("YCbCr").split()[1:]:
-        half = band.resize((max(1, (w + 1) // 2), max(1, (h + 1) // 2)), Image.Resampling.BOX)
-        hist = ImageChops.difference(band, half.resize((w, h), Image.Resampling.BILINEAR)).histogram()
-        n = sum(hist)
-        total += (sum(count * v ** 4 for v, count in enumerate(hist)) / n) ** 0.25
-    return total
 
 
 def _grow(search: _Search, start: int, top: int, q: int, tries: int = 3) -> int:
