@@ -72,7 +72,7 @@ def _fit_writing(sniffed: Sniffed, info: ImageInfo | MediaInfo, profile: Profile
         raise
     except MediaprepError as exc:
         if isinstance(exc, OutputError):
-            raise OutputError(exc.message, path=target_dir, hint=exc.hint) from exc
+            raise OutputError(exc.message, path=target_dir, hint=exc.hint, detail=exc.detail) from exc
         text = f"{exc.message}\n{exc.detail or ''}"
         for reason in _WRITE_FAILURE_TEXT:
             if reason in text:
