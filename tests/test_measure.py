@@ -15,7 +15,8 @@ import mediaprep
 from mediaprep.cli import main
 from mediaprep.measure import bands
 from mediaprep.measure.bands import Score
-from mediaprep.measure.image import VIEW_SIDE, load_view, ssimulacra2
+from mediaprep.measure.image import VIEW_SIDE, load_view
+from mediaprep.measure.ssimulacra2 import ssimulacra2
 from mediaprep.profiles import WECHAT, RoleLimits
 
 PHOTO = "images/photo_rotated_gps.jpg"  # a real photo, 1800x1125 upright, EXIF-rotated
@@ -41,14 +42,15 @@ def test_clean_photo_scores_excellent_and_a_squeezed_one_poor(testdata: Path, tm
     assert good.label() == f"quality {good.value:.0f} (excellent)"
 
 
-def test_our_ssimulacra2_is_the_packages(testdata: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("side", "quality"), [(301, 40), (512, 90), (257, 8)])
+def test_our_ssimulacra2_is_the_packages(testdata: Path, tmp_path: Path, side: int, quality: int) -> None:
     """Same number as the ssimulacra2 package's own function (float64, scipy), on a
-    real picture against a JPEG of it, at an odd size so the edge handling counts."""
+    real picture against a JPEG of it, at odd sizes so the edge handling counts."""
     from ssimulacra2 import compute_ssimulacra2
 
-    ref = load_view(testdata / PHOTO, side=301)
+    ref = load_view(testdata / PHOTO, side=side)
     ref.save(tmp_path / "ref.png")
-    ref.save(tmp_path / "dist.jpg", quality=40)
+    ref.save(tmp_path / "dist.jpg", quality=quality)
     with Image.open(tmp_path / "dist.jpg") as im:
         dist = im.convert("RGB")
     dist.save(tmp_path / "dist.png")

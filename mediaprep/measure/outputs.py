@@ -23,7 +23,7 @@ from ..tools import ffmpeg as ff
 from .bands import Score
 
 # The picture metric's packages: the `measure` extra.
-_EXTRA_MODULES = ("ssimulacra2", "cv2")
+_EXTRA_MODULES = ("cv2",)
 PIP_HINT = "pip install 'mediaprep[measure]'"
 # PQ and HLG (ffmpeg's transfer numbers 16 and 18), as the video fit tells them.
 _HDR_TRANSFERS = (16, 18)
