@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from ..errors import ToolFailed
 from ..tools import ffmpeg as ff
@@ -37,7 +37,8 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
     if getattr(im, "n_frames", 1) > 1:
         im.seek(0)  # an animation: the first frame is what a chat list shows
     icc = im.info.get("icc_profile")
-    im = ImageOps.exif_transpose(im)
+    if im.getexif().get(ExifTags.Base.Orientation, 1) in range(2, 9):
+        im = ImageOps.exif_transpose(im)  # (without a turn it would only copy the picture)
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         im = im.convert("I").point(lambda v: v / 256).convert("L")
     if icc and im.mode in ("RGB", "RGBA", "CMYK"):
@@ -53,11 +54,12 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    im = im.convert("RGB")
+    if im.mode != "RGB":
+        im = im.convert("RGB")
     w, h = im.size
     scale = side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return im.resize(size, Image.Resampling.LANCZOS)
+    return im.resize(size, Image.Resampling.LANCZOS)  # a new picture, even at the same size
 
 
 def load_view(path: Path, side: int = VIEW_SIDE) -> Image.Image:

@@ -137,24 +137,69 @@ def _norms(a: np.ndarray) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
+class _Need:
+    """Which of one plane's terms at one scale carry weight. About a third of the 108
+    weights are exactly 0 (SSIM error of X and B at full size, Y at the coarsest
+    scale...); a term that only ever meets a 0 is not computed, which changes no
+    score and saves about half the work at full size, where most of it is."""
+
+    ssim: bool
+    ringing: bool
+    blurring: bool
+
+    @property
+    def edges(self) -> bool:
+        return self.ringing or self.blurring
+
+
+def _needs(n_scales: int) -> list[tuple[_Need, _Need, _Need]]:
+    """Per scale, per plane. The metric reads its weights in order, plane by plane and
+    scale by scale over the scales the picture has, so with fewer than six scales a
+    term meets a different weight: the flags depend on ``n_scales``."""
+    rows: list[tuple[_Need, _Need, _Need]] = []
+    for s in range(n_scales):
+        needs = []
+        for c in range(3):
+            w = _WEIGHTS[(c * n_scales + s) * 6:(c * n_scales + s + 1) * 6]  # ssim, ringing, blurring; x2 norms
+            needs.append(_Need(w[0] != 0 or w[3] != 0, w[1] != 0 or w[4] != 0, w[2] != 0 or w[5] != 0))
+        rows.append((needs[0], needs[1], needs[2]))
+    return rows
+
+
+def _scales(h: int, w: int) -> int:
+    """How many scales a picture of h x w has (each halves, rounding up, down to MIN_SIDE)."""
+    n = 0
+    while n < NUM_SCALES and h >= MIN_SIDE and w >= MIN_SIDE:
+        n, h, w = n + 1, (h + 1) // 2, (w + 1) // 2
+    return n
+
+
+@dataclass(frozen=True)
 class _Plane:
-    """One XYB plane of the original at one scale, with what the metric derives from it."""
+    """One XYB plane of the original at one scale, with what the metric derives from
+    it (only what its weights need: the rest is None)."""
 
+    need: _Need
     i: np.ndarray  # the plane
-    mu: np.ndarray  # its blur
-    var: np.ndarray  # blur(i*i) - mu*mu: local variance
-    edge: np.ndarray  # |i - mu|
-    inv_edge: np.ndarray  # 1 / (|i - mu| + 1)
+    mu: np.ndarray | None  # its blur
+    var: np.ndarray | None  # blur(i*i) - mu*mu: local variance
+    edge: np.ndarray | None  # |i - mu|
+    inv_edge: np.ndarray | None  # 1 / (|i - mu| + 1)
 
 
-def _plane(i: np.ndarray) -> _Plane:
+def _plane(i: np.ndarray, need: _Need) -> _Plane:
+    if not (need.ssim or need.edges):
+        return _Plane(need, i, None, None, None, None)
     mu = _blur(i)
-    var = _blur(cv2.multiply(i, i))
-    var -= cv2.multiply(mu, mu)
-    edge = cv2.absdiff(i, mu)
-    inv_edge = np.add(edge, np.float32(1.0))
-    np.reciprocal(inv_edge, out=inv_edge)
-    return _Plane(i, mu, var, edge, inv_edge)
+    var = edge = inv_edge = None
+    if need.ssim:
+        var = _blur(np.multiply(i, i))
+        var -= np.multiply(mu, mu)
+    if need.edges:
+        edge = cv2.absdiff(i, mu)
+        inv_edge = np.add(edge, np.float32(1.0))
+        np.reciprocal(inv_edge, out=inv_edge)
+    return _Plane(need, i, mu, var, edge, inv_edge)
 
 
 @dataclass(frozen=True)
@@ -168,23 +213,23 @@ class Reference:
 def reference(rgb: np.ndarray) -> Reference:
     """Precompute the original's half: ``rgb`` is 8-bit sRGB, (h, w, 3) uint8."""
     linear = _linear(rgb)
+    needs = _needs(_scales(rgb.shape[0], rgb.shape[1]))
     scales: list[tuple[_Plane, _Plane, _Plane]] = []
-    for s in range(NUM_SCALES):
-        if linear.shape[0] < MIN_SIDE or linear.shape[1] < MIN_SIDE:
-            break
+    for s, need in enumerate(needs):
         x, y, b = _xyb(linear)
-        scales.append((_plane(x), _plane(y), _plane(b)))
-        if s < NUM_SCALES - 1:
+        scales.append((_plane(x, need[0]), _plane(y, need[1]), _plane(b, need[2])))
+        if s < len(needs) - 1:
             linear = _half(linear)
     return Reference(tuple(rgb.shape), tuple(scales))
 
 
 _Terms = tuple[float, float, float, float, float, float]
+_NOTHING = (0.0, 0.0)
 
 
-def _terms(ref: _Plane, i2: np.ndarray) -> _Terms:
-    """The six norms of one plane at one scale: SSIM error, ringing, blurring."""
-    mu2 = _blur(i2)
+def _ssim(ref: _Plane, i2: np.ndarray, mu2: np.ndarray) -> tuple[float, float]:
+    """Norms of the metric's corrected SSIM error, 1 - (1 - (mu1 - mu2)^2) * num / den."""
+    assert ref.mu is not None and ref.var is not None
     num = _blur(np.multiply(ref.i, i2))
     den = _blur(np.multiply(i2, i2))
     t = np.multiply(ref.mu, mu2)
@@ -194,7 +239,6 @@ def _terms(ref: _Plane, i2: np.ndarray) -> _Terms:
     den -= np.multiply(mu2, mu2, out=t)
     den += ref.var
     den += _C2  # var1 + var2 + C2, rounded as num is: a picture against itself is exactly 0
-    # The metric's corrected SSIM: 1 - (1 - (mu1 - mu2)^2) * num / den, at least 0.
     d = np.subtract(ref.mu, mu2, out=t)
     np.multiply(d, d, out=d)
     np.subtract(1.0, d, out=d)
@@ -202,17 +246,33 @@ def _terms(ref: _Plane, i2: np.ndarray) -> _Terms:
     d /= den
     np.subtract(1.0, d, out=d)
     np.maximum(d, 0, out=d)
-    ssim = _norms(d)
-    # Edge ratio: > 0 where the distorted picture has edges the original lacks
-    # (ringing, blocks), < 0 where the original's edges were smoothed away (blur):
-    # (|i2 - mu2| + 1) / (|i1 - mu1| + 1) - 1, as (|i2 - mu2| - |i1 - mu1|) / (|i1 - mu1| + 1).
-    r = np.subtract(i2, mu2, out=mu2)
-    np.abs(r, out=r)
-    r -= ref.edge
-    r *= ref.inv_edge
-    ringing = np.maximum(r, 0, out=num)
-    blurring = np.subtract(ringing, r, out=r)  # max(-r, 0)
-    return (*ssim, *_norms(ringing), *_norms(blurring))
+    return _norms(d)
+
+
+def _terms(ref: _Plane, i2: np.ndarray) -> _Terms:
+    """The six norms of one plane at one scale: SSIM error, ringing, blurring (0 where
+    the weights make the term count for nothing)."""
+    need = ref.need
+    if not (need.ssim or need.edges):
+        return (0.0,) * 6
+    mu2 = _blur(i2)
+    ssim = _ssim(ref, i2, mu2) if need.ssim else _NOTHING
+    ringing = blurring = _NOTHING
+    if need.edges:
+        assert ref.edge is not None and ref.inv_edge is not None
+        # Edge ratio: > 0 where the distorted picture has edges the original lacks
+        # (ringing, blocks), < 0 where the original's edges were smoothed away (blur):
+        # (|i2 - mu2| + 1) / (|i1 - mu1| + 1) - 1, as (|i2 - mu2| - |i1 - mu1|) / (|i1 - mu1| + 1).
+        r = np.subtract(i2, mu2, out=mu2)
+        np.abs(r, out=r)
+        r -= ref.edge
+        r *= ref.inv_edge
+        if need.ringing:
+            ringing = _norms(np.maximum(r, 0, out=np.empty_like(r) if need.blurring else r))
+        if need.blurring:
+            np.negative(r, out=r)
+            blurring = _norms(np.maximum(r, 0, out=r))
+    return (*ssim, *ringing, *blurring)
 
 
 @dataclass(frozen=True)
@@ -243,11 +303,16 @@ def score(ref: Reference, distorted: Pyramid, pool: Executor | None = None) -> f
         raise ValueError(f"sizes differ: {ref.shape} and {distorted.shape}")
     jobs = [(p, i2) for planes, xyb in zip(ref.scales, distorted.scales, strict=True)
             for p, i2 in zip(planes, xyb, strict=True)]
+    # Largest first, so the pool's threads end together.
+    order = sorted(range(len(jobs)), key=lambda k: -jobs[k][1].size)
+    flat: list[_Terms] = [(0.0,) * 6] * len(jobs)
     if pool is None:
-        flat = [_terms(p, i2) for p, i2 in jobs]
+        for k in order:
+            flat[k] = _terms(*jobs[k])
     else:
-        futures = [pool.submit(_terms, p, i2) for p, i2 in jobs]
-        flat = [f.result() for f in futures]
+        futures = {k: pool.submit(_terms, *jobs[k]) for k in order}
+        for k, f in futures.items():
+            flat[k] = f.result()
     terms = [flat[i:i + 3] for i in range(0, len(flat), 3)]
     total = 0.0
     w = iter(_WEIGHTS)
