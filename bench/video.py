@@ -109,9 +109,11 @@ def main() -> int:
                     + ",".join(c.name for c in GRID_CLIPS) + ")")
     ap.add_argument("--grid", action="store_true",
                     help="the grid oracle: fit and held-out clips, mediaprep and the recipe beside it")
+    ap.add_argument("--oracle-only", action="store_true", help="with --grid: only fill the grid's cache")
     args = ap.parse_args()
     if args.grid:
-        return grid_main(args.workdir / "grid", set(args.only.split(",")) if args.only else None)
+        return grid_main(args.workdir / "grid", set(args.only.split(",")) if args.only else None,
+                         args.oracle_only)
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     print(ff.get_ffmpeg().describe(), flush=True)
@@ -231,7 +233,7 @@ class GridRow:
     ratio: float  # mediaprep's wall time / one single pass (medium) at its settings
 
 
-def grid_main(work: Path, wanted: set[str] | None) -> int:
+def grid_main(work: Path, wanted: set[str] | None, oracle_only: bool = False) -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(ff.get_ffmpeg().describe(), flush=True)
     rows: list[GridRow] = []
@@ -242,9 +244,12 @@ def grid_main(work: Path, wanted: set[str] | None) -> int:
         for like in clip.like:
             budget = clip.budget(like)
             old = rule_035(budget, clip)
-            points = run_grid(work, clip, like, src, GRID_SUBSAMPLE, extra=(old,))
+            points = run_grid(work, clip, like, src, clip.subsample, extra=(old,))
             top = best(points)
             before = next(p for p in points if (p.width, p.height, p.fps) == old)
+            if oracle_only:
+                print(f"{clip.name} at {like:g} s: oracle {top.label} {top.vmaf:.1f}", flush=True)
+                continue
             profile = work / "grid.toml"
             profile.write_text(f'name = "grid"\n[video]\nmax_bytes = {budget}\n')
             out_dir = work / "out"
@@ -256,7 +261,7 @@ def grid_main(work: Path, wanted: set[str] | None) -> int:
             media = next(o for o in res.outputs if o.slot == "media")
             st = dict(media.details)
             _, size, fps, _ = facts(media.path)
-            vmaf, _ = metrics(media.path, src, 30.0, GRID_SUBSAMPLE, work)
+            vmaf, _ = metrics(media.path, src, 30.0, clip.subsample, work)
             sp = work / "single.mp4"
             w, h = (int(x) for x in size.split("x"))
             t = time.monotonic()
@@ -264,14 +269,15 @@ def grid_main(work: Path, wanted: set[str] | None) -> int:
             sp_t = time.monotonic() - t
             rc = work / "recipe.mp4"
             ok = recipe(src, rc, clip.seconds, budget, work)
-            r_vmaf = metrics(rc, src, 30.0, GRID_SUBSAMPLE, work)[0] if ok else 0.0
+            r_vmaf = metrics(rc, src, 30.0, clip.subsample, work)[0] if ok else 0.0
             row = GridRow(clip, like, top.label, top.vmaf, before.label, before.vmaf, f"{size}@{fps:g}", vmaf,
                           media.bytes, r_vmaf, rc.stat().st_size if ok else 0, ours_t / sp_t)
             rows.append(row)
             print(f"{clip.name} at the rate of {like:g} s in 1 MB ({budget:,} B): oracle {top.label} "
                   f"{top.vmaf:.1f}; 0.035 rule {before.label} {before.vmaf:.1f}; mediaprep {row.after} "
                   f"{vmaf:.1f} ({media.bytes:,} B, {row.ratio:.2f}x one pass); recipe {r_vmaf:.1f}", flush=True)
-    print(f"\nVMAF at 720p against the source, every {GRID_SUBSAMPLE}rd frame; grid: two-pass x264 "
+    print(f"\nVMAF at 720p against the source, every {GRID_SUBSAMPLE}rd frame (every frame for "
+          "25 fps footage); grid: two-pass x264 "
           f"preset {REFERENCE_PRESET}. A clip of S s gets the rate of a 1,000,000 B clip of L s.")
     all_ok = True
     for held in (False, True):

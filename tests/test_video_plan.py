@@ -6,9 +6,12 @@ from fractions import Fraction
 import pytest
 
 from mediaprep.fit.video_plan import (
+    COMPLEX_BPP,
+    COST_FACTOR_MAX,
     FLOOR_BPP,
     TARGET_BPP_HIGH,
     TARGET_BPP_LOW,
+    cost_factor,
     detail_cap,
     fps_rungs,
     max_watchable_duration,
@@ -77,6 +80,44 @@ def test_detail_cap_is_the_smallest_size_that_keeps_the_picture():
     assert detail_cap(upscaled) == 240
     assert detail_cap(sharp) == 720
     assert detail_cap({540: 40.0}) is None
+
+
+def test_cost_factor_is_one_up_to_the_fitted_cost_then_proportional():
+    assert cost_factor(None) == cost_factor(0.0) == cost_factor(0.005) == cost_factor(COMPLEX_BPP) == 1.0
+    assert cost_factor(1.5 * COMPLEX_BPP) == pytest.approx(1.5)
+    assert cost_factor(100.0) == COST_FACTOR_MAX
+
+
+@pytest.mark.parametrize("like, inter_bpp, size", [
+    # bench/video.py --grid, every frame scored: street footage (probe 0.024, 0.036)
+    # at the rates of 45 s and 30 s per megabyte peaked at 426x240@30, where the
+    # fitted targets alone chose 640x360@30; a talking head in a car (0.023) and
+    # animation (0.014) at 30 s peaked at 640x360@30, photo pans (0.005) too.
+    (45, 0.024, (426, 240)),
+    (30, 0.036, (426, 240)),
+    (30, 0.023, (640, 360)),
+    (30, 0.014, (640, 360)),
+    (45, 0.005, (640, 360)),
+])
+def test_costly_footage_gets_fewer_pixels_at_30_fps(like, inter_bpp, size):
+    src = info(1920, 1080, 30.0, 5)
+    budget = MB * 5 // like  # the rate of a 1 MB clip of ``like`` seconds
+    p = plan_video(src, budget, max_short=360, inter_bpp=inter_bpp)
+    assert (p.width, p.height, p.fps) == (*size, 30)
+    # Cheap footage is planned as without a probe.
+    if cost_factor(inter_bpp) == 1.0:
+        assert p == plan_video(src, budget, max_short=360)
+
+
+def test_a_cheap_picture_goes_one_rung_above_its_detail_cap():
+    # The grid's photo pans at 460 kbit/s (15 s per megabyte) peaked at 540-720
+    # lines; the 48 dB round trip held the one with least texture to 480.
+    src = info(1920, 1080, 30.0, 15)
+    assert (plan_video(src, MB, max_short=480, inter_bpp=0.005).height) == 540
+    assert (plan_video(src, MB, max_short=480).height) == 480  # no probe: the cap holds
+    # Costly footage keeps its cap (street footage scaled up from 272 lines).
+    costly = plan_video(src, MB, max_short=240, inter_bpp=0.03)
+    assert (costly.width, costly.height, costly.fps) == (426, 240, 30)
 
 
 def test_portrait_keeps_short_side_on_the_ladder():

@@ -44,7 +44,7 @@ from ..profiles import Profile
 from ..tools import av as av_tools
 from ..tools import ffmpeg as ff
 from .video_copy import passthrough, passthrough_mode
-from .video_detail import kept_detail, sample_frames
+from .video_detail import kept_detail, sample
 from .video_ffmpeg import (
     HDR_TRANSFERS,
     SAME_FRAMES,
@@ -252,18 +252,19 @@ def encode_segment(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: f
                    notes=tuple(notes), thumb=thumb)
 
 
-def _detail_cap(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float,
-                length: float) -> int | None:
-    """The largest short side worth sending, from the source's real detail (None:
-    no cap, also when the keyframes cannot be read: the encode will say why)."""
+def _probe(sniffed: Sniffed, info: MediaInfo, profile: Profile, start: float, length: float,
+           keyframes: tuple[float, ...], scratch: Path) -> tuple[int | None, float | None]:
+    """The largest short side worth sending, from the source's real detail, and what
+    its picture costs to code (video_detail.sample); (None, None) when the stretches
+    cannot be read: the encode will say why."""
     try:
-        frames = sample_frames(sniffed, info, start, length, max_pixels(profile),
-                               encode_timeout(info, min(length, 10.0)))
+        with tempfile.TemporaryDirectory(prefix=".scratch-probe-", dir=scratch) as tmp:
+            got = sample(sniffed, info, start, length, keyframes, max_pixels(profile),
+                         encode_timeout(info, min(length, 10.0)), Path(tmp))
     except (ToolFailed, OSError, ValueError):
-        return None
-    if not frames:
-        return None
-    return detail_cap(kept_detail(frames, LADDER_SHORT))
+        return None, None
+    cap = detail_cap(kept_detail(got.frames, LADDER_SHORT)) if got.frames else None
+    return cap, got.inter_bpp
 
 
 # ------------------------------------------------------------------ the stages
@@ -394,11 +395,12 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
             warn.append(Notice(f"split into {len(segments)} parts of at most "
                                f"{max(s[1] for s in segments):.1f} s; send each with its own block"))
         outputs: list[OutputFile] = []
+        keyframes = _keyframes(sniffed, info, keep)
         for i, (start, length) in enumerate(segments):
             part = i + 1 if len(segments) > 1 else None
             stem = f".part{part}" if part else ""
-            plan = plan_video(info, _segment_budget(sniffed, info, budget, length), length,
-                              _detail_cap(sniffed, info, profile, start, length))
+            cap, cost = _probe(sniffed, info, profile, start, length, keyframes, out_dir)
+            plan = plan_video(info, _segment_budget(sniffed, info, budget, length), length, cap, cost)
             target = output_path(sniffed.path, out_dir, f"{stem}.mp4")
             label = f"part {part}: " if part else ""
             enc = encode_segment(sniffed, info, profile, start, length, target, plan,

@@ -20,9 +20,14 @@ the source) and fitted on its fitting clips:
   lost 4 VMAF and 15 fps 11 at 460 kbit/s against 30 fps at the same size, so 30 fps
   is kept down to a 360-line picture (MIN_SHORT_AT_RUNG).
 - A source with little real detail (scaled up from a small original) wants far
-  fewer pixels: street footage upscaled from 272 lines scored 89.6 at 426x240@15
-  and 80.4 at 960x540@30. video_detail.py measures that detail; ``detail_cap``
-  turns it into the largest size worth sending.
+  fewer pixels: street footage upscaled from 272 lines scored 87.8 at 426x240@30
+  and 81.3 at 960x540@30 (every frame scored: that footage is 25 fps made 30, and
+  scoring every 3rd frame let 15 fps look best, 89.6). video_detail.py measures
+  that detail; ``detail_cap`` turns it into the largest size worth sending.
+- Detail is not the whole cost: footage whose motion predicts badly (a street
+  scene) needs more bits per pixel than a photo pan of the same detail. The same
+  probe encodes a few frames at a constant quality; ``cost_factor`` turns their
+  bits into a multiplier on the target (COMPLEX_BPP).
 """
 from __future__ import annotations
 
@@ -48,6 +53,24 @@ MIN_VIDEO_BITRATE = 6000  # bits/s: below this x264 cannot honour the target at 
 # 0.026-0.030 from 460 kbit/s up; 0.025 keeps 1280x720@30 at 710 kbit/s (0.026).
 TARGET_BPP_LOW, LOW_RATE = 0.018, 130_000
 TARGET_BPP_HIGH, HIGH_RATE = 0.025, 460_000
+# What the picture costs to code: video_detail.sample's ``inter_bpp`` (bits per pixel
+# of the frames between keyframes, x264 veryfast CRF 26 at 360 lines). Up to
+# COMPLEX_BPP the targets above hold (the photo pans they were fitted on cost
+# 0.005-0.011, animation 0.014); above it the target rises in proportion (capped at
+# COST_FACTOR_MAX): on the grid (every frame scored), street footage costing 0.024
+# at 130 kbit/s and 0.031 at 460 scored best at 426x240@30 (87.8 at 460 kbit/s, 85.9
+# at 640x360@30), where a talking head in a car costing 0.023 at 200 kbit/s
+# peaked at 640x360@30 (78.1; 426x240 74.4). Such footage also keeps 30 fps at 240
+# lines rather than dropping frames (24 fps: 78.7 at 426x240, 15 fps lower still).
+COMPLEX_BPP = 0.02
+COST_FACTOR_MAX = 3.0
+# On a picture that costs no more than COMPLEX_BPP, the detail cap below is one rung
+# too low: what a 48 dB round trip still loses is fine texture, which VMAF at 720p
+# sees and such a picture can afford. At 460 kbit/s the fitted photo pans peaked at
+# 960x540 (86.2; 854x480 85.5), 1280x720 (87.6; 854x480 85.7), and 960x540 or
+# 854x480 (89.6 both) for the one the 48 dB cap holds to 480 lines.
+# Costly footage keeps the cap: street footage scaled up from 272 lines (cap 240)
+# scored 87.8 at 426x240@30 and 85.9 at 640x360@30.
 # A size keeps the picture when scaling a 720-line frame down to it and back loses
 # less than this (PSNR, dB, of the most detailed keyframe sampled; video_detail.py).
 # Measured on the grid's sources: the 272-line street footage keeps 48.8 dB at 240
@@ -195,6 +218,13 @@ def target_bpp(video_bps: float) -> float:
     return TARGET_BPP_LOW + t * (TARGET_BPP_HIGH - TARGET_BPP_LOW)
 
 
+def cost_factor(inter_bpp: float | None) -> float:
+    """How much more than the fitted targets the picture needs (1: not more)."""
+    if inter_bpp is None or not inter_bpp > 0:
+        return 1.0
+    return min(COST_FACTOR_MAX, max(1.0, inter_bpp / COMPLEX_BPP))
+
+
 def detail_cap(kept: dict[int, float]) -> int | None:
     """The smallest short side that keeps the picture (round-trip PSNR of at least
     DETAIL_KEPT_DB), from video_detail.kept_detail; None when every size loses some."""
@@ -203,9 +233,11 @@ def detail_cap(kept: dict[int, float]) -> int | None:
 
 
 def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
-               max_short: int | None = None) -> Plan:
+               max_short: int | None = None, inter_bpp: float | None = None) -> Plan:
     """Choose size, fps and audio for ``duration`` seconds of ``info`` in ``budget`` bytes;
-    ``max_short`` (from detail_cap) caps the short side for a source with little detail."""
+    ``max_short`` (from detail_cap) caps the short side for a source with little detail,
+    ``inter_bpp`` (video_detail.sample's) raises the bits per pixel aimed at for a
+    picture that costs more than COMPLEX_BPP to code (cost_factor)."""
     v = info.default_video
     if v is None:
         raise ValueError("plan_video needs a video stream")
@@ -218,14 +250,20 @@ def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
 
     rungs = fps_rungs(v.fps)
     sides = short_sides(src_w, src_h)
+    factor = cost_factor(inter_bpp)
+    if max_short is not None and inter_bpp is not None and factor <= 1.0:
+        # A cheap picture may go one rung above its detail cap (see DETAIL_KEPT_DB).
+        max_short = min((s for s in LADDER_SHORT if s > max_short), default=max_short)
     if max_short is not None:
         sides = tuple(s for s in sides if s <= max_short) or sides[-1:]
     src_short = min(src_w, src_h)
+    # Costly footage keeps its frames down to the lowest rung but one (240 lines).
+    least = MIN_SHORT_AT_RUNG if factor <= 1.0 else (LADDER_SHORT[-1], *MIN_SHORT_AT_RUNG[1:])
     choice: tuple[Fraction, int, int, int, float] | None = None
     for i, fps in enumerate(rungs):
         vbps = video_bits(budget, duration, fps, audio)
-        target = target_bpp(vbps)
-        min_short = min(MIN_SHORT_AT_RUNG[min(i, len(MIN_SHORT_AT_RUNG) - 1)], src_short, sides[0])
+        target = target_bpp(vbps) * factor
+        min_short = min(least[min(i, len(least) - 1)], src_short, sides[0])
         last = i == len(rungs) - 1
         for short in sides:
             w, h = scaled(src_w, src_h, short)
