@@ -15,9 +15,10 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .ssimulacra2 import Reference
 
 VIEW_SIDE = 1080  # phones show pictures about 1080 px wide
+_T = TypeVar("_T")
 
 
 def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
@@ -56,10 +58,20 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     if im.mode != "RGB":
         im = im.convert("RGB")
-    w, h = im.size
+    return im.resize(view_size(*im.size, side), Image.Resampling.LANCZOS)  # a new picture, even at the same size
+
+
+def view_size(w: int, h: int, side: int = VIEW_SIDE) -> tuple[int, int]:
+    """The size of a w x h (upright) picture at the phone's view."""
     scale = side / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return im.resize(size, Image.Resampling.LANCZOS)  # a new picture, even at the same size
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _upright_size(path: Path) -> tuple[int, int]:
+    """A picture's size once its EXIF orientation is applied, from its header."""
+    with Image.open(path) as im:
+        w, h = im.size
+        return (h, w) if im.getexif().get(ExifTags.Base.Orientation, 1) in range(5, 9) else (w, h)
 
 
 def load_view(path: Path, side: int = VIEW_SIDE) -> Image.Image:
@@ -110,7 +122,15 @@ def reference_of(source: Path) -> Reference:
     _opencv()
     from .ssimulacra2 import reference
 
-    return reference(np.asarray(load_view(source)))
+    return reference(np.asarray(_read(load_view, source)))
+
+
+def _read(load: Callable[[Path], _T], path: Path) -> _T:
+    try:
+        return load(path)
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types; the fit read these fine
+        raise ToolFailed(f"cannot read the pictures to compare: {type(exc).__name__}: {exc}",
+                         hint="the outputs are fine; rerun without --measure") from exc
 
 
 def start_reference(source: Path) -> Future[Reference] | None:
@@ -130,19 +150,12 @@ def score_picture(source: Path, output: Path, passed_through: bool = False,
         return Score("ssimulacra2", 100.0, "excellent", time.perf_counter() - t0,
                      (*facts, ("identical", True)))
     _opencv()
-    from .ssimulacra2 import Pyramid, pyramid, score
+    from .ssimulacra2 import score
 
-    try:
-        out = load_view(output)
-        planes: Pyramid | None = None
-        if reference is not None and not reference.done():
-            planes = pyramid(np.asarray(out))  # while the input's half finishes elsewhere
-        ref = reference.result() if reference is not None else reference_of(source)
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types; the fit read these fine
-        raise ToolFailed(f"cannot read the pictures to compare: {type(exc).__name__}: {exc}",
-                         hint="the outputs are fine; rerun without --measure") from exc
-    h, w = ref.shape[:2]
-    if out.size != (w, h):  # a rounding apart in the aspect ratio
-        out, planes = out.resize((w, h), Image.Resampling.LANCZOS), None
-    value = score(ref, planes or pyramid(np.asarray(out)), _threads())
+    out = _read(load_view, output)
+    size = view_size(*_read(_upright_size, source))
+    if out.size != size:  # a rounding apart in the aspect ratio
+        out = out.resize(size, Image.Resampling.LANCZOS)
+    # The output's planes are built while the input's half may still be finishing.
+    value = score(reference if reference is not None else reference_of(source), np.asarray(out), _threads())
     return Score("ssimulacra2", value, ssimulacra2_band(value), time.perf_counter() - t0, facts)

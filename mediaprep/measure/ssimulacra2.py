@@ -21,7 +21,7 @@ still encoding; ``score`` then does only the distorted picture's half, its
 """
 from __future__ import annotations
 
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import cv2
@@ -275,44 +275,50 @@ def _terms(ref: _Plane, i2: np.ndarray) -> _Terms:
     return (*ssim, *ringing, *blurring)
 
 
-@dataclass(frozen=True)
-class Pyramid:
-    """The distorted picture's XYB planes at every scale (built by ``pyramid``)."""
+def score(ref: Reference | Future[Reference], rgb: np.ndarray, pool: Executor | None = None) -> float:
+    """SSIMULACRA2 of ``rgb`` (8-bit sRGB, the original's size) against ``ref``.
 
-    shape: tuple[int, ...]
-    scales: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    ``ref`` may still be in the making (a Future): the distorted picture's planes are
+    built meanwhile, and each scale's pieces go to ``pool`` as soon as both halves of
+    them exist, so the pool works on the large scale while this thread builds the
+    small ones."""
+    waiting: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
+    pieces: dict[tuple[int, int], Future[_Terms]] = {}
 
+    def submit(r: Reference, s: int, xyb: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        for c in range(3):
+            if pool is not None:
+                pieces[s, c] = pool.submit(_terms, r.scales[s][c], xyb[c])
+            else:
+                pieces[s, c] = Future()
+                pieces[s, c].set_result(_terms(r.scales[s][c], xyb[c]))
 
-def pyramid(rgb: np.ndarray) -> Pyramid:
-    """The distorted picture's half that needs no original: ``rgb`` is 8-bit sRGB."""
+    def resolve() -> Reference:
+        r = ref if isinstance(ref, Reference) else ref.result()
+        if r.shape != tuple(rgb.shape):
+            raise ValueError(f"sizes differ: {r.shape} and {rgb.shape}")
+        return r
+
+    done: Reference | None = None
+    if isinstance(ref, Reference):
+        done = resolve()
     linear = _linear(rgb)
-    scales: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for s in range(NUM_SCALES):
-        if linear.shape[0] < MIN_SIDE or linear.shape[1] < MIN_SIDE:
-            break
-        scales.append(_xyb(linear))
-        if s < NUM_SCALES - 1:
+    count = _scales(rgb.shape[0], rgb.shape[1])
+    for s in range(count):
+        xyb = _xyb(linear)
+        if done is None and isinstance(ref, Future) and ref.done():
+            done = resolve()
+        if done is not None:
+            submit(done, s, xyb)
+        else:
+            waiting.append((s, xyb))
+        if s < count - 1:
             linear = _half(linear)
-    return Pyramid(tuple(rgb.shape), tuple(scales))
-
-
-def score(ref: Reference, distorted: Pyramid, pool: Executor | None = None) -> float:
-    """SSIMULACRA2 of ``distorted`` (the original's size) against ``ref``; with a
-    pool, the (scale, plane) pieces run there side by side."""
-    if distorted.shape != ref.shape:
-        raise ValueError(f"sizes differ: {ref.shape} and {distorted.shape}")
-    jobs = [(p, i2) for planes, xyb in zip(ref.scales, distorted.scales, strict=True)
-            for p, i2 in zip(planes, xyb, strict=True)]
-    # Largest first, so the pool's threads end together.
-    order = sorted(range(len(jobs)), key=lambda k: -jobs[k][1].size)
-    flat: list[_Terms] = [(0.0,) * 6] * len(jobs)
-    if pool is None:
-        for k in order:
-            flat[k] = _terms(*jobs[k])
-    else:
-        futures = {k: pool.submit(_terms, *jobs[k]) for k in order}
-        for k, f in futures.items():
-            flat[k] = f.result()
+    if done is None:
+        done = resolve()
+    for s, xyb in waiting:
+        submit(done, s, xyb)
+    flat = [pieces[s, c].result() for s in range(count) for c in range(3)]
     terms = [flat[i:i + 3] for i in range(0, len(flat), 3)]
     total = 0.0
     w = iter(_WEIGHTS)
@@ -332,4 +338,4 @@ def ssimulacra2(original: np.ndarray, distorted: np.ndarray, pool: Executor | No
     """SSIMULACRA2 of two 8-bit sRGB pictures of the same size, (h, w, 3) uint8."""
     if original.shape != distorted.shape:
         raise ValueError(f"sizes differ: {original.shape} and {distorted.shape}")
-    return score(reference(original), pyramid(distorted), pool)
+    return score(reference(original), distorted, pool)
