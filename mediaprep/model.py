@@ -5,10 +5,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from .attachment import Attachment, AttachmentStyle
-from .measure.bands import Score
+
+if TYPE_CHECKING:  # a Score is made only when a run measures (mediaprep.measure)
+    from .measure.bands import Score
 
 # The words for the closed sets, one meaning each:
 # - kind: what the bytes are (from sniffing): image, audio or video;

@@ -8,7 +8,6 @@ for the upload's multipart file name only.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import unicodedata
@@ -69,6 +68,8 @@ def ascii_stem(path: Path | str) -> str:
     """An ASCII stem for WeChat's upload (its multipart file name; 40005/41005 otherwise):
     ``照片`` -> ``ZhaoPian``, ``ñandú`` -> ``nandu``. A name with nothing usable left
     becomes ``media-<8 hex digits of its hash>``, stable across runs."""
+    import hashlib  # here, with anyascii: only an upload needs it
+
     from anyascii import anyascii
 
     stem, _ = split_name(Path(path).name)

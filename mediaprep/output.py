@@ -23,10 +23,9 @@ import contextlib
 import dataclasses
 import errno
 import os
+import platform
 import re
-import secrets
 import shutil
-import socket
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -36,8 +35,8 @@ from types import TracebackType
 from .errors import OutputError
 from .model import OutputFile
 from .names import NAME_MAX, fit_name, output_stem, split_name
+from .staging import STAGING_PREFIX as STAGING_PREFIX
 
-STAGING_PREFIX = ".mediaprep-staging-"
 # A staging folder of another host (a shared folder) is only removed once it is this
 # old: its process may still be running there.
 STALE_AFTER = 24 * 3600.0
@@ -112,7 +111,14 @@ def _zombie(pid: int) -> bool:
 
 
 def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
+    # platform.node(): gethostname's answer (uname's node name on POSIX), without
+    # importing the socket module into every run.
+    return re.sub(r"[^A-Za-z0-9]", "_", platform.node())[:40] or "host"
+
+
+def _token() -> str:
+    """Eight random hex digits (secrets.token_hex(4)'s, from the same os.urandom)."""
+    return os.urandom(4).hex()
 
 
 def clean_stale_staging(folder: Path) -> int:
@@ -153,7 +159,7 @@ class OutputSet:
         self.protect = protect
         self.overwrite = overwrite
         clean_stale_staging(self.final_dir)
-        name = f"{STAGING_PREFIX}{_host()}-{os.getpid()}-{secrets.token_hex(4)}"
+        name = f"{STAGING_PREFIX}{_host()}-{os.getpid()}-{_token()}"
         self.dir = self.final_dir / name
         try:
             self.dir.mkdir(mode=0o700)
@@ -344,7 +350,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     final = Path(final)
     # ".<name>.<8 hex>.part" must fit NAME_MAX as well: a final name near the limit
     # is legal, so the temporary name carries a cut copy of it.
-    tmp = final.with_name("." + fit_name(final.name, f".{secrets.token_hex(4)}.part", NAME_MAX - 1))
+    tmp = final.with_name("." + fit_name(final.name, f".{_token()}.part", NAME_MAX - 1))
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     except OSError as exc:

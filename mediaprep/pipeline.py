@@ -1,6 +1,7 @@
 """prepare(): sniff -> probe -> fit -> attach, for one file."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,6 @@ from .preflight.probe import ImageInfo, MediaInfo
 from .preflight.sniff import Sniffed, sniff
 from .profiles import Profile, get_profile
 from .spool import Stream, is_stream, named_as, spooled
-from .tools import ffprogress
 
 # Which fitter makes each (content kind, role); audio-only MP4/MKV/WebM count as audio.
 _IMAGE_FITTERS: dict[Role, Callable[[], Fitter[ImageInfo]]] = {
@@ -114,6 +114,16 @@ def attachments_for(outputs: tuple[OutputFile, ...], role: Role,
     return tuple(blocks)
 
 
+def _expecting(seconds: float | None) -> contextlib.AbstractContextManager[None]:
+    """Audio and video: their duration, for ffmpeg's progress (tools/ffprogress.py);
+    a picture runs no ffmpeg, and its prepare does not import the progress reader."""
+    if seconds is None:
+        return contextlib.nullcontext()
+    from .tools import ffprogress
+
+    return ffprogress.expect(seconds)
+
+
 def prepare(
     path: Path | str | Stream,
     out_dir: Path | str | None = None,
@@ -177,7 +187,7 @@ def _prepare_file(path: Path, out_dir: Path | str | None, prof: Profile, opts: P
 
         early = start(sniffed, info)  # a picture's reference view, decoded during the fit
     seconds = info.duration if isinstance(info, MediaInfo) else None
-    with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged, ffprogress.expect(seconds):
+    with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged, _expecting(seconds):
         fitted = _fit_writing(sniffed, info, prof, role, opts, staged.dir, progress, target_dir)
         outputs = staged.commit(fitted.outputs, _renamer(output_stem(path), stem))
     measured: tuple[str, ...] = ()

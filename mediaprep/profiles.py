@@ -7,18 +7,12 @@ whichever way the server counts. A user who knows better loads a TOML profile.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # only on 3.10
 
 from .errors import UsageError
 from .model import ROLES as ROLES
@@ -174,6 +168,8 @@ def _check_keys(table: dict[str, Any], valid: tuple[str, ...], where: str, path:
     misplaced = [k for k in unknown if top and k in _ROLE_KEYS]
     if misplaced:
         hint = f"{misplaced[0]} belongs in a role's table, such as [image]; {hint}"
+    import difflib
+
     guess = difflib.get_close_matches(unknown[0].lower(), valid, n=1, cutoff=0.75)
     if guess:
         hint = f"did you mean {shown(guess[0], guess[0] in _TABLES)}? {hint}"
@@ -271,6 +267,11 @@ def load_profile_file(path: Path) -> Profile:
     Every key is checked, never converted: an unknown key or table, or a value of
     the wrong type or sign, is a UsageError naming the file, the key and what to
     write instead."""
+    # The TOML parser is imported here, for a profile file: a built-in profile needs none.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # only on 3.10
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TypeGuard
 
 from .errors import LimitExceeded, MediaprepError, OutputError, UsageError
 from .names import output_stem, split_name
-from .output import WRITE_ERRNOS
 
 # What the library takes besides a path.
 Stream = bytes | bytearray | memoryview | IO[bytes]
@@ -79,6 +77,11 @@ def spooled(source: Stream, name: str, limit: int) -> Iterator[Path]:
     """A private file holding ``source``, named after ``name``; removed afterwards."""
     if not name or not Path(name).name:
         raise UsageError("the input has no name", hint="give name=, e.g. name=\"photo.heic\"")
+    # Here, not at the top: a path (what nearly every run gets) needs neither.
+    import tempfile
+
+    from .output import WRITE_ERRNOS
+
     folder = Path(tempfile.mkdtemp(prefix="mediaprep-input-"))
     try:
         path = folder / spool_name(name)

@@ -15,8 +15,16 @@ from mediaprep.batching.manifest import MANIFEST
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 EXE = str(Path(sys.executable).parent / "mediaprep")
-# The command line with python-magic unable to load libmagic (as on a system without it).
-NO_LIBMAGIC = ("import sys\nsys.modules['magic'] = None\n"
+# The command line on a system without libmagic: the dynamic loader does not find it,
+# and neither does python-magic's search.
+NO_LIBMAGIC = ("import ctypes, sys\n"
+               "class NoLibmagic(ctypes.CDLL):\n"
+               "    def __init__(self, name, *args, **kwargs):\n"
+               "        if 'magic' in str(name):\n"
+               "            raise OSError(f'{name}: cannot open shared object file: No such file or directory')\n"
+               "        super().__init__(name, *args, **kwargs)\n"
+               "ctypes.CDLL = NoLibmagic\n"
+               "sys.modules['magic'] = None\n"
                "from mediaprep.cli.main import main\nsys.exit(main())")
 
 

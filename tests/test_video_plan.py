@@ -22,7 +22,8 @@ from mediaprep.fit.video_plan import (
     split_points,
     target_bpp,
 )
-from mediaprep.preflight.probe import AudioStream, MediaInfo, VideoStream
+from mediaprep.preflight.probe import MediaInfo
+from mediaprep.tools.av import AudioStream, VideoStream
 
 MB = 1_000_000
 

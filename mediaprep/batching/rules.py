@@ -12,7 +12,7 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..output import STAGING_PREFIX
+from ..staging import STAGING_PREFIX
 
 # Names mediaprep itself writes into folders: the batch manifest and its lock, and
 # the staging folders outputs are made in (also the manifest's own temporary file,

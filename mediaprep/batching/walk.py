@@ -15,26 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Kind
-from ..preflight.sniff import ALLOWED
-
-# Extensions that promise media: a file with one of these that is not media is a
-# failure (a broken export), anything else that is not media is simply skipped
-# (README.txt, .DS_Store, sidecar files).
-MEDIA_EXTENSIONS = frozenset(ext for info in ALLOWED.values() for ext in info.extensions) | {
-    ".heic", ".heif", ".svg", ".mpg", ".mpeg", ".wmv", ".wma", ".flv", ".ts", ".opus",
-}
-
-# A guess from the name, for ordering only (the worker sniffs the content).
-_KIND_BY_EXT: dict[str, Kind] = {**{ext: info.kind for info in ALLOWED.values() for ext in info.extensions},
-                                 ".mp4": "video", ".m4a": "audio", ".mpg": "video", ".mpeg": "video",
-                                 ".wmv": "video", ".flv": "video", ".ts": "video", ".wma": "audio",
-                                 # Ogg Theora exists, but an .ogg is nearly always sound.
-                                 ".ogg": "audio"}
-
-
-def kind_from_name(path: Path) -> Kind:
-    return _KIND_BY_EXT.get(path.suffix.lower(), "image")
+# What a name promises is sniff's (the prepare command needs it without the walk).
+from ..preflight.sniff import MEDIA_EXTENSIONS as MEDIA_EXTENSIONS
+from ..preflight.sniff import kind_from_name as kind_from_name
 
 
 @dataclass(frozen=True)

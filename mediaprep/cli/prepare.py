@@ -7,17 +7,15 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from ..attachment import AttachmentStyle
-from ..batching.naming import choose_stems
 from ..errors import MediaprepError, MissingDependency, UsageError, escape_name
 from ..model import PrepareOptions, PrepareResult, Role
-from ..pipeline import prepare
+from ..names import output_stem
 from ..profiles import Profile, get_profile
-from ..tools import ffprogress
 from .messages import debug_enabled, detail, fail_line, notice, print_json, verbosity, warn
 from .options import (
     STDIN,
@@ -30,9 +28,11 @@ from .options import (
     profile_option,
     stdin_input,
 )
-from .progress import StageBar
-from .send import check_upload_credentials, upload_option, upload_prepared_result
+from .send_options import upload_option
 from .tools import require_tools
+
+if TYPE_CHECKING:
+    from .progress import StageBar
 
 
 def _print_prepared(result: PrepareResult) -> None:
@@ -94,6 +94,8 @@ def prepare_cmd(paths: tuple[str, ...], out_dir: str | None, as_: Role | None, p
     profile = get_profile(profile_name)
     # What no input can fix is found before any work, and reported once.
     if wechat is not None:
+        from .send import check_upload_credentials
+
         check_upload_credentials(wechat)
     require_tools(labels, as_)
     if measure:  # a missing extra is one exit 3, not one per input
@@ -139,6 +141,11 @@ def _plan_names(paths: list[Path], out_dir: Path | None) -> list[tuple[Path, str
         by_folder.setdefault(folder.absolute(), []).append(path)
     stems: dict[Path, str] = {}
     for group in by_folder.values():
+        if len(group) == 1:  # alone in its folder: nothing to clash with, its own stem
+            stems[group[0]] = output_stem(group[0])
+            continue
+        from ..batching.naming import choose_stems
+
         stems.update(choose_stems(group))
     return [(path, stems[path]) for path in unique]
 
@@ -149,14 +156,30 @@ def error_document(exc: MediaprepError, path: Path) -> dict[str, Any]:
             "exit_code": int(exc.exit_code)}
 
 
+def _stage_bar(name: str) -> StageBar:
+    """The progress bar of a terminal (imported only where one is drawn)."""
+    from .progress import StageBar
+
+    return StageBar(name)
+
+
+def _reporting(progress: StageBar) -> contextlib.AbstractContextManager[None]:
+    """ffmpeg's progress into the bar (the tool's progress reader, imported with the bar)."""
+    from ..tools import ffprogress
+
+    return ffprogress.reporting(progress.encode)
+
+
 def _prepare_one(src: Path, source: Path | IO[bytes], stem: str, out_dir: str | None, profile: Profile,
                  opts: PrepareOptions, overwrite: bool, as_json: bool, wechat: Any,
                  measure: bool = False) -> None:
-    progress = StageBar(src.name) if sys.stderr.isatty() and not verbosity().quiet else None
+    progress = _stage_bar(src.name) if sys.stderr.isatty() and not verbosity().quiet else None
     started = time.monotonic()
     streamed = not isinstance(source, Path)  # stdin: spooled by prepare(), outputs here or in -o
+    from ..pipeline import prepare  # the work: imported when there is some (not for --help)
+
     try:
-        with ffprogress.reporting(progress.encode) if progress else contextlib.nullcontext():
+        with _reporting(progress) if progress else contextlib.nullcontext():
             result = prepare(source, out_dir=out_dir or ("." if streamed else None), profile=profile,
                              options=opts, progress=progress, stem=stem, overwrite=overwrite,
                              name=src.name if streamed else None, measure=measure)
@@ -164,6 +187,8 @@ def _prepare_one(src: Path, source: Path | IO[bytes], stem: str, out_dir: str | 
         if progress is not None:
             progress.close()
     if wechat is not None:
+        from .send import upload_prepared_result
+
         result = upload_prepared_result(result, wechat)
     detail(f"{escape_name(result.input)}: prepared as {result.role} for profile {profile.name} "
            f"({profile.limits(result.role).describe()}) in {time.monotonic() - started:.2f} s")

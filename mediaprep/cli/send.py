@@ -19,7 +19,8 @@ import click
 
 from ..errors import MediaprepError, UsageError, escape_name
 from ..model import PrepareOptions, PrepareResult, Role
-from ..send.imiconnect import DEFAULT_URL, ENV_KEY, ENV_URL, Sender, SendResult
+from ..send.endpoints import DEFAULT_URL, ENV_KEY, ENV_URL
+from ..send.imiconnect import Sender, SendResult
 from ..send.journal import Journal, default_journal_path
 from ..send.net import NetOptions
 from ..send.redact import redact, redacted_output, register_secret
@@ -31,29 +32,12 @@ from ..send.request import (
     build_requests,
     load_bodies,
 )
-from ..send.wechat import (
-    DEFAULT_BASE_URL,
-    ENV_ACCESS_TOKEN,
-    ENV_APPID,
-    ENV_BASE_URL,
-    ENV_SECRET,
-    UPLOAD_TYPES,
-    Uploaded,
-    WeChatClient,
-    WeChatConfig,
-)
+from ..send.wechat import UPLOAD_TYPES, Uploaded, WeChatClient, WeChatConfig
 from .messages import print_json, say, verbosity
 from .options import as_option, attachment_style_option, json_option, profile_option
+from .send_options import NET_FLAGS, WECHAT_OPTIONS, stack
 
 F = Callable[..., Any]
-
-
-def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
-    def apply(f: F) -> F:
-        for deco in reversed(decorators):
-            f = deco(f)
-        return f
-    return apply
 
 
 def _notify(message: str) -> None:
@@ -76,17 +60,6 @@ def _redacted(f: F) -> F:
     return wrapper
 
 
-_NET_FLAGS = _stack(
-    click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
-                 help="Seconds allowed for each HTTP exchange in all: connect, send, and the whole answer."),
-    click.option("--attempts", type=click.IntRange(min=1), default=4, show_default=True,
-                 help="Tries per operation, for failures safe to repeat (a token fetch counts as one "
-                      "of its upload's tries)."),
-    click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
-                 help="Seconds before the first retry; doubles each time."),
-)
-
-
 def _pop_net(kw: dict[str, Any]) -> NetOptions:
     return NetOptions(timeout=kw.pop("timeout"), attempts=kw.pop("attempts"), backoff=kw.pop("backoff"),
                       notify=_notify)
@@ -97,19 +70,7 @@ def _net_options(f: F) -> F:
     @functools.wraps(f)
     def wrapper(*args: Any, **kw: Any) -> Any:
         return f(*args, net=_pop_net(kw), **kw)
-    return _NET_FLAGS(wrapper)
-
-
-_WECHAT_OPTIONS = _stack(
-    click.option("--base-url", envvar=ENV_BASE_URL, show_envvar=True, default=DEFAULT_BASE_URL,
-                 show_default=True, help="WeChat API base URL."),
-    click.option("--access-token", envvar=ENV_ACCESS_TOKEN, show_envvar=True,
-                 help="WeChat access token (prefer the environment variable: arguments show in ps)."),
-    click.option("--wechat-appid", envvar=ENV_APPID, show_envvar=True,
-                 help="WeChat app id, to fetch an access token."),
-    click.option("--wechat-secret", envvar=ENV_SECRET, show_envvar=True,
-                 help="WeChat app secret, to fetch an access token (prefer the environment variable)."),
-)
+    return NET_FLAGS(wrapper)
 
 
 def _wechat_config(kw: dict[str, Any], net: NetOptions, profile: str = "wechat") -> WeChatConfig:
@@ -118,19 +79,10 @@ def _wechat_config(kw: dict[str, Any], net: NetOptions, profile: str = "wechat")
                         profile=profile, net=net)
 
 
-def upload_option(f: F) -> F:
-    """For `prepare`: --upload plus the WeChat and network options, passed on as one
-    ``wechat`` argument (a WeChatConfig, or None without --upload)."""
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kw: Any) -> Any:
-        config = _wechat_config(kw, _pop_net(kw), kw.get("profile_name") or "wechat")
-        return f(*args, wechat=config if kw.pop("upload") else None, **kw)
-    return _stack(
-        click.option("--upload", is_flag=True,
-                     help="Upload the outputs to WeChat and put the real media ids in the blocks."),
-        _WECHAT_OPTIONS,
-        _NET_FLAGS,
-    )(wrapper)
+def upload_config(given: dict[str, Any], profile: str) -> WeChatConfig:
+    """`prepare --upload`: the WeChat and network options given (send_options.upload_option
+    collects them) as one WeChatConfig."""
+    return _wechat_config(given, _pop_net(given), profile)
 
 
 def check_upload_credentials(config: WeChatConfig) -> None:
@@ -152,14 +104,14 @@ def upload_prepared_result(result: PrepareResult, config: WeChatConfig) -> Prepa
     return uploaded
 
 
-_KEY_OPTIONS = _stack(
+_KEY_OPTIONS = stack(
     click.option("--key", envvar=ENV_KEY, show_envvar=True,
                  help="IMIconnect service key (prefer the environment variable: arguments show in ps)."),
     click.option("--url", envvar=ENV_URL, show_envvar=True, default=DEFAULT_URL, show_default=True,
                  help="IMIconnect messaging API URL."),
 )
 
-_REQUEST_OPTIONS = _stack(
+_REQUEST_OPTIONS = stack(
     click.option("--appid", required=True, help="IMIconnect app id (the body's appid)."),
     click.option("--text", help="Message text (IMIconnect requires it for WeChat)."),
     click.option("--to", "to", multiple=True, help="Recipient WeChat ID (repeatable)."),
@@ -251,7 +203,7 @@ def request_cmd(appid: str, text: str | None, to: tuple[str, ...], to_file: Path
 @click.option("--type", "media_type", type=click.Choice(UPLOAD_TYPES), required=True,
               help="WeChat media type (a thumb answers thumb_media_id).")
 @profile_option
-@_WECHAT_OPTIONS
+@WECHAT_OPTIONS
 @_net_options
 @json_option()
 @_redacted
@@ -341,7 +293,7 @@ def send_cmd(request_file: Path, key: str | None, url: str, net: NetOptions, jou
 @click.option("-o", "--out-dir", type=click.Path(path_type=str), help="Output folder for the prepared files.")
 @as_option("Send as image, voice or video (default: from the content).")
 @profile_option
-@_WECHAT_OPTIONS
+@WECHAT_OPTIONS
 @_KEY_OPTIONS
 @_net_options
 @json_option()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..batching.walk import kind_from_name
 from ..model import Role
+from ..preflight.sniff import kind_from_name
 from ..tools import magic
 
 # Encoders each role's output needs (the voice note is AMR-NB; video is H.264 + AAC).

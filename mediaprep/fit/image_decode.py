@@ -20,15 +20,13 @@ import math
 import warnings
 from typing import Any
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageOps
 
 from ..errors import BadInput, LimitExceeded
-from ..formats import heif
 from ..guard import bounded, check_memory
 from ..preflight.probe import HEIF_FORMATS, ImageInfo, decode_bytes, open_image, quietly
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
-from . import colour
 
 _TIFF_BITS = 258  # BitsPerSample
 _TIFF_SAMPLE_FORMAT = 339  # SampleFormat: 1 unsigned, 2 signed, 3 float
@@ -38,6 +36,8 @@ def to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
     icc = im.info.get("icc_profile")
     if not icc:
         return im
+    from PIL import ImageCms  # LittleCMS: only a picture with a profile needs it
+
     try:
         src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         desc = ImageCms.getProfileDescription(src) or ""
@@ -154,6 +154,9 @@ def _heif_colour(sniffed: Sniffed, im: Image.Image, warn: list[str]) -> Image.Im
     when it has an ICC profile (converted by to_srgb) or is sRGB already."""
     if im.info.get("icc_profile"):
         return None
+    from ..formats import heif
+    from . import colour  # code points to sRGB: HEIF/AVIF only
+
     layout = heif.read_layout(sniffed.path)
     if not colour.needs_conversion(layout.nclx):
         return None

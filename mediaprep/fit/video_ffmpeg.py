@@ -7,10 +7,11 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
-from ..preflight.probe import MediaInfo, VideoStream
+from ..preflight.probe import MediaInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from ..tools import ffmpeg as ff
+from ..tools.av import VideoStream
 from .video_plan import Plan
 
 # Encoder effort (bench/video.py --grid's spare time, measured on a photo pan at

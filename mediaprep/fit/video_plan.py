@@ -36,7 +36,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..preflight.probe import MediaInfo, VideoStream
+from ..preflight.probe import MediaInfo
+from ..tools.av import VideoStream
 
 # Short side of the output (720p -> 540p -> 480p -> 360p -> 240p); for a portrait
 # video the short side is its width, so 1080x1920 becomes 360x640, not 202x360.

@@ -14,10 +14,11 @@ from PIL import Image
 from ..errors import BadInput, CannotComply, ToolFailed, ToolTimeout
 from ..model import Fitted, OutputFile, PrepareOptions, ProgressFn, Role
 from ..output import output_path
-from ..preflight.probe import MediaInfo, VideoStream
+from ..preflight.probe import MediaInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from ..tools import ffmpeg as ff
+from ..tools.av import VideoStream
 from .image import fit_picture_to_file
 from .video_ffmpeg import encode_timeout, is_hdr, max_pixels, scale_filters, source_input
 from .video_plan import display_size

@@ -8,8 +8,8 @@
 - ``outputs.py``: which score each output of a prepare gets, and the check that
   the ``measure`` extra is installed.
 
-Only ``bands`` is imported eagerly (the model carries a ``Score``); the metrics load
-when a run measures.
+Only ``bands`` is imported with the package (a ``Score`` is read back from a batch's
+manifest); the metrics load when a run measures.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """What a score is, and the plain band it falls in.
 
 Kept free of heavy imports (no numpy, no metric package): ``model.OutputFile``
-carries a ``Score`` and the manifest reads one back, so this module is loaded by
-every run, measured or not.
+carries a ``Score`` and a batch's manifest reads one back, so this module is loaded
+by every batch, measured or not (a single unmeasured prepare does not need it).
 
 The thresholds come from each metric's own documentation (stated in the README,
 "Quality scores"):

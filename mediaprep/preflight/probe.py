@@ -24,22 +24,21 @@ import io
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ..errors import BadInput, LimitExceeded, UnsupportedType
 from ..formats.source import Source
 from ..guard import bounded, check_memory
 from ..profiles import SafetyLimits
-from ..tools import av as av_tools
-from ..tools.av import AudioStream as AudioStream
-from ..tools.av import VideoStream as VideoStream
 from .sniff import Sniffed
 from .structure import Structure, check_size, read_structure
 
-# AudioStream and VideoStream are read by tools.av and are part of this stage's
-# result (MediaInfo): re-exported, so the stages after the probe find them here.
+if TYPE_CHECKING:
+    from PIL import Image
+
+    # Audio and video are read by tools.av (AudioStream and VideoStream are part of
+    # MediaInfo), imported where a file is one: a picture never pays for it.
+    from ..tools.av import AudioStream, Media, VideoStream
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,6 +102,8 @@ def _webp_bytes(sniffed: Sniffed, end: int | None, limits: SafetyLimits) -> io.B
 def open_image(sniffed: Sniffed, limits: SafetyLimits, end: int | None = None) -> Image.Image:
     """Open (lazily: header only) with the sniffed plugin, checked against our own
     pixel limits. ``end``: where the image ends, when the structure walk knows."""
+    from PIL import Image, UnidentifiedImageError  # pictures only: a voice note never needs Pillow
+
     assert sniffed.pillow is not None
     if sniffed.format in HEIF_FORMATS:
         # The item layout against our limits first: nothing of it is decoded yet.
@@ -171,6 +172,8 @@ def _exif(sniffed: Sniffed, im: Image.Image, block: bytes | None, facts: Structu
     exif" text chunk or an XMP packet: only then is Pillow asked."""
     if sniffed.format != "png":
         return im.getexif()
+    from PIL import Image
+
     exif = Image.Exif()
     if block:
         exif.load(block)
@@ -288,10 +291,12 @@ class MediaInfo:
 
 
 @contextlib.contextmanager
-def open_media(sniffed: Sniffed, limits: SafetyLimits | None = None) -> Iterator[av_tools.Media]:
+def open_media(sniffed: Sniffed, limits: SafetyLimits | None = None) -> Iterator[Media]:
     """The sniffed audio/video file, open in PyAV with its demuxer forced, for the
     length of the ``with`` block, which runs under the wall clock of ``limits``
     (the default profile's when not given): libav demuxes in this process."""
+    from ..tools import av as av_tools
+
     assert sniffed.demuxer is not None
     limits = limits or SafetyLimits()
     # Twice our frame limit for libav's own decodes while opening: its check counts
@@ -303,6 +308,8 @@ def open_media(sniffed: Sniffed, limits: SafetyLimits | None = None) -> Iterator
 
 
 def probe_av(sniffed: Sniffed, limits: SafetyLimits) -> MediaInfo:
+    from ..tools.av import AudioStream
+
     with open_media(sniffed, limits) as media:
         if media.stream_count > limits.max_streams:
             raise LimitExceeded(f"{media.stream_count} streams (limit {limits.max_streams})",

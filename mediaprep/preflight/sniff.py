@@ -102,6 +102,26 @@ ALLOWED: dict[str, FormatInfo] = {
     CAF: FormatInfo("audio", "caf", "caf", None, (".caf",)),
 }
 
+# Extensions that promise media: a file with one of these that is not media is a
+# failure (a broken export), anything else that is not media is simply skipped
+# (README.txt, .DS_Store, sidecar files).
+MEDIA_EXTENSIONS = frozenset(ext for info in ALLOWED.values() for ext in info.extensions) | {
+    ".heic", ".heif", ".svg", ".mpg", ".mpeg", ".wmv", ".wma", ".flv", ".ts", ".opus",
+}
+
+# A guess from the name, for ordering a batch and for knowing before any file is
+# read which tools a run needs (the worker sniffs the content).
+_KIND_BY_EXT: dict[str, Kind] = {**{ext: info.kind for info in ALLOWED.values() for ext in info.extensions},
+                                 ".mp4": "video", ".m4a": "audio", ".mpg": "video", ".mpeg": "video",
+                                 ".wmv": "video", ".flv": "video", ".ts": "video", ".wma": "audio",
+                                 # Ogg Theora exists, but an .ogg is nearly always sound.
+                                 ".ogg": "audio"}
+
+
+def kind_from_name(path: Path) -> Kind:
+    return _KIND_BY_EXT.get(path.suffix.lower(), "image")
+
+
 # Named refusals: what the user most likely has, and what to do about it.
 _SEND_MEDIA = "send a photo, voice note or video file"
 _REFUSAL_HINTS: dict[str, str] = {

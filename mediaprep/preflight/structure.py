@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput, LimitExceeded
-from ..formats import FormatError, TooComplex, gif, jpeg, png, webp
+from ..formats import FormatError, TooComplex
 from ..formats.source import Source
 from ..profiles import SafetyLimits
 from .sniff import Sniffed
@@ -50,9 +50,12 @@ class Structure:
 
 
 def _walk(sniffed: Sniffed, src: Source, limits: SafetyLimits) -> Structure:
+    # Each format's parser is imported when a file of it comes: a JPEG needs one.
     fmt = sniffed.format
     frames_cap = max(1, limits.max_frames_probe)
     if fmt == "jpeg":
+        from ..formats import jpeg
+
         j = jpeg.walk(src)
         if j.scans > limits.max_jpeg_scans:
             raise LimitExceeded(
@@ -62,11 +65,15 @@ def _walk(sniffed: Sniffed, src: Source, limits: SafetyLimits) -> Structure:
         return Structure(width=j.width, height=j.height, end=j.end, scans=j.scans,
                          metadata_bytes=j.metadata_bytes, jpeg_process=j.process)
     if fmt == "png":
+        from ..formats import png
+
         p = png.walk(src)
         return Structure(width=p.width, height=p.height, frames=min(p.frames, frames_cap),
                          duration=p.duration, end=p.end, metadata_bytes=p.other_bytes,
                          exif_at=p.exif_at, text_chunks=p.text_chunks)
     if fmt == "gif":
+        from ..formats import gif
+
         g = gif.walk(src, frames_cap)
         if g.frames == 0:
             raise BadInput("the GIF holds no image", path=sniffed.path,
@@ -75,6 +82,8 @@ def _walk(sniffed: Sniffed, src: Source, limits: SafetyLimits) -> Structure:
                          end=g.end if g.complete else None, complete=g.complete,
                          metadata_bytes=g.comment_bytes, text_chunks=int(g.comment_bytes > 0))
     if fmt == "webp":
+        from ..formats import webp
+
         w = webp.walk(src)
         return Structure(width=w.width, height=w.height, frames=min(w.frames, frames_cap),
                          duration=w.duration, end=w.end, metadata_bytes=w.other_bytes,

@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OutcomeUnknown, RemoteError, UsageError
 from .credentials import clean_credential
+from .endpoints import DEFAULT_URL as DEFAULT_URL
+from .endpoints import ENV_KEY as ENV_KEY
+from .endpoints import ENV_URL as ENV_URL
 from .exchange import exchange
 from .journal import FAILED, PENDING, Journal, default_journal_path
 from .journal import QUEUED as JOURNAL_QUEUED
@@ -33,9 +36,6 @@ from .request import ensure_valid
 if TYPE_CHECKING:  # httpx costs ~0.15 s to import; only sending needs it
     import httpx
 
-DEFAULT_URL = "https://api.imiconnect.io/resources/v1/messaging"
-ENV_KEY = "MEDIAPREP_IMICONNECT_KEY"
-ENV_URL = "MEDIAPREP_IMICONNECT_URL"
 QUEUED = "1001"
 INTERNAL_ERROR = "7006"
 SERVICE = "IMIconnect"

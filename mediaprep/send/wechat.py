@@ -27,6 +27,11 @@ from ..errors import CannotComply, RemoteError, UsageError
 from ..names import ascii_stem
 from ..preflight.check import check
 from .credentials import clean_credential
+from .endpoints import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+from .endpoints import ENV_ACCESS_TOKEN as ENV_ACCESS_TOKEN
+from .endpoints import ENV_APPID as ENV_APPID
+from .endpoints import ENV_BASE_URL as ENV_BASE_URL
+from .endpoints import ENV_SECRET as ENV_SECRET
 from .exchange import exchange
 from .net import NetOptions, Reply, TransportFailure, make_client, parse_json, retrying
 from .redact import contains_secret, redact, register_secret
@@ -34,11 +39,6 @@ from .redact import contains_secret, redact, register_secret
 if TYPE_CHECKING:  # httpx costs ~0.15 s to import; only sending needs it
     import httpx
 
-DEFAULT_BASE_URL = "https://api.weixin.qq.com"
-ENV_ACCESS_TOKEN = "MEDIAPREP_WECHAT_ACCESS_TOKEN"
-ENV_APPID = "MEDIAPREP_WECHAT_APPID"
-ENV_SECRET = "MEDIAPREP_WECHAT_SECRET"
-ENV_BASE_URL = "MEDIAPREP_WECHAT_BASE_URL"
 
 UPLOAD_TYPES = ("image", "voice", "video", "thumb")
 SERVICE = "WeChat"

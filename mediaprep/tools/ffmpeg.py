@@ -38,8 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ffmpeg as ffmpeg_python  # ffmpeg-python: builds argv, we run it ourselves
-
 from ..errors import MissingDependency, ToolFailed, ToolTimeout
 from . import env, ffprogress, proc
 from .ffmpeg_errors import explain, input_path
@@ -276,6 +274,8 @@ class SafeInput:
     def node(self) -> Any:
         """An ffmpeg-python input node with the same options (it orders them by name;
         before ``-i`` their order does not matter to ffmpeg)."""
+        import ffmpeg as ffmpeg_python  # ffmpeg-python (the voice fit's graphs): imported for them
+
         return ffmpeg_python.input(self.url(), **dict(self.options()))
 
 
@@ -286,6 +286,8 @@ def safe_input(path: Path, demuxer: str, decoder: str | None = None) -> Any:
 
 def compile_args(stream: Any) -> list[str]:
     """argv for an ffmpeg-python graph, with our defensive global flags up front."""
+    import ffmpeg as ffmpeg_python
+
     ff = get_ffmpeg()
     args = ffmpeg_python.compile(stream, cmd=ff.path)
     return [ff.path, *_global_args(), *args[1:]]
@@ -294,6 +296,8 @@ def compile_args(stream: Any) -> list[str]:
 def pipe_input(demuxer: str, **kwargs: Any) -> Any:
     """An input node reading our own bytes from stdin (raw PCM we made), demuxer
     forced, no protocol but the pipe."""
+    import ffmpeg as ffmpeg_python
+
     return ffmpeg_python.input("pipe:0", f=demuxer, protocol_whitelist="pipe", **kwargs)
 
 
