@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -184,10 +185,24 @@ def _inspect(path: str, source: str) -> FFmpeg | None:
 
 
 def _bundled() -> str | None:
+    """The binary in the imageio-ffmpeg wheel. Found where the wheel keeps it when it is
+    there: ``get_ffmpeg_exe()`` runs it (``-version``) to check it works, a process
+    started on every command although _inspect checks it anyway (or knows it from
+    the cache). Otherwise, or with ``IMAGEIO_FFMPEG_EXE`` set, its own search."""
     try:
         import imageio_ffmpeg
     except ImportError:
         return None
+    if not os.environ.get("IMAGEIO_FFMPEG_EXE"):
+        try:  # its private layout, hence the care: any surprise and we ask it instead
+            names = importlib.import_module("imageio_ffmpeg._definitions")
+            utils = importlib.import_module("imageio_ffmpeg._utils")
+            exe = os.path.join(str(utils._get_bin_dir()),
+                               str(names.FNAME_PER_PLATFORM.get(names.get_platform(), "")))
+            if os.path.isfile(exe):
+                return exe
+        except (ImportError, AttributeError, TypeError, OSError):
+            pass
     try:
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError:
