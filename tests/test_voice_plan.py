@@ -146,3 +146,13 @@ def test_amr_parser_counts_frames_and_rejects_garbage():
         with pytest.raises(amr.NotAmrNb):
             amr.count_frames(bad)
     assert FRAME == 160
+
+
+def test_percentile_is_numpys_to_the_bit():
+    from mediaprep.fit.voice_plan import percentile
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 10, 101, 9000):
+        for values in (rng.normal(-40.0, 20.0, n), rng.normal(-40.0, 20.0, n).round(1)):
+            for q in (0, 10, 33.3, 50, 95, 100):
+                assert percentile(values, q) == float(np.percentile(values, q))
