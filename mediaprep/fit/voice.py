@@ -1,12 +1,14 @@
 """Any audio (or a video's sound) becomes WeChat voice: AMR-NB, 8 kHz mono,
 12.2 kbit/s, each file at most the profile's duration (60 s) and byte limit.
 
-Two ffmpeg runs, whatever the length:
+One decode, whatever the length, then the encode:
 1. decode the chosen audio stream to 8 kHz mono 16-bit PCM on stdout (the
    resample to the codec's rate happens once, here);
 2. after planning in numpy (voice_plan: silence, loudness, cut points), encode
-   every part in one process from that PCM on stdin: gain, a limiter when peaks
-   would pass -1 dBFS, ``asplit`` + ``atrim`` per part, one AMR file each.
+   the parts from that PCM: gain, a limiter when peaks would pass -1 dBFS,
+   ``asplit`` + ``atrim`` per part, one AMR file each. A long recording's parts
+   are encoded in a few runs side by side (lanes of consecutive parts, each fed
+   only its own samples on stdin), so that the encode uses every core.
 Each part is written to a temporary name and renamed only when every part has
 been checked frame by frame, so a failure never leaves a part behind.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from pathlib import Path
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds the graph; tools.ffmpeg runs it
@@ -59,6 +62,9 @@ MARGIN_FRAMES = 1
 # An AMR-NB source whose level is within this of the target is cut losslessly
 # rather than normalised: the gain is not worth a second lossy generation.
 LOSSLESS_GAIN_DB = 6.0
+# The parts are encoded in lanes, one ffmpeg run each, side by side (see _encode).
+MAX_LANES = 16
+ROLL_FRAMES = 25  # 0.5 s of context around a lane's parts for the limiter
 
 
 def max_part_frames(limits: RoleLimits) -> int:
@@ -138,36 +144,83 @@ def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
     return samples
 
 
+def _lane_count(parts: int) -> int:
+    """How many ffmpeg runs encode the parts side by side: MEDIAPREP_THREADS when set
+    (a batch worker sets 1), else two per core, so that the operating system evens
+    out lanes of unequal length (four parts of 55, 57, 56 and 12 s in two lanes would
+    leave one core idle for a third of the time)."""
+    n = ff.threads()
+    if n is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # not Linux
+            cores = os.cpu_count() or 1
+        n = 2 * cores
+    return max(1, min(parts, n, MAX_LANES))
+
+
+def _lanes(parts: list[Part], count: int) -> list[list[Part]]:
+    """``parts`` in ``count`` runs of consecutive parts, as even in length as cuts
+    between parts allow."""
+    ends = np.cumsum([p.frames for p in parts])
+    total = float(ends[-1])
+    bounds = [0]
+    for k in range(1, count):
+        lo, hi = bounds[-1] + 1, len(parts) - (count - k)  # every lane keeps at least one part
+        best = min(range(lo, hi + 1), key=lambda i: abs(float(ends[i - 1]) - total * k / count))
+        bounds.append(best)
+    bounds.append(len(parts))
+    return [parts[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
 def _encode(samples: np.ndarray, parts: list[Part], base: int, analysis: Analysis,
             targets: list[Path], timeout: float) -> list[tuple[int, int]]:
-    """Encode every part in one ffmpeg run; returns (frames, bytes) per part. The
-    targets appear only when all parts are written and verified."""
-    pcm = samples[base * FRAME:parts[-1].end * FRAME]
-    audio = ff.pipe_input("s16le", ar=SAMPLE_RATE, ac=1)
+    """Encode every part; returns (frames, bytes) per part. The targets appear only
+    when all parts are written and verified.
+
+    The parts are encoded in lanes, runs of consecutive parts, one ffmpeg each, side
+    by side: AMR-NB encoding is most of the work and runs on one core per stream,
+    and one ffmpeg keeps its outputs in step, so one run encodes on one core however
+    many parts it has. Each lane gets its samples on stdin. With the limiter on, a
+    lane starts and ends ROLL_FRAMES beyond its parts, so that the limiter reaches
+    each part as it would through one input (its release is 50 ms); without it,
+    every sample is the same as through one input."""
     gain = analysis.gain_db
-    if abs(gain) >= 0.05:
-        # precision=float: a fixed-point gain on s16 would clip before the limiter sees it.
-        audio = audio.filter("volume", volume=f"{gain:.2f}dB", precision="float")
-    if analysis.needs_limiter:
-        # Lookahead limiter holding peaks at -1 dBFS; latency=1 removes its delay so
-        # the cut points stay where they were planned; level=0: no auto make-up gain.
-        audio = audio.filter("alimiter", limit=f"{10 ** (PEAK_CEILING_DB / 20):.4f}",
-                             attack=5, release=50, level=0, latency=1)
-    branches = [audio] if len(parts) == 1 else \
-        [audio.filter_multi_output("asplit", len(parts)).stream(i) for i in range(len(parts))]
+    roll = ROLL_FRAMES if analysis.needs_limiter else 0
+    end = parts[-1].end
+    lanes = _lanes(parts, _lane_count(len(parts)))
     with contextlib.ExitStack() as stack:
         tmps = [stack.enter_context(atomic_path(t)) for t in targets]
-        outs = []
-        # strict: one branch and one temp file per part; a mismatch must fail, not drop a part.
-        for part, branch, tmp in zip(parts, branches, tmps, strict=True):
-            if len(parts) > 1:
-                branch = (branch.filter("atrim", start_sample=(part.start - base) * FRAME,
-                                        end_sample=(part.end - base) * FRAME)
-                          .filter("asetpts", "N/SR/TB"))
-            outs.append(branch.output(ff.input_url(tmp), format="amr", acodec=ENCODER,
-                                      ar=SAMPLE_RATE, ac=1, **{"b:a": BITRATE}))
-        graph = outs[0] if len(outs) == 1 else ffmpeg_python.merge_outputs(*outs)
-        ff.run_graph(graph, timeout=timeout, input_bytes=pcm.tobytes())
+        unused = iter(tmps)
+        graphs, inputs = [], []
+        for lane in lanes:
+            first, last = max(base, lane[0].start - roll), min(end, lane[-1].end + roll)
+            inputs.append(samples[first * FRAME:last * FRAME].tobytes())
+            audio = ff.pipe_input("s16le", ar=SAMPLE_RATE, ac=1)
+            if abs(gain) >= 0.05:
+                # precision=float: a fixed-point gain on s16 would clip before the limiter sees it.
+                audio = audio.filter("volume", volume=f"{gain:.2f}dB", precision="float")
+            if analysis.needs_limiter:
+                # Lookahead limiter holding peaks at -1 dBFS; latency=1 removes its delay so
+                # the cut points stay where they were planned; level=0: no auto make-up gain.
+                audio = audio.filter("alimiter", limit=f"{10 ** (PEAK_CEILING_DB / 20):.4f}",
+                                     attack=5, release=50, level=0, latency=1)
+            whole = len(lane) == 1 and (lane[0].start, lane[0].end) == (first, last)
+            branches = [audio] if len(lane) == 1 else \
+                [audio.filter_multi_output("asplit", len(lane)).stream(i) for i in range(len(lane))]
+            outs = []
+            # strict: one branch per part; a mismatch must fail, not drop a part.
+            for part, branch in zip(lane, branches, strict=True):
+                if not whole:
+                    branch = (branch.filter("atrim", start_sample=(part.start - first) * FRAME,
+                                            end_sample=(part.end - first) * FRAME)
+                              .filter("asetpts", "N/SR/TB"))
+                outs.append(branch.output(ff.input_url(next(unused)), format="amr", acodec=ENCODER,
+                                          ar=SAMPLE_RATE, ac=1, **{"b:a": BITRATE}))
+            graphs.append(outs[0] if len(outs) == 1 else ffmpeg_python.merge_outputs(*outs))
+        if next(unused, None) is not None:
+            raise AssertionError("a part was left out of the lanes")
+        ff.run_graphs(graphs, timeout=timeout, inputs=inputs)
         made = []
         for part, tmp in zip(parts, tmps, strict=True):
             data = tmp.read_bytes()
