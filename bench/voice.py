@@ -131,8 +131,10 @@ def time_library(src: Path, out_dir: Path) -> tuple[Timed, int]:
 def time_cli(src: Path, out_dir: Path) -> Timed:
     exe = Path(sys.executable).parent / "mediaprep"
     with Timed() as t:
-        subprocess.run([str(exe), "prepare", str(src), "-o", str(out_dir)], check=True,
-                       capture_output=True)
+        res = subprocess.run([str(exe), "prepare", str(src), "-o", str(out_dir)], capture_output=True)
+    if res.returncode != 0:
+        sys.exit(f"mediaprep prepare {src.name} failed (exit {res.returncode}):\n"
+                 f"{res.stderr.decode('utf-8', 'replace')}")
     return t
 
 

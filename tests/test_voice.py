@@ -335,6 +335,17 @@ def test_parts_encoded_side_by_side_match_one_input_through_the_limiter(tmp_path
     assert [o.path.read_bytes() for o in one] == [o.path.read_bytes() for o in two]
 
 
+def test_the_voice_fitter_leaves_numpy_to_load_while_ffmpeg_decodes():
+    """numpy's import (0.07 s) runs beside the decode, not before it; a passthrough
+    never pays for it."""
+    import subprocess
+    import sys
+
+    code = "import sys, mediaprep.fit.voice; print('numpy' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip() == "False", res.stderr
+
+
 def test_silent_recording_is_refused(media, tmp_path):
     with pytest.raises(BadInput, match="silent"):
         mediaprep.prepare(media["silent.wav"], out_dir=tmp_path)

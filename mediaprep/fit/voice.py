@@ -23,12 +23,15 @@ decoder settling on the first frames).
 from __future__ import annotations
 
 import contextlib
+import importlib
+import itertools
 import math
 import os
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds the graph; tools.ffmpeg runs it
-import numpy as np
 
 from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
 from ..formats import amr
@@ -40,18 +43,17 @@ from ..preflight.probe import MediaInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
 from ..tools import ffmpeg as ff
-from .voice_plan import (
-    FRAME,
-    FRAME_S,
-    PEAK_CEILING_DB,
-    SAMPLE_RATE,
-    Analysis,
-    Part,
-    analyse,
-    frame_levels,
-    plan_parts,
-    trim_end,
-)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .voice_plan import Analysis, Part
+
+# numpy and the planner (voice_plan) are imported while ffmpeg decodes (prepare_voice):
+# numpy's import is 0.07 s of a command's start, and a passthrough never needs it.
+FRAME = amr.FRAME_SAMPLES
+SAMPLE_RATE = amr.SAMPLE_RATE
+FRAME_S = amr.FRAME_SECONDS
 
 ENCODER = "libopencore_amrnb"
 BITRATE = "12.2k"  # the highest AMR-NB mode: 1,600 B/s, so 60 s is ~96 KB, well under 256 KB
@@ -110,8 +112,8 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
     return None
 
 
-def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
-    """The chosen audio stream as 8 kHz mono int16 samples."""
+def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> bytes:
+    """The chosen audio stream as 8 kHz mono 16-bit samples (little-endian)."""
     stream = info.default_audio
     assert stream is not None
     safety = profile.safety
@@ -131,17 +133,17 @@ def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
         raise ToolFailed("ffmpeg returned a partial sample while decoding", path=sniffed.path,
                          hint="the ffmpeg in use misbehaves; unset MEDIAPREP_FFMPEG or reinstall "
                          "imageio-ffmpeg", detail=res.stderr)
-    samples = np.frombuffer(res.stdout, dtype="<i2")
-    if len(samples) >= safety.max_duration * SAMPLE_RATE:
+    count = len(res.stdout) // 2
+    if count >= safety.max_duration * SAMPLE_RATE:
         raise LimitExceeded(f"decodes to more than our limit of {safety.max_duration / 3600:g} h",
                             path=sniffed.path, hint="cut it into shorter pieces first")
-    if len(samples) == 0 and info.duration < MIN_SECONDS:
+    if count == 0 and info.duration < MIN_SECONDS:
         raise BadInput(f"the audio lasts only {info.duration * 1000:.0f} ms, too short for a voice note",
                        path=sniffed.path, hint="record or export a longer one")
-    if len(samples) == 0:
+    if count == 0:
         raise BadInput("no audio could be decoded", path=sniffed.path,
                        hint="the audio data is damaged; export or download it again")
-    return samples
+    return res.stdout
 
 
 def _lane_count(parts: int) -> int:
@@ -162,7 +164,7 @@ def _lane_count(parts: int) -> int:
 def _lanes(parts: list[Part], count: int) -> list[list[Part]]:
     """``parts`` in ``count`` runs of consecutive parts, as even in length as cuts
     between parts allow."""
-    ends = np.cumsum([p.frames for p in parts])
+    ends = list(itertools.accumulate(p.frames for p in parts))
     total = float(ends[-1])
     bounds = [0]
     for k in range(1, count):
@@ -185,6 +187,8 @@ def _encode(samples: np.ndarray, parts: list[Part], base: int, analysis: Analysi
     lane starts and ends ROLL_FRAMES beyond its parts, so that the limiter reaches
     each part as it would through one input (its release is 50 ms); without it,
     every sample is the same as through one input."""
+    from .voice_plan import PEAK_CEILING_DB
+
     gain = analysis.gain_db
     roll = ROLL_FRAMES if analysis.needs_limiter else 0
     end = parts[-1].end
@@ -274,6 +278,20 @@ def _split_amr(data: bytes, offsets: list[int], parts: list[Part],
     return made
 
 
+def _import_meanwhile(module: str) -> threading.Thread:
+    """Import ``module`` in a thread of its own, to be joined before its first use:
+    numpy's import (0.07 s of CPU, most of the planner's) runs while ffmpeg decodes,
+    on the core ffmpeg leaves free. A failure there is left for the import proper
+    to raise, in the caller's thread (Python keeps no half-imported module)."""
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=load, name="mediaprep-import", daemon=True)
+    thread.start()
+    return thread
+
+
 def _fmt_time(seconds: float) -> str:
     h, rest = divmod(int(round(seconds)), 3600)
     m, s = divmod(rest, 60)
@@ -310,7 +328,14 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
             progress(done, 3, what)
 
     step(0, "decoding")
-    samples = _decode(sniffed, info, profile)
+    planner = _import_meanwhile(f"{__package__}.voice_plan")
+    pcm = _decode(sniffed, info, profile)
+    planner.join()
+    import numpy as np
+
+    from .voice_plan import analyse, frame_levels, plan_parts, trim_end
+
+    samples = np.frombuffer(pcm, dtype="<i2")
     decoded = len(samples) / SAMPLE_RATE
     if info.header_duration and abs(info.header_duration - decoded) > max(1.0, 0.05 * decoded):
         warn.append(f"the header claims {_fmt_time(info.header_duration)} but the audio lasts "

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 8000  # AMR-NB is narrow-band: 8 kHz mono, always
-FRAME = 160  # samples per 20 ms frame = one AMR-NB frame
+from ..formats.amr import FRAME_SAMPLES as FRAME  # 20 ms: planning frame = one AMR-NB frame
+from ..formats.amr import SAMPLE_RATE as SAMPLE_RATE  # 8 kHz mono, always
+
 FRAME_S = FRAME / SAMPLE_RATE
 FLOOR_DB = -100.0  # level given to digital silence
 
