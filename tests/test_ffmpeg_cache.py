@@ -62,3 +62,30 @@ def test_a_damaged_cache_file_is_inspected_again(fresh: list[list[str]], tmp_pat
     ff.get_ffmpeg.cache_clear()
     assert ff.get_ffmpeg().has_encoder("libopencore_amrnb")
     assert len(fresh) == 6
+
+
+def test_a_warm_start_with_the_bundled_ffmpeg_starts_no_process(fresh: list[list[str]],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not even imageio-ffmpeg's own check (``ffmpeg -version``), which its finder runs
+    once per process: the inspection, cached or not, already checks the binary."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    monkeypatch.delenv(ff.ENV_VAR, raising=False)
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no ffmpeg on PATH: the bundled one it is
+    assert ff.get_ffmpeg().source == "bundled"  # inspected, and cached
+    assert ff.get_ffmpeg().path == imageio_ffmpeg.get_ffmpeg_exe()
+    ff.get_ffmpeg.cache_clear()
+    imageio_ffmpeg._utils._get_ffmpeg_exe.cache_clear()  # its memo of the check, per process
+    started: list[object] = []
+    real_popen = subprocess.Popen
+
+    def counting(*args: object, **kw: object) -> object:
+        started.append(args)
+        return real_popen(*args, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "Popen", counting)
+    assert ff.get_ffmpeg().has_encoder("libopencore_amrnb")
+    assert started == []

@@ -128,3 +128,59 @@ def test_children_start_from_a_threaded_host():
     for t in threads:
         t.join()
     assert results == [b"1\n"] * 4
+
+
+# ------------------------------------------------------------------ side by side
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_run_all_runs_side_by_side_each_with_its_own_input():
+    echo = "import sys, time; time.sleep(1); sys.stdout.write(sys.stdin.read().upper())"
+    jobs = [proc.Job([sys.executable, "-c", echo], f"lane {i}".encode()) for i in range(3)]
+    start = time.monotonic()
+    results = proc.run_all(jobs, timeout=30, tool="t")
+    assert time.monotonic() - start < 2.5  # three seconds of sleep, side by side
+    assert [r.stdout for r in results] == [b"LANE 0", b"LANE 1", b"LANE 2"]
+
+
+def test_run_all_stops_the_others_when_one_fails(tmp_path):
+    pids = tmp_path / "pids"
+    sleeper = f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(30)"
+    failer = "import sys, time; time.sleep(0.5); sys.stderr.write('lane two broke\\n'); sys.exit(3)"
+    start = time.monotonic()
+    with pytest.raises(ToolFailed) as err:
+        proc.run_all([proc.Job([sys.executable, "-c", sleeper]), proc.Job([sys.executable, "-c", failer]),
+                      proc.Job([sys.executable, "-c", sleeper])], timeout=60, tool="t")
+    assert time.monotonic() - start < 10
+    assert "lane two broke" in err.value.message  # the failure itself, not the others' kill
+    assert not any(_alive(int(pid)) for pid in pids.read_text().split())
+
+
+def test_run_all_times_out_as_a_whole_and_leaves_nothing_running(tmp_path):
+    marker = tmp_path / "alive"
+    grandchild = f"import time; time.sleep(3); open({str(marker)!r}, 'w').write('x')"
+    script = ("import subprocess, sys, time; "
+              f"subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(30)")
+    start = time.monotonic()
+    with pytest.raises(ToolTimeout):
+        proc.run_all([proc.Job([sys.executable, "-c", "pass"]), proc.Job([sys.executable, "-c", script])],
+                     timeout=1, tool="sleeper")
+    assert time.monotonic() - start < 5
+    time.sleep(3.5)
+    assert not marker.exists(), "the grandchild survived the timeout"
+
+
+def test_run_all_with_one_that_cannot_start_stops_those_started(tmp_path):
+    pids = tmp_path / "pids"
+    sleeper = f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(30)"
+    with pytest.raises(ToolFailed, match="cannot start"):
+        proc.run_all([proc.Job([sys.executable, "-c", sleeper]), proc.Job([str(tmp_path / "nope")])],
+                     timeout=30, tool="t")
+    time.sleep(0.5)
+    assert not pids.exists() or not any(_alive(int(pid)) for pid in pids.read_text().split())

@@ -103,6 +103,24 @@ def test_progress_reader_keeps_the_timeout_and_leaves_nothing_open() -> None:
     assert seen[-1].finished and seen[-1].done == 0.5
 
 
+
+def test_runs_side_by_side_report_as_one() -> None:
+    """Lanes of the voice encode: one progress, the seconds all runs have written
+    against the sum of their lengths, finished only when every run is."""
+    fds_before = len(os.listdir("/proc/self/fd"))
+    seen: list[ffprogress.EncodeProgress] = []
+
+    def argv(seconds: str) -> list[str]:
+        return [get_ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+                "-t", seconds, "-i", "anullsrc=r=8000:cl=mono", "-f", "null", "-"]
+
+    with ffprogress.reporting(seen.append):
+        results = ffprogress.run_all([argv("0.5"), argv("1.5")], timeout=30, inputs=[None, None])
+    assert len(results) == 2 and all(r.returncode == 0 for r in results)
+    assert all(p.total == 2.0 for p in seen)
+    assert [p.finished for p in seen].count(True) == 1 and seen[-1].finished and seen[-1].done == 2.0
+    assert len(os.listdir("/proc/self/fd")) == fds_before
+
 def _result(kind: str, seconds: float) -> FileResult:
     role = {"image": "image", "audio": "voice", "video": "video"}[kind]
     return FileResult(input=Path(f"x.{kind}"), status="ok", role=role, input_bytes=1, seconds=seconds)  # type: ignore[arg-type]

@@ -312,6 +312,40 @@ def test_music_without_pauses_gets_a_hard_cut_near_the_limit(media, tmp_path):
     assert dict(res.outputs[0].details)["ends_at"] == "hard"
 
 
+def test_parts_encoded_side_by_side_match_one_input_through_the_limiter(tmp_path, monkeypatch):
+    """The parts are encoded in lanes, one ffmpeg run each, side by side: a part must
+    come out byte for byte as through one run, even where the limiter works across a
+    hard cut (a burst in the last 7.5 ms of part 1 still holds the gain down at the
+    start of part 2: the lanes overlap for that)."""
+    x = music(70.0, 8000).astype(np.float64) * 0.25
+    for s in range(0, len(x), 24_077):  # peaks every 3 s: the limiter is on
+        x[s:s + 40] = 30000 * np.sin(2 * np.pi * 1000 * np.arange(len(x[s:s + 40])) / 8000)
+
+    def encode(samples: np.ndarray, name: str, threads: str) -> list[mediaprep.OutputFile]:
+        monkeypatch.setenv("MEDIAPREP_THREADS", threads)
+        src = write_wav(tmp_path / f"{name}.wav", np.clip(samples, -32767, 32767).astype(np.int16), 8000)
+        return list(mediaprep.prepare(src, out_dir=tmp_path / f"{name}-{threads}").outputs)
+
+    first, _ = encode(x, "plain", "1")
+    cut = round(dict(first.details)["end_seconds"] * 8000)
+    x[cut - 60:cut] = 32000 * np.sin(2 * np.pi * 1000 * np.arange(60) / 8000)
+    one, two = encode(x, "burst", "1"), encode(x, "burst", "2")  # one lane, two lanes
+    assert dict(one[0].details)["end_seconds"] * 8000 == pytest.approx(cut)
+    assert all(dict(o.details)["limiter"] for o in one)
+    assert [o.path.read_bytes() for o in one] == [o.path.read_bytes() for o in two]
+
+
+def test_the_voice_fitter_leaves_numpy_to_load_while_ffmpeg_decodes():
+    """numpy's import (0.07 s) runs beside the decode, not before it; a passthrough
+    never pays for it."""
+    import subprocess
+    import sys
+
+    code = "import sys, mediaprep.fit.voice; print('numpy' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip() == "False", res.stderr
+
+
 def test_silent_recording_is_refused(media, tmp_path):
     with pytest.raises(BadInput, match="silent"):
         mediaprep.prepare(media["silent.wav"], out_dir=tmp_path)

@@ -102,6 +102,21 @@ def test_encode_failure_is_tool_failed_and_leaves_nothing(tmp_path, fake_env, cl
     assert os.listdir(out) == []  # no part, no hidden temporary file
 
 
+
+@pytest.mark.parametrize("mode", ["crash", "garbage"])
+def test_a_failure_in_one_lane_of_several_leaves_nothing(tmp_path, fake_env, mode):
+    """75 s: two parts, encoded in two ffmpeg runs side by side; one failure is the
+    command's failure, and no part of either lane is left."""
+    t = np.arange(75 * 8000) / 8000
+    x = 0.3 * np.sin(2 * np.pi * (300 + 50 * np.sin(2 * np.pi * 3 * t)) * t)
+    long_clip = write_wav(tmp_path / "long.wav", (x * 32767).astype(np.int16), 8000)
+    fake_env(make_fake(tmp_path, ON_ENCODE[mode]))
+    out = tmp_path / "out"
+    code, err = run_prepare(long_clip, out)
+    assert code == ExitCode.TOOL_FAILED, err
+    assert len(err.strip().splitlines()) == 1
+    assert os.listdir(out) == []
+
 def test_hang_past_the_timeout_is_stopped(tmp_path, fake_env, clip):
     fake_env(make_fake(tmp_path, ON_ENCODE["hang"]))
     prof = tmp_path / "impatient.toml"

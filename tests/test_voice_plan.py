@@ -146,3 +146,30 @@ def test_amr_parser_counts_frames_and_rejects_garbage():
         with pytest.raises(amr.NotAmrNb):
             amr.count_frames(bad)
     assert FRAME == 160
+
+
+def test_lanes_are_runs_of_whole_parts_of_even_length():
+    from mediaprep.fit.voice import _lanes
+    from mediaprep.fit.voice_plan import Part
+
+    frames = [2759, 2837, 2800, 608]  # 55.2, 56.7, 56.0 and 12.2 s
+    parts, pos = [], 0
+    for n in frames:
+        parts.append(Part(pos, pos + n, "pause"))
+        pos += n
+    for count in range(1, 5):
+        lanes = _lanes(parts, count)
+        assert len(lanes) == count and [p for lane in lanes for p in lane] == parts
+    assert [len(lane) for lane in _lanes(parts, 2)] == [2, 2]  # 112 s and 68 s: the most even
+    assert [len(lane) for lane in _lanes(parts, 3)] == [1, 1, 2]
+    assert _lanes(parts[:1], 1) == [parts[:1]]
+
+
+def test_percentile_is_numpys_to_the_bit():
+    from mediaprep.fit.voice_plan import percentile
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 10, 101, 9000):
+        for values in (rng.normal(-40.0, 20.0, n), rng.normal(-40.0, 20.0, n).round(1)):
+            for q in (0, 10, 33.3, 50, 95, 100):
+                assert percentile(values, q) == float(np.percentile(values, q))

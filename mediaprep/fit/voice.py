@@ -1,12 +1,14 @@
 """Any audio (or a video's sound) becomes WeChat voice: AMR-NB, 8 kHz mono,
 12.2 kbit/s, each file at most the profile's duration (60 s) and byte limit.
 
-Two ffmpeg runs, whatever the length:
+One decode, whatever the length, then the encode:
 1. decode the chosen audio stream to 8 kHz mono 16-bit PCM on stdout (the
    resample to the codec's rate happens once, here);
 2. after planning in numpy (voice_plan: silence, loudness, cut points), encode
-   every part in one process from that PCM on stdin: gain, a limiter when peaks
-   would pass -1 dBFS, ``asplit`` + ``atrim`` per part, one AMR file each.
+   the parts from that PCM: gain, a limiter when peaks would pass -1 dBFS,
+   ``asplit`` + ``atrim`` per part, one AMR file each. A long recording's parts
+   are encoded in a few runs side by side (lanes of consecutive parts, each fed
+   only its own samples on stdin), so that the encode uses every core.
 Each part is written to a temporary name and renamed only when every part has
 been checked frame by frame, so a failure never leaves a part behind.
 
@@ -21,11 +23,15 @@ decoder settling on the first frames).
 from __future__ import annotations
 
 import contextlib
+import importlib
+import itertools
 import math
+import os
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: builds the graph; tools.ffmpeg runs it
-import numpy as np
 
 from ..errors import BadInput, CannotComply, LimitExceeded, ToolFailed
 from ..formats import amr
@@ -37,18 +43,17 @@ from ..preflight.probe import MediaInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
 from ..tools import ffmpeg as ff
-from .voice_plan import (
-    FRAME,
-    FRAME_S,
-    PEAK_CEILING_DB,
-    SAMPLE_RATE,
-    Analysis,
-    Part,
-    analyse,
-    frame_levels,
-    plan_parts,
-    trim_end,
-)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .voice_plan import Analysis, Part
+
+# numpy and the planner (voice_plan) are imported while ffmpeg decodes (prepare_voice):
+# numpy's import is 0.07 s of a command's start, and a passthrough never needs it.
+FRAME = amr.FRAME_SAMPLES
+SAMPLE_RATE = amr.SAMPLE_RATE
+FRAME_S = amr.FRAME_SECONDS
 
 ENCODER = "libopencore_amrnb"
 BITRATE = "12.2k"  # the highest AMR-NB mode: 1,600 B/s, so 60 s is ~96 KB, well under 256 KB
@@ -59,6 +64,9 @@ MARGIN_FRAMES = 1
 # An AMR-NB source whose level is within this of the target is cut losslessly
 # rather than normalised: the gain is not worth a second lossy generation.
 LOSSLESS_GAIN_DB = 6.0
+# The parts are encoded in lanes, one ffmpeg run each, side by side (see _encode).
+MAX_LANES = 16
+ROLL_FRAMES = 25  # 0.5 s of context around a lane's parts for the limiter
 
 
 def max_part_frames(limits: RoleLimits) -> int:
@@ -104,62 +112,119 @@ def _passthrough(sniffed: Sniffed, info: MediaInfo, limits: RoleLimits,
     return None
 
 
-def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> np.ndarray:
-    """The chosen audio stream as 8 kHz mono int16 samples."""
+def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> bytes:
+    """The chosen audio stream as 8 kHz mono 16-bit samples (little-endian)."""
     stream = info.default_audio
     assert stream is not None
     safety = profile.safety
+    # ffmpeg passes every frame from thread to thread (decoder, filters, encoder,
+    # muxer), and writes every packet to the pipe at once, waking us: 9,000 frames
+    # for 3 minutes of Opus. So the samples, once in the output's format (aformat:
+    # the same conversion -ac/-ar make), go on in 1 s frames (asetnsamples), and
+    # reach the pipe 32 KB at a time (flush_packets=0): half the context switches,
+    # a third less system time, the same bytes.
     graph = (ff.safe_input(sniffed.path, sniffed.demuxer or "", sniffed.decoder)[str(stream.index)]
+             .filter("aformat", sample_fmts="s16", sample_rates=SAMPLE_RATE, channel_layouts="mono")
+             .filter("asetnsamples", n=SAMPLE_RATE, p=0)
              .output("pipe:1", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
-                     t=f"{safety.max_duration:.0f}"))
+                     t=f"{safety.max_duration:.0f}", flush_packets=0))
     res = ff.run_graph(graph, timeout=ff.timeout_for(info.duration, floor=safety.timeout_floor))
     if len(res.stdout) % 2:
         raise ToolFailed("ffmpeg returned a partial sample while decoding", path=sniffed.path,
                          hint="the ffmpeg in use misbehaves; unset MEDIAPREP_FFMPEG or reinstall "
                          "imageio-ffmpeg", detail=res.stderr)
-    samples = np.frombuffer(res.stdout, dtype="<i2")
-    if len(samples) >= safety.max_duration * SAMPLE_RATE:
+    count = len(res.stdout) // 2
+    if count >= safety.max_duration * SAMPLE_RATE:
         raise LimitExceeded(f"decodes to more than our limit of {safety.max_duration / 3600:g} h",
                             path=sniffed.path, hint="cut it into shorter pieces first")
-    if len(samples) == 0 and info.duration < MIN_SECONDS:
+    if count == 0 and info.duration < MIN_SECONDS:
         raise BadInput(f"the audio lasts only {info.duration * 1000:.0f} ms, too short for a voice note",
                        path=sniffed.path, hint="record or export a longer one")
-    if len(samples) == 0:
+    if count == 0:
         raise BadInput("no audio could be decoded", path=sniffed.path,
                        hint="the audio data is damaged; export or download it again")
-    return samples
+    return res.stdout
+
+
+def _lane_count(parts: int) -> int:
+    """How many ffmpeg runs encode the parts side by side: MEDIAPREP_THREADS when set
+    (a batch worker sets 1), else two per core, so that the operating system evens
+    out lanes of unequal length (four parts of 55, 57, 56 and 12 s in two lanes would
+    leave one core idle for a third of the time)."""
+    n = ff.threads()
+    if n is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # not Linux
+            cores = os.cpu_count() or 1
+        n = 2 * cores
+    return max(1, min(parts, n, MAX_LANES))
+
+
+def _lanes(parts: list[Part], count: int) -> list[list[Part]]:
+    """``parts`` in ``count`` runs of consecutive parts, as even in length as cuts
+    between parts allow."""
+    ends = list(itertools.accumulate(p.frames for p in parts))
+    total = float(ends[-1])
+    bounds = [0]
+    for k in range(1, count):
+        lo, hi = bounds[-1] + 1, len(parts) - (count - k)  # every lane keeps at least one part
+        best = min(range(lo, hi + 1), key=lambda i: abs(float(ends[i - 1]) - total * k / count))
+        bounds.append(best)
+    bounds.append(len(parts))
+    return [parts[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def _encode(samples: np.ndarray, parts: list[Part], base: int, analysis: Analysis,
             targets: list[Path], timeout: float) -> list[tuple[int, int]]:
-    """Encode every part in one ffmpeg run; returns (frames, bytes) per part. The
-    targets appear only when all parts are written and verified."""
-    pcm = samples[base * FRAME:parts[-1].end * FRAME]
-    audio = ff.pipe_input("s16le", ar=SAMPLE_RATE, ac=1)
+    """Encode every part; returns (frames, bytes) per part. The targets appear only
+    when all parts are written and verified.
+
+    The parts are encoded in lanes, runs of consecutive parts, one ffmpeg each, side
+    by side: AMR-NB encoding is most of the work and runs on one core per stream,
+    and one ffmpeg keeps its outputs in step, so one run encodes on one core however
+    many parts it has. Each lane gets its samples on stdin. With the limiter on, a
+    lane starts and ends ROLL_FRAMES beyond its parts, so that the limiter reaches
+    each part as it would through one input (its release is 50 ms); without it,
+    every sample is the same as through one input."""
+    from .voice_plan import PEAK_CEILING_DB
+
     gain = analysis.gain_db
-    if abs(gain) >= 0.05:
-        # precision=float: a fixed-point gain on s16 would clip before the limiter sees it.
-        audio = audio.filter("volume", volume=f"{gain:.2f}dB", precision="float")
-    if analysis.needs_limiter:
-        # Lookahead limiter holding peaks at -1 dBFS; latency=1 removes its delay so
-        # the cut points stay where they were planned; level=0: no auto make-up gain.
-        audio = audio.filter("alimiter", limit=f"{10 ** (PEAK_CEILING_DB / 20):.4f}",
-                             attack=5, release=50, level=0, latency=1)
-    branches = [audio] if len(parts) == 1 else \
-        [audio.filter_multi_output("asplit", len(parts)).stream(i) for i in range(len(parts))]
+    roll = ROLL_FRAMES if analysis.needs_limiter else 0
+    end = parts[-1].end
+    lanes = _lanes(parts, _lane_count(len(parts)))
     with contextlib.ExitStack() as stack:
         tmps = [stack.enter_context(atomic_path(t)) for t in targets]
-        outs = []
-        # strict: one branch and one temp file per part; a mismatch must fail, not drop a part.
-        for part, branch, tmp in zip(parts, branches, tmps, strict=True):
-            if len(parts) > 1:
-                branch = (branch.filter("atrim", start_sample=(part.start - base) * FRAME,
-                                        end_sample=(part.end - base) * FRAME)
-                          .filter("asetpts", "N/SR/TB"))
-            outs.append(branch.output(ff.input_url(tmp), format="amr", acodec=ENCODER,
-                                      ar=SAMPLE_RATE, ac=1, **{"b:a": BITRATE}))
-        graph = outs[0] if len(outs) == 1 else ffmpeg_python.merge_outputs(*outs)
-        ff.run_graph(graph, timeout=timeout, input_bytes=pcm.tobytes())
+        unused = iter(tmps)
+        graphs, inputs = [], []
+        for lane in lanes:
+            first, last = max(base, lane[0].start - roll), min(end, lane[-1].end + roll)
+            inputs.append(samples[first * FRAME:last * FRAME].tobytes())
+            audio = ff.pipe_input("s16le", ar=SAMPLE_RATE, ac=1)
+            if abs(gain) >= 0.05:
+                # precision=float: a fixed-point gain on s16 would clip before the limiter sees it.
+                audio = audio.filter("volume", volume=f"{gain:.2f}dB", precision="float")
+            if analysis.needs_limiter:
+                # Lookahead limiter holding peaks at -1 dBFS; latency=1 removes its delay so
+                # the cut points stay where they were planned; level=0: no auto make-up gain.
+                audio = audio.filter("alimiter", limit=f"{10 ** (PEAK_CEILING_DB / 20):.4f}",
+                                     attack=5, release=50, level=0, latency=1)
+            whole = len(lane) == 1 and (lane[0].start, lane[0].end) == (first, last)
+            branches = [audio] if len(lane) == 1 else \
+                [audio.filter_multi_output("asplit", len(lane)).stream(i) for i in range(len(lane))]
+            outs = []
+            # strict: one branch per part; a mismatch must fail, not drop a part.
+            for part, branch in zip(lane, branches, strict=True):
+                if not whole:
+                    branch = (branch.filter("atrim", start_sample=(part.start - first) * FRAME,
+                                            end_sample=(part.end - first) * FRAME)
+                              .filter("asetpts", "N/SR/TB"))
+                outs.append(branch.output(ff.input_url(next(unused)), format="amr", acodec=ENCODER,
+                                          ar=SAMPLE_RATE, ac=1, **{"b:a": BITRATE}))
+            graphs.append(outs[0] if len(outs) == 1 else ffmpeg_python.merge_outputs(*outs))
+        if next(unused, None) is not None:
+            raise AssertionError("a part was left out of the lanes")
+        ff.run_graphs(graphs, timeout=timeout, inputs=inputs)
         made = []
         for part, tmp in zip(parts, tmps, strict=True):
             data = tmp.read_bytes()
@@ -213,6 +278,20 @@ def _split_amr(data: bytes, offsets: list[int], parts: list[Part],
     return made
 
 
+def _import_meanwhile(module: str) -> threading.Thread:
+    """Import ``module`` in a thread of its own, to be joined before its first use:
+    numpy's import (0.07 s of CPU, most of the planner's) runs while ffmpeg decodes,
+    on the core ffmpeg leaves free. A failure there is left for the import proper
+    to raise, in the caller's thread (Python keeps no half-imported module)."""
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=load, name="mediaprep-import", daemon=True)
+    thread.start()
+    return thread
+
+
 def _fmt_time(seconds: float) -> str:
     h, rest = divmod(int(round(seconds)), 3600)
     m, s = divmod(rest, 60)
@@ -249,7 +328,14 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
             progress(done, 3, what)
 
     step(0, "decoding")
-    samples = _decode(sniffed, info, profile)
+    planner = _import_meanwhile(f"{__package__}.voice_plan")
+    pcm = _decode(sniffed, info, profile)
+    planner.join()
+    import numpy as np
+
+    from .voice_plan import analyse, frame_levels, plan_parts, trim_end
+
+    samples = np.frombuffer(pcm, dtype="<i2")
     decoded = len(samples) / SAMPLE_RATE
     if info.header_duration and abs(info.header_duration - decoded) > max(1.0, 0.05 * decoded):
         warn.append(f"the header claims {_fmt_time(info.header_duration)} but the audio lasts "

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 8000  # AMR-NB is narrow-band: 8 kHz mono, always
-FRAME = 160  # samples per 20 ms frame = one AMR-NB frame
+from ..formats.amr import FRAME_SAMPLES as FRAME  # 20 ms: planning frame = one AMR-NB frame
+from ..formats.amr import SAMPLE_RATE as SAMPLE_RATE  # 8 kHz mono, always
+
 FRAME_S = FRAME / SAMPLE_RATE
 FLOOR_DB = -100.0  # level given to digital silence
 
@@ -61,6 +62,21 @@ def frame_levels(samples: np.ndarray) -> np.ndarray:
     return np.maximum(out, FLOOR_DB)
 
 
+def percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` of a 1-d array, to the bit (its default: linear
+    interpolation, including the way it rounds): np.percentile imports numpy.ma on
+    first use, 10 ms of every command's start."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("percentile of no values")
+    pos = (q / 100) * (n - 1)
+    lo = int(pos // 1)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(values, (lo, hi))
+    a, b, t = float(part[lo]), float(part[hi]), pos - lo
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
+
+
 def silence_threshold(levels: np.ndarray) -> float:
     """The level under which a frame counts as a pause, adapted to the recording.
 
@@ -69,8 +85,8 @@ def silence_threshold(levels: np.ndarray) -> float:
     is still 15 dB under the speech. Without that much contrast (music, constant
     noise) only near-digital silence counts, so nothing audible is ever trimmed.
     """
-    loud = float(np.percentile(levels, 95))
-    floor = float(np.percentile(levels, 10))
+    loud = percentile(levels, 95)
+    floor = percentile(levels, 10)
     thr = loud - 35.0
     if floor + 6.0 > thr and floor + 6.0 <= loud - 15.0:
         thr = floor + 6.0

@@ -30,10 +30,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib
 import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,10 +184,24 @@ def _inspect(path: str, source: str) -> FFmpeg | None:
 
 
 def _bundled() -> str | None:
+    """The binary in the imageio-ffmpeg wheel. Found where the wheel keeps it when it is
+    there: ``get_ffmpeg_exe()`` runs it (``-version``) to check it works, a process
+    started on every command although _inspect checks it anyway (or knows it from
+    the cache). Otherwise, or with ``IMAGEIO_FFMPEG_EXE`` set, its own search."""
     try:
         import imageio_ffmpeg
     except ImportError:
         return None
+    if not os.environ.get("IMAGEIO_FFMPEG_EXE"):
+        try:  # its private layout, hence the care: any surprise and we ask it instead
+            names = importlib.import_module("imageio_ffmpeg._definitions")
+            utils = importlib.import_module("imageio_ffmpeg._utils")
+            exe = os.path.join(str(utils._get_bin_dir()),
+                               str(names.FNAME_PER_PLATFORM.get(names.get_platform(), "")))
+            if os.path.isfile(exe):
+                return exe
+        except (ImportError, AttributeError, TypeError, OSError):
+            pass
     try:
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError:
@@ -301,21 +317,35 @@ def pipe_input(demuxer: str, **kwargs: Any) -> Any:
     return ffmpeg_python.input("pipe:0", f=demuxer, protocol_whitelist="pipe", **kwargs)
 
 
-def _run(argv: list[str], timeout: float, input_bytes: bytes | None) -> proc.ProcResult:
+def _run_all(argvs: list[list[str]], timeout: float,
+             inputs: list[bytes | None]) -> list[proc.ProcResult]:
     """The one runner, with a failure said as what it means: a damaged input (BadInput)
-    or ffmpeg failing (ToolFailed), naming the input once (ffmpeg_errors.py)."""
+    or ffmpeg failing (ToolFailed), naming the input once (ffmpeg_errors.py). Several
+    runs go side by side, and all stop when one fails (proc.run_all)."""
     try:
-        return ffprogress.run(argv, timeout=timeout, input_bytes=input_bytes)
+        return ffprogress.run_all(argvs, timeout=timeout, inputs=inputs)
     except ToolTimeout as exc:
-        raise ToolTimeout(exc.message, path=input_path(argv), hint=exc.hint, detail=exc.detail) from exc
+        raise ToolTimeout(exc.message, path=input_path(argvs[0]), hint=exc.hint,
+                          detail=exc.detail) from exc
     except ToolFailed as exc:
-        raise explain(exc, argv) from exc
+        raise explain(exc, argvs[0]) from exc
+
+
+def _run(argv: list[str], timeout: float, input_bytes: bytes | None) -> proc.ProcResult:
+    return _run_all([argv], timeout, [input_bytes])[0]
 
 
 def run_graph(stream: Any, *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """Build with ffmpeg-python, run through the one runner (reporting progress when
     someone listens: see ffprogress)."""
     return _run(compile_args(stream), timeout, input_bytes)
+
+
+def run_graphs(streams: Sequence[Any], *, timeout: float,
+               inputs: Sequence[bytes | None]) -> list[proc.ProcResult]:
+    """Several ffmpeg-python graphs, one ffmpeg each, run side by side (on as many cores)
+    with ``inputs`` on their stdin; all stop when one fails, and its error is raised."""
+    return _run_all([compile_args(s) for s in streams], timeout, list(inputs))
 
 
 def run_args(args: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:

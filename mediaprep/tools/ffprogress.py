@@ -8,6 +8,9 @@ error we report); a thread reads ``out_time_us=`` lines and calls the listener. 
 run itself is proc.run's as ever: its timeout and process-group kill are untouched,
 and the pipe ends when the child does, however it ends.
 
+Runs side by side (``run_all``: the voice encode's lanes) are reported as one: the
+seconds they have written together against the sum of their lengths.
+
 Each run needs a length to measure against: the ``-t`` of its input (every run on the
 source file has one), else the length the previous run of this prepare measured
 against (video pass 2 reads the frames pass 1 cached, for the same span), else the
@@ -16,6 +19,7 @@ media's duration the pipeline announced (``expect``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -86,7 +90,7 @@ def input_seconds(argv: Sequence[str]) -> float | None:
     return None
 
 
-def _read(fd: int, state: _State, total: float | None, started: float) -> None:
+def _read(fd: int, report: Callable[[float, bool], None]) -> None:
     done = 0.0
     with open(fd, "rb", closefd=False) as pipe:
         for raw in pipe:
@@ -95,29 +99,53 @@ def _read(fd: int, state: _State, total: float | None, started: float) -> None:
                 with contextlib.suppress(ValueError):
                     done = max(0.0, int(value) / 1e6)
             elif key == "progress":
-                finished = value == "end"
-                with contextlib.suppress(Exception):  # a drawing bug must never break the encode
-                    state.listener(EncodeProgress(done=total if finished and total else done, total=total,
-                                                  elapsed=time.monotonic() - started, finished=finished))
+                report(done, value == "end")
 
 
 def run(argv: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
     """proc.run of an ffmpeg ``argv``, reporting progress when someone listens.
     ``argv[0]`` is the binary; the progress option goes right after it."""
+    return run_all([argv], timeout=timeout, inputs=[input_bytes])[0]
+
+
+def run_all(argvs: Sequence[list[str]], *, timeout: float,
+            inputs: Sequence[bytes | None]) -> list[proc.ProcResult]:
+    """proc.run_all of ffmpeg runs side by side (``inputs``: each one's stdin), their
+    progress reported as one: the seconds all of them have written, against the
+    sum of their lengths."""
+    jobs = [proc.Job(argv, data) for argv, data in zip(argvs, inputs, strict=True)]
     state = _STATE.get()
     if state is None or os.name != "posix":  # passing a pipe's fd to a child is POSIX here
-        return proc.run(argv, timeout=timeout, tool="ffmpeg", input_bytes=input_bytes)
-    total = input_seconds(argv) or state.last_total or state.media_seconds
+        return proc.run_all(jobs, timeout=timeout, tool="ffmpeg")
+    lengths = [input_seconds(argv) for argv in argvs]
+    total = (sum(x for x in lengths if x) if all(lengths) else None) or state.last_total or state.media_seconds
     state.last_total = total
-    read_end, write_end = os.pipe()
     started = time.monotonic()
-    reader = threading.Thread(target=_read, args=(read_end, state, total, started), daemon=True)
-    reader.start()
+    lock = threading.Lock()
+    done = [0.0] * len(jobs)
+    ended = [False] * len(jobs)
+
+    def report(i: int, seconds: float, finished: bool) -> None:
+        with lock:
+            done[i], ended[i] = seconds, ended[i] or finished
+            over = all(ended)
+            with contextlib.suppress(Exception):  # a drawing bug must never break the encode
+                state.listener(EncodeProgress(done=total if over and total else sum(done), total=total,
+                                              elapsed=time.monotonic() - started, finished=over))
+
+    pipes = [os.pipe() for _ in jobs]
+    readers = [threading.Thread(target=_read, args=(read_end, functools.partial(report, i)), daemon=True)
+               for i, (read_end, _) in enumerate(pipes)]
+    for reader in readers:
+        reader.start()
     try:
-        return proc.run([argv[0], "-progress", f"pipe:{write_end}", *argv[1:]], timeout=timeout,
-                        tool="ffmpeg", input_bytes=input_bytes, pass_fds=(write_end,))
+        return proc.run_all([proc.Job([job.argv[0], "-progress", f"pipe:{write_end}", *job.argv[1:]],
+                                      job.input_bytes, pass_fds=(write_end,))
+                             for job, (_, write_end) in zip(jobs, pipes, strict=True)],
+                            timeout=timeout, tool="ffmpeg")
     finally:
-        os.close(write_end)  # the child's copy closed with the child: the reader sees the end
-        reader.join(timeout=5)
-        if not reader.is_alive():  # else something still holds the pipe: never pull it from under a read
-            os.close(read_end)
+        for (read_end, write_end), reader in zip(pipes, readers, strict=True):
+            os.close(write_end)  # the child's copy closed with the child: the reader sees the end
+            reader.join(timeout=5)
+            if not reader.is_alive():  # else something still holds the pipe: never pull it from under a read
+                os.close(read_end)

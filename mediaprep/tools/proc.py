@@ -13,13 +13,20 @@ SubprocessError. Only the soft limit is lowered, never above the hard limit the
 user set (``ulimit -v``), which stays as it was. The child runs for the moment
 between its exec and the prlimit call uncapped by us; ffmpeg reads no input in
 that time.
+
+``run_all`` runs several children side by side on the same terms (the voice
+encode's lanes): one deadline for all, and the first failure, timeout or Ctrl-C
+kills every one still running before its error is raised.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import subprocess
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +101,46 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def _start(argv: tuple[str, ...], tool: str, stdin: bool, pass_fds: Sequence[int]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # own process group: killable as a whole
+            pass_fds=tuple(pass_fds),
+        )
+    except OSError as exc:
+        raise ToolFailed(f"cannot start {tool}: {exc.strerror}",
+                         hint=f"check the {tool} binary ({argv[0]})") from exc
+
+
+def _timed_out(tool: str, timeout: float, err: bytes) -> ToolTimeout:
+    return ToolTimeout(
+        f"{tool} did not finish within {timeout:.0f} s and was stopped",
+        hint="the input may be damaged or far larger than it looks",
+        detail=err.decode("utf-8", "replace"),
+    )
+
+
+def _result(argv: tuple[str, ...], returncode: int, out: bytes, err: bytes, tool: str,
+            check: bool, memory_mb: int) -> ProcResult:
+    stderr = err.decode("utf-8", "replace")
+    result = ProcResult(argv=argv, returncode=returncode, stdout=out, stderr=stderr)
+    if check and returncode != 0:
+        why = last_line(stderr) or f"exit status {returncode}"
+        if "Cannot allocate memory" in stderr or "out of memory" in stderr.lower():
+            why = f"ran out of its memory limit ({memory_mb} MB)"
+        if returncode < 0:
+            why = f"killed by signal {-returncode}" + (f": {why}" if stderr.strip() else "")
+            if returncode in (-signal.SIGSEGV, -signal.SIGKILL, -signal.SIGABRT):
+                why += (f" (it may have hit its memory limit of "
+                        f"{memory_mb} MB; {MEMORY_ENV} sets it)")
+        raise ToolFailed(f"{tool} failed: {why}", detail=stderr)
+    return result
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -107,43 +154,111 @@ def run(
     ``pass_fds``: descriptors the child keeps (ffprogress's progress pipe)."""
     argv = tuple(str(a) for a in argv)
     memory_mb = child_memory_mb()  # here, in the parent: a bad value is exit 2
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # own process group: killable as a whole
-            pass_fds=tuple(pass_fds),
-        )
-    except OSError as exc:
-        raise ToolFailed(f"cannot start {tool}: {exc.strerror}",
-                         hint=f"check the {tool} binary ({argv[0]})") from exc
+    proc = _start(argv, tool, input_bytes is not None, pass_fds)
     try:
         _cap_memory(proc.pid, memory_mb)
         out, err = proc.communicate(input=input_bytes, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         out, err = proc.communicate()
-        raise ToolTimeout(
-            f"{tool} did not finish within {timeout:.0f} s and was stopped",
-            hint="the input may be damaged or far larger than it looks",
-            detail=err.decode("utf-8", "replace"),
-        ) from None
+        raise _timed_out(tool, timeout, err) from None
     except BaseException:  # Ctrl-C or anything else: never leave the child running
         _kill_group(proc)
         proc.wait()
         raise
-    stderr = err.decode("utf-8", "replace")
-    result = ProcResult(argv=argv, returncode=proc.returncode, stdout=out, stderr=stderr)
-    if check and proc.returncode != 0:
-        why = last_line(stderr) or f"exit status {proc.returncode}"
-        if "Cannot allocate memory" in stderr or "out of memory" in stderr.lower():
-            why = f"ran out of its memory limit ({memory_mb} MB)"
-        if proc.returncode < 0:
-            why = f"killed by signal {-proc.returncode}" + (f": {why}" if stderr.strip() else "")
-            if proc.returncode in (-signal.SIGSEGV, -signal.SIGKILL, -signal.SIGABRT):
-                why += (f" (it may have hit its memory limit of "
-                        f"{memory_mb} MB; {MEMORY_ENV} sets it)")
-        raise ToolFailed(f"{tool} failed: {why}", detail=stderr)
-    return result
+    return _result(argv, proc.returncode, out, err, tool, check, memory_mb)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One child of :func:`run_all`: its argv, its stdin's bytes (None: /dev/null)
+    and the descriptors it keeps."""
+
+    argv: Sequence[str]
+    input_bytes: bytes | None = None
+    pass_fds: Sequence[int] = ()
+
+
+def run_all(jobs: Sequence[Job], *, timeout: float, tool: str, check: bool = True) -> list[ProcResult]:
+    """Run several children side by side, each the way :func:`run` runs one, and wait
+    for all of them, at most ``timeout`` seconds in all. The first to fail or time out
+    stops the others (as does Ctrl-C), and its error is the one raised: no child is
+    ever left running. One job is simply :func:`run`."""
+    if len(jobs) == 1:
+        job = jobs[0]
+        return [run(job.argv, timeout=timeout, tool=tool, check=check, input_bytes=job.input_bytes,
+                    pass_fds=job.pass_fds)]
+    argvs = [tuple(str(a) for a in job.argv) for job in jobs]
+    memory_mb = child_memory_mb()
+    deadline = time.monotonic() + timeout
+    procs: list[subprocess.Popen[bytes]] = []
+    ended: queue.SimpleQueue[int] = queue.SimpleQueue()
+    # Per job: (stdout, stderr, timed out), or what communicate() raised.
+    outcomes: list[tuple[bytes, bytes, bool] | BaseException | None] = [None] * len(jobs)
+
+    def wait_for(i: int) -> None:
+        proc = procs[i]
+        try:
+            try:
+                out, err = proc.communicate(input=jobs[i].input_bytes,
+                                            timeout=max(0.0, deadline - time.monotonic()))
+                outcomes[i] = (out, err, False)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                out, err = proc.communicate()
+                outcomes[i] = (out, err, True)
+        except BaseException as exc:  # an OS error reading its pipes: stop them all
+            outcomes[i] = exc
+        finally:
+            ended.put(i)
+
+    def bad(i: int) -> bool:
+        outcome = outcomes[i]
+        return not isinstance(outcome, tuple) or outcome[2] or (check and procs[i].returncode != 0)
+
+    def stop_all() -> None:
+        for proc in procs:
+            if proc.returncode is None:  # not reaped yet: its group is still its own
+                _kill_group(proc)
+
+    waiters: list[threading.Thread] = []
+    first_bad: int | None = None
+    try:
+        for argv, job in zip(argvs, jobs, strict=True):
+            procs.append(_start(argv, tool, job.input_bytes is not None, job.pass_fds))
+            _cap_memory(procs[-1].pid, memory_mb)
+        for i in range(len(jobs)):
+            waiters.append(threading.Thread(target=wait_for, args=(i,), daemon=True))
+            waiters[-1].start()
+        for _ in jobs:
+            i = ended.get()
+            if first_bad is None and bad(i):
+                first_bad = i
+                stop_all()
+    except BaseException:  # Ctrl-C, or a child that could not start: none left running
+        stop_all()
+        for i, proc in enumerate(procs):
+            if i < len(waiters):
+                waiters[i].join(timeout=5)  # its communicate() ends with the kill
+            else:
+                for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                    if pipe is not None:
+                        pipe.close()
+                proc.wait()
+        raise
+    for waiter in waiters:
+        waiter.join()
+    if first_bad is not None:
+        outcome = outcomes[first_bad]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        out, err, timed_out = outcome
+        if timed_out:
+            raise _timed_out(tool, timeout, err)
+        _result(argvs[first_bad], procs[first_bad].returncode, out, err, tool, True, memory_mb)  # raises
+    results = []
+    for argv, proc, outcome in zip(argvs, procs, outcomes, strict=True):
+        assert isinstance(outcome, tuple)  # every one ended well
+        results.append(_result(argv, proc.returncode, outcome[0], outcome[1], tool, False, memory_mb))
+    return results
