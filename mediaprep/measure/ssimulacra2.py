@@ -43,6 +43,15 @@ _CBRT_BIAS = np.float32(np.cbrt(_BIAS))
 # The mix and its bias in one affine transform (a fourth column of bias).
 _OPSIN_AFFINE = np.hstack([_OPSIN, np.full((3, 1), _BIAS, dtype=np.float32)])
 
+# After the cube roots m0, m1, m2 (each less the cube root of the bias, c):
+# X = 14 * (m0 - m1) / 2 + 0.42, Y = (m0 + m1) / 2 + 0.01, B = m2 - (m0 + m1) / 2 + 0.55
+# (the metric's scaled and shifted planes; c cancels in X and B).
+_TO_XYB = tuple(np.array([row], dtype=np.float32) for row in (
+    [7.0, -7.0, 0.0, 0.42],
+    [0.5, 0.5, 0.0, 0.01 - float(_CBRT_BIAS)],
+    [-0.5, -0.5, 1.0, 0.55],
+))
+
 # The 108 weights: per plane (X, Y, B), per scale, per norm (1, 4): SSIM error,
 # ringing, blurring.
 _WEIGHTS = (
@@ -118,12 +127,9 @@ def _xyb(linear: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # positive: the clamp at 0 that libjxl applies never acts and is left out.
     mixed = cv2.transform(linear, _OPSIN_AFFINE)
     np.cbrt(mixed, out=mixed)
-    mixed -= _CBRT_BIAS
-    m0, m1, m2 = cv2.split(mixed)
-    y: np.ndarray = cv2.addWeighted(m0, 0.5, m1, 0.5, 0.0)  # (m0 + m1) / 2
-    x = cv2.addWeighted(m0, 7.0, m1, -7.0, 0.42)  # (m0 - m1) / 2, x14, + 0.42
-    b = cv2.addWeighted(m2, 1.0, y, -1.0, 0.55)  # B - Y + 0.55
-    y += 0.01
+    # X, Y and B are affine in the three cube roots: one transform each, straight to
+    # its own plane (no split, no intermediate planes).
+    x, y, b = (cv2.transform(mixed, row) for row in _TO_XYB)
     return x, y, b
 
 
