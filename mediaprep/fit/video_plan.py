@@ -233,6 +233,16 @@ def detail_cap(kept: dict[int, float]) -> int | None:
     return min(keeps) if keeps else None
 
 
+def _affords(budget: int, duration: float, fps: Fraction, audio: AudioPlan | None, factor: float,
+             size: tuple[int, int]) -> bool:
+    """Whether ``size`` at ``fps`` already gets the bits per pixel it needs. The detail
+    cap saves bits on pixels that hold no detail; where the largest size gets enough
+    (a small or short source in a large budget), there is nothing to save, and the
+    picture keeps its own size instead of being resampled."""
+    vbps = video_bits(budget, duration, fps, audio)
+    return vbps / (size[0] * size[1] * float(fps)) >= target_bpp(vbps) * factor
+
+
 def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
                max_short: int | None = None, inter_bpp: float | None = None) -> Plan:
     """Choose size, fps and audio for ``duration`` seconds of ``info`` in ``budget`` bytes;
@@ -255,7 +265,8 @@ def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
     if max_short is not None and inter_bpp is not None and factor <= 1.0:
         # A cheap picture may go one rung above its detail cap (see DETAIL_KEPT_DB).
         max_short = min((s for s in LADDER_SHORT if s > max_short), default=max_short)
-    if max_short is not None:
+    if max_short is not None and not _affords(budget, duration, rungs[0], audio, factor,
+                                              scaled(src_w, src_h, sides[0])):
         sides = tuple(s for s in sides if s <= max_short) or sides[-1:]
     src_short = min(src_w, src_h)
     # Costly footage keeps its frames down to the lowest rung but one (240 lines).
