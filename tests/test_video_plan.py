@@ -82,6 +82,10 @@ def test_a_budget_that_affords_the_source_size_keeps_it_whatever_the_detail():
     assert plan_video(small, MB, max_short=240) == plan_video(small, MB)
     # The same footage at the rate of 2 minutes per megabyte: the cap holds.
     assert (plan_video(small, MB // 30, max_short=240).height) == 240
+    # Near the target the cap still pays (the grid's 4K pan at 10 s per megabyte:
+    # 94.8 at 960x540, 94.3 at 1280x720): 1280x720 gets ~1.2x the target, not 2x.
+    pan_4k = info(3840, 2160, 30.0, 4)
+    assert (plan_video(pan_4k, 400_000, max_short=480).height) == 480
 
 
 def test_detail_cap_is_the_smallest_size_that_keeps_the_picture():

@@ -233,14 +233,19 @@ def detail_cap(kept: dict[int, float]) -> int | None:
     return min(keeps) if keeps else None
 
 
+# The detail cap saves bits on pixels that hold no detail. Where the largest size
+# gets at least this many times the bits per pixel aimed at (a small or short source
+# in a large budget), there is nothing to save, and the picture keeps its own size
+# instead of being resampled. Near the target the cap still pays: the grid's 4K pan
+# at 1.16x the target scored 94.8 at 960x540 and 94.3 at 1280x720.
+AFFORD_MARGIN = 2.0
+
+
 def _affords(budget: int, duration: float, fps: Fraction, audio: AudioPlan | None, factor: float,
              size: tuple[int, int]) -> bool:
-    """Whether ``size`` at ``fps`` already gets the bits per pixel it needs. The detail
-    cap saves bits on pixels that hold no detail; where the largest size gets enough
-    (a small or short source in a large budget), there is nothing to save, and the
-    picture keeps its own size instead of being resampled."""
+    """Whether ``size`` at ``fps`` gets AFFORD_MARGIN times the bits per pixel it needs."""
     vbps = video_bits(budget, duration, fps, audio)
-    return vbps / (size[0] * size[1] * float(fps)) >= target_bpp(vbps) * factor
+    return vbps / (size[0] * size[1] * float(fps)) >= AFFORD_MARGIN * target_bpp(vbps) * factor
 
 
 def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
