@@ -77,6 +77,14 @@ class Row:
     ssim: float | None = None
 
 
+def prepare_timed(src: Path, out_dir: Path, profile: Path) -> tuple[mediaprep.OutputFile, float]:
+    """mediaprep.prepare() into an emptied ``out_dir``: its media output and wall seconds."""
+    for old in out_dir.glob("*"):
+        old.unlink()
+    t = time.monotonic()
+    res = mediaprep.prepare(src, out_dir=out_dir, profile=str(profile))
+    return next(o for o in res.outputs if o.slot == "media"), time.monotonic() - t
+
 def single_pass(src: Path, out: Path, width: int, height: int, fps: float, video_kbps: int,
                 audio_kbps: int, audio_hz: int) -> None:
     kb = video_kbps * 1000
@@ -131,14 +139,7 @@ def main() -> int:
         print(f"\n== {name}: {src_size} {src_fps:g} fps {src_dur:.2f} s, {src.stat().st_size:,} bytes "
               f"(built/cached in {time.monotonic() - t:.0f} s)", flush=True)
         sub = 1 if src_dur <= 20 else (2 if src_dur <= 60 else 3)
-        out_dir = work / f"{name}.out"
-        for old in out_dir.glob("*"):
-            old.unlink()
-
-        t = time.monotonic()
-        res = mediaprep.prepare(src, out_dir=out_dir, profile=str(profile))
-        ours_t = time.monotonic() - t
-        media = next(o for o in res.outputs if o.slot == "media")
+        media, ours_t = prepare_timed(src, work / f"{name}.out", profile)
         st = dict(media.details)
         dur, size, fps, audio = facts(media.path)
         ours = Row(name, "mediaprep", media.bytes, dur, size, fps, audio, str(st["encodes"]), ours_t)
@@ -252,13 +253,7 @@ def grid_main(work: Path, wanted: set[str] | None, oracle_only: bool = False) ->
                 continue
             profile = work / "grid.toml"
             profile.write_text(f'name = "grid"\n[video]\nmax_bytes = {budget}\n')
-            out_dir = work / "out"
-            for f in out_dir.glob("*"):
-                f.unlink()
-            t = time.monotonic()
-            res = mediaprep.prepare(src, out_dir=out_dir, profile=str(profile))
-            ours_t = time.monotonic() - t
-            media = next(o for o in res.outputs if o.slot == "media")
+            media, ours_t = prepare_timed(src, work / "out", profile)
             st = dict(media.details)
             _, size, fps, _ = facts(media.path)
             vmaf, _ = metrics(media.path, src, 30.0, clip.subsample, work)

@@ -15,11 +15,16 @@ from mediaprep.errors import ExitCode, ToolFailed, ToolTimeout, UsageError
 from mediaprep.tools import ffmpeg, proc
 
 
+def _parent_of_a_late_writer(marker: Path) -> str:
+    """A script that starts a grandchild writing ``marker`` in 3 s, then sleeps 30 s."""
+    grandchild = f"import time; time.sleep(3); open({str(marker)!r}, 'w').write('x')"
+    return ("import subprocess, sys, time; "
+            f"subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(30)")
+
+
 def test_timeout_kills_child_and_grandchild(tmp_path):
     marker = tmp_path / "alive"
-    grandchild = f"import time; time.sleep(3); open({str(marker)!r}, 'w').write('x')"
-    script = ("import subprocess, sys, time; "
-              f"subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(30)")
+    script = _parent_of_a_late_writer(marker)
     start = time.monotonic()
     with pytest.raises(ToolTimeout) as err:
         proc.run([sys.executable, "-c", script], timeout=1, tool="sleeper")
@@ -164,9 +169,7 @@ def test_run_all_stops_the_others_when_one_fails(tmp_path):
 
 def test_run_all_times_out_as_a_whole_and_leaves_nothing_running(tmp_path):
     marker = tmp_path / "alive"
-    grandchild = f"import time; time.sleep(3); open({str(marker)!r}, 'w').write('x')"
-    script = ("import subprocess, sys, time; "
-              f"subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(30)")
+    script = _parent_of_a_late_writer(marker)
     start = time.monotonic()
     with pytest.raises(ToolTimeout):
         proc.run_all([proc.Job([sys.executable, "-c", "pass"]), proc.Job([sys.executable, "-c", script])],

@@ -21,7 +21,7 @@ from ..errors import ExitCode, OutputError, UsageError, escape_name
 from ..model import PrepareOptions
 from ..output import clean_stale_staging
 from ..profiles import Profile, get_profile
-from ..tools import magic
+from ..tools import env, magic
 from .isolate import Outcome, run_jobs
 from .manifest import (
     MANIFEST,
@@ -42,10 +42,8 @@ from .worker import Task, discard_staging, error_line, failed_from_outcome, file
 
 
 def default_jobs() -> int:
-    """The cores this process may use (cgroup/affinity aware where the OS says)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+    """One worker per core this process may use."""
+    return env.cores()
 
 
 def weight_by_kind(tasks: list[Task]) -> dict[str, float]:

@@ -26,7 +26,6 @@ import contextlib
 import importlib
 import itertools
 import math
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +41,7 @@ from ..preflight.check import voice_format, voice_violations
 from ..preflight.probe import MediaInfo
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile, RoleLimits
+from ..tools import env
 from ..tools import ffmpeg as ff
 
 if TYPE_CHECKING:
@@ -151,13 +151,7 @@ def _lane_count(parts: int) -> int:
     (a batch worker sets 1), else two per core, so that the operating system evens
     out lanes of unequal length (four parts of 55, 57, 56 and 12 s in two lanes would
     leave one core idle for a third of the time)."""
-    n = ff.threads()
-    if n is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):  # not Linux
-            cores = os.cpu_count() or 1
-        n = 2 * cores
+    n = ff.threads() or 2 * env.cores()
     return max(1, min(parts, n, MAX_LANES))
 
 

@@ -13,7 +13,6 @@ and its half of the metric remain, spread over the same threads.
 from __future__ import annotations
 
 import io
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +23,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from ..errors import ToolFailed
+from ..tools import env
 from ..tools import ffmpeg as ff
 from .bands import Score, ssimulacra2_band
 
@@ -87,19 +87,9 @@ def load_view(path: Path, side: int = VIEW_SIDE) -> Image.Image:
 _pool: ThreadPoolExecutor | None = None
 
 
-def _cores() -> int:
-    n = ff.threads()  # MEDIAPREP_THREADS
-    if n:
-        return n
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def _threads() -> ThreadPoolExecutor | None:
     global _pool
-    cores = _cores()
+    cores = ff.threads() or env.cores()  # MEDIAPREP_THREADS, else the cores
     if cores < 2:
         return None
     if _pool is None:

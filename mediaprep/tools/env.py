@@ -43,6 +43,14 @@ def threads() -> int | None:
     return _whole_number(THREADS_ENV, 0, "2", "threads (0 for ffmpeg's choice)") or None
 
 
+def cores() -> int:
+    """The cores this process may use (affinity and cpusets counted where the OS says)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def check_all() -> None:
     """Parse every setting, so a bad value is reported before any work starts."""
     child_memory_mb()
