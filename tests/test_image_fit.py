@@ -171,3 +171,63 @@ def test_flat_picture_grows_while_near_lossless():
     assert len(enc.data) <= 128_000
     assert max(_decoded(enc.data).size) > fit.DISPLAY_SIDE * fit.MIN_GROWTH
     assert enc.quality >= fit.GROW_FLAT_QUALITY
+
+
+# ------------------------------------------------------------------ threads
+
+def _transparent(photo: Image.Image) -> Image.Image:
+    rgba = photo.convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(photo.size))
+    return rgba
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("side", [1080, 777, 1799])
+def test_resize_in_halves_gives_pillows_pixels(photo, mode, side):
+    """The two-thread Lanczos is Pillow's own resize, pixel for pixel (RGBA: premultiplied
+    through both passes, as Pillow does), at even, odd and nearly-unchanged sizes
+    (777 px takes Pillow's box step instead, which stays one call)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    src = photo if mode == "RGB" else _transparent(photo)
+    scale = side / max(src.size)
+    size = (round(src.width * scale), round(src.height * scale))
+    with ThreadPoolExecutor(2) as pool:
+        halves = fit._resize(src, side, pool)
+    whole = src.resize(size, Image.Resampling.LANCZOS, reducing_gap=fit.REDUCING_GAP)
+    assert halves.mode == src.mode and halves.size == size
+    assert halves.tobytes() == whole.tobytes()
+
+
+@pytest.mark.parametrize("budget", [128_000, 64_000, 20_000, 6_000])
+def test_fit_on_threads_is_the_fit_without(photo, budget):
+    """With a pool the fit sharpens, measures colour detail and encodes neighbouring
+    qualities on other threads; the bytes are the same as without, and the pool did
+    encode (a 2400 px picture takes the 2x box step, so it is sharpened too)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    big = photo.resize((2400, 1500), Image.Resampling.LANCZOS)
+    where: list[str] = []
+
+    def encode(im: Image.Image, q: int) -> bytes:
+        where.append(threading.current_thread().name)
+        return encoders.encode_jpegli(im, q)
+
+    alone, _ = fit.fit_jpeg(big, budget, encode=encode)
+    assert set(where) == {threading.current_thread().name}
+    where.clear()
+    with ThreadPoolExecutor(2, thread_name_prefix="fit-test") as pool:
+        threaded, _ = fit.fit_jpeg(big, budget, encode=encode, pool=pool)
+    assert threaded == alone
+    assert any(name.startswith("fit-test") for name in where), where
+
+
+def test_one_thread_means_no_pool(monkeypatch):
+    from mediaprep.tools import threads
+
+    monkeypatch.setenv("MEDIAPREP_THREADS", "1")
+    assert threads.pool() is None
+    monkeypatch.setenv("MEDIAPREP_THREADS", "2")
+    pool = threads.pool()
+    assert pool is not None and threads.pool() is pool

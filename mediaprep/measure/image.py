@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,8 +23,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from ..errors import ToolFailed
-from ..tools import env
-from ..tools import ffmpeg as ff
+from ..tools import env, threads
 from .bands import Score, ssimulacra2_band
 
 if TYPE_CHECKING:
@@ -80,29 +79,12 @@ def load_view(path: Path, side: int = VIEW_SIDE) -> Image.Image:
         return phone_view(im, side)
 
 
-# Threads: decoding, resizing, OpenCV's filters and numpy's arithmetic on large
-# arrays all release the GIL, so one prepare can use the other cores for its score.
-# A batch worker runs with MEDIAPREP_THREADS=1: there the files are the parallelism,
-# and everything here runs in the calling thread.
-_pool: ThreadPoolExecutor | None = None
-
-
-def _threads() -> ThreadPoolExecutor | None:
-    global _pool
-    cores = ff.threads() or env.cores()  # MEDIAPREP_THREADS, else the cores
-    if cores < 2:
-        return None
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=min(cores, 4), thread_name_prefix="mediaprep-measure")
-    return _pool
-
-
 def _opencv() -> None:
     """Import OpenCV (~0.1 s: only a measured run pays it) and give it the thread
     count a batch worker asks for (the files are its parallelism)."""
     import cv2
 
-    n = ff.threads()
+    n = env.threads()
     if n:
         cv2.setNumThreads(n)
 
@@ -125,7 +107,7 @@ def _read(load: Callable[[Path], _T], path: Path) -> _T:
 
 def start_reference(source: Path) -> Future[Reference] | None:
     """Begin the input's half on a spare thread (None: no spare thread)."""
-    pool = _threads()
+    pool = threads.pool()
     return pool.submit(reference_of, source) if pool is not None else None
 
 
@@ -147,5 +129,5 @@ def score_picture(source: Path, output: Path, passed_through: bool = False,
     if out.size != size:  # a rounding apart in the aspect ratio
         out = out.resize(size, Image.Resampling.LANCZOS)
     # The output's planes are built while the input's half may still be finishing.
-    value = score(reference if reference is not None else reference_of(source), np.asarray(out), _threads())
+    value = score(reference if reference is not None else reference_of(source), np.asarray(out), threads.pool())
     return Score("ssimulacra2", value, ssimulacra2_band(value), time.perf_counter() - t0, facts)
