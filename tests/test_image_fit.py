@@ -231,3 +231,35 @@ def test_one_thread_means_no_pool(monkeypatch):
     monkeypatch.setenv("MEDIAPREP_THREADS", "2")
     pool = threads.pool()
     assert pool is not None and threads.pool() is pool
+
+
+def test_in_parallel_from_inside_the_pool_cannot_deadlock():
+    """A task of a one-thread pool splits its work in two: the half it hands to the
+    pool can never start (the only thread is busy running the task), so it is taken
+    back and run in the task itself instead of waited for."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mediaprep.tools.threads import in_parallel
+
+    ran: list[str] = []
+
+    def half(name: str) -> str:
+        ran.append(threading.current_thread().name)
+        return name
+
+    with ThreadPoolExecutor(1, thread_name_prefix="only") as pool:
+        task = pool.submit(in_parallel, pool, lambda: half("a"), lambda: half("b"))
+        assert task.result(timeout=10) == ("a", "b")
+    assert len(ran) == 2 and all(name.startswith("only") for name in ran)
+
+
+def test_phone_view_in_halves_is_the_plain_resize(photo):
+    """--measure's view of a picture: the same pixels with and without threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mediaprep.fit.resize import lanczos
+
+    with ThreadPoolExecutor(2) as pool:
+        for size in [(1080, 675), (1079, 674), (601, 376)]:
+            assert lanczos(photo, size, pool).tobytes() == photo.resize(size, Image.Resampling.LANCZOS).tobytes()

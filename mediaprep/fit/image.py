@@ -37,6 +37,7 @@ from ..tools import threads
 from .chroma import FULL_CHROMA_IF_DETAIL, FULL_CHROMA_QUALITY, chroma_detail, encode_444
 from .encoders import pick_encoder as _pick_encoder
 from .image_decode import decode, flatten, normalize, to_srgb
+from .resize import lanczos
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
 # the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and
@@ -124,40 +125,9 @@ def _resize(src: Image.Image, long_side: int, pool: Executor | None = None) -> I
         return src
     scale = long_side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if pool is not None and not _box_reduced(src, long_side):
-        return _lanczos_in_halves(src, size, pool)
+    if not _box_reduced(src, long_side):  # one Lanczos pass: it can run in halves
+        return lanczos(src, size, pool)
     return src.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
-
-
-def _lanczos_in_halves(src: Image.Image, size: tuple[int, int], pool: Executor) -> Image.Image:
-    """Pillow's Lanczos resize, two threads at a time: the same pixels, in 70% of
-    the time at 2560 -> 1080 px. Pillow resizes rows first, then columns, and each
-    pass works on every row (column) alone, so its rows pass is done on the top and
-    bottom halves, its columns pass on the left and right halves, and the halves
-    are put together (checked equal to one resize in the tests)."""
-    lanczos = Image.Resampling.LANCZOS
-    w, h = src.size
-    width, height = size
-    if h < 2 or width < 2:
-        return src.resize(size, lanczos)
-    # Pillow resizes RGBA premultiplied (RGBa) and converts back once, at the end.
-    alpha = {"RGBA": "RGBa", "LA": "La"}.get(src.mode)
-    pic = src.convert(alpha) if alpha else src
-
-    def part(im: Image.Image, box: tuple[int, int, int, int], to: tuple[int, int]) -> Image.Image:
-        return im.crop(box).resize(to, lanczos)
-
-    mid = h // 2
-    top = pool.submit(part, pic, (0, 0, w, mid), (width, mid))
-    rows = Image.new(pic.mode, (width, h))
-    rows.paste(part(pic, (0, mid, w, h), (width, h - mid)), (0, mid))
-    rows.paste(top.result(), (0, 0))
-    centre = width // 2
-    left = pool.submit(part, rows, (0, 0, centre, h), (centre, height))
-    out = Image.new(pic.mode, size)
-    out.paste(part(rows, (centre, 0, width, h), (width - centre, height)), (centre, 0))
-    out.paste(left.result(), (0, 0))
-    return out.convert(src.mode) if alpha else out
 
 
 def _box_reduced(src: Image.Image, long_side: int) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from ..errors import ToolFailed
+from ..fit.resize import lanczos
 from ..tools import env, threads
 from .bands import Score, ssimulacra2_band
 
@@ -57,7 +58,8 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     if im.mode != "RGB":
         im = im.convert("RGB")
-    return im.resize(view_size(*im.size, side), Image.Resampling.LANCZOS)  # a new picture, even at the same size
+    # A new picture even at the same size; in halves on the pool (the same pixels).
+    return lanczos(im, view_size(*im.size, side), threads.pool())
 
 
 def view_size(w: int, h: int, side: int = VIEW_SIDE) -> tuple[int, int]:
