@@ -263,3 +263,30 @@ def test_phone_view_in_halves_is_the_plain_resize(photo):
     with ThreadPoolExecutor(2) as pool:
         for size in [(1080, 675), (1079, 674), (601, 376)]:
             assert lanczos(photo, size, pool).tobytes() == photo.resize(size, Image.Resampling.LANCZOS).tobytes()
+
+
+def test_background_work_keeps_the_spare_core(monkeypatch):
+    """While --measure's reference half runs in the background on a 2-core machine,
+    the fit gets no pool (its side work would only slow the reference down); once it
+    has ended, the fit gets the pool again."""
+    import threading
+
+    from mediaprep.tools import threads
+
+    monkeypatch.setenv("MEDIAPREP_THREADS", "2")
+    release = threading.Event()
+    seen: list[object] = []
+
+    def long_work() -> str:
+        seen.append(threads.spare())
+        release.wait(10)
+        return "done"
+
+    assert threads.spare() is threads.pool() is not None
+    task = threads.background(long_work)
+    assert task is not None
+    assert threads.spare() is None
+    release.set()
+    assert task.result(timeout=10) == "done"
+    assert seen == [None]  # inside the background work too
+    assert threads.spare() is threads.pool()

@@ -507,7 +507,7 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
     if progress:
         progress(0, 1, "encoding")
     try:
-        enc, _count = fit_jpeg(pic, limits.max_bytes, full_size=full_size, pool=threads.pool())
+        enc, _count = fit_jpeg(pic, limits.max_bytes, full_size=full_size, pool=threads.spare())
     except CannotComply as exc:
         raise CannotComply(exc.message, path=sniffed.path,
                            hint="the budget is too small for any watchable picture") from exc
@@ -524,7 +524,7 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
 
 def fit_picture_to_file(pic: Image.Image, budget: int, target: Path) -> OutputFile:
     """For other stages (a video's thumb): fit an already-decoded RGB picture."""
-    enc, _ = fit_jpeg(pic, budget, pool=threads.pool())
+    enc, _ = fit_jpeg(pic, budget, pool=threads.spare())
     with atomic_path(target) as tmp:
         tmp.write_bytes(enc.data)
     return OutputFile(path=target, slot="thumb", role="thumb", bytes=len(enc.data), format="jpeg",

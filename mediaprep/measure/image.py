@@ -58,8 +58,9 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     if im.mode != "RGB":
         im = im.convert("RGB")
-    # A new picture even at the same size; in halves on the pool (the same pixels).
-    return lanczos(im, view_size(*im.size, side), threads.pool())
+    # A new picture even at the same size; in halves when a core is spare (the same
+    # pixels): not in the reference half, which is itself the background work.
+    return lanczos(im, view_size(*im.size, side), threads.spare())
 
 
 def view_size(w: int, h: int, side: int = VIEW_SIDE) -> tuple[int, int]:
@@ -109,8 +110,7 @@ def _read(load: Callable[[Path], _T], path: Path) -> _T:
 
 def start_reference(source: Path) -> Future[Reference] | None:
     """Begin the input's half on a spare thread (None: no spare thread)."""
-    pool = threads.pool()
-    return pool.submit(reference_of, source) if pool is not None else None
+    return threads.background(lambda: reference_of(source))
 
 
 def score_picture(source: Path, output: Path, passed_through: bool = False,

@@ -13,8 +13,9 @@ it cannot deadlock.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from . import env
@@ -22,6 +23,8 @@ from . import env
 MAX_WORKERS = 4  # more never paid on the measured work (1080 px pictures)
 
 _pool: ThreadPoolExecutor | None = None
+_background = 0  # long tasks begun by background() and not finished
+_count = threading.Lock()
 _A = TypeVar("_A")
 _B = TypeVar("_B")
 
@@ -36,6 +39,37 @@ def pool() -> ThreadPoolExecutor | None:
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=min(cores, MAX_WORKERS), thread_name_prefix="mediaprep")
     return _pool
+
+
+def background(work: Callable[[], _A]) -> Future[_A] | None:
+    """Begin long work on the pool (None: no pool). Until it ends, ``spare()`` counts
+    the core it takes as busy: --measure's reference half runs this way during the
+    fit, and the fit then keeps to its own thread instead of slowing it down."""
+    p = pool()
+    if p is None:
+        return None
+
+    def run() -> _A:
+        global _background
+        try:
+            return work()
+        finally:
+            with _count:
+                _background -= 1
+
+    global _background
+    with _count:
+        _background += 1
+    return p.submit(run)
+
+
+def spare() -> ThreadPoolExecutor | None:
+    """The pool when it has a core no background work holds, else None: for work that
+    only pays on an idle core (the image fit's side work and second encodes)."""
+    p = pool()
+    if p is None or _background >= min(env.threads() or env.cores(), MAX_WORKERS) - 1:
+        return None
+    return p
 
 
 def in_parallel(pool: Executor | None, first: Callable[[], _A], second: Callable[[], _B]) -> tuple[_A, _B]:
