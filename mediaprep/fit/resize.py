@@ -26,6 +26,8 @@ def lanczos(src: Image.Image, size: tuple[int, int], pool: Executor | None) -> I
     """``src.resize(size, LANCZOS)``, in halves on ``pool`` when there is one."""
     width, height = size
     w, h = src.size
+    if size == src.size:
+        return src.copy()  # as Pillow's resize does
     if pool is None or h < 2 or width < 2 or w * h > MAX_HALVED_PIXELS \
             or src.mode not in ("RGB", "L", *_PREMULTIPLIED):
         return src.resize(size, Image.Resampling.LANCZOS)
