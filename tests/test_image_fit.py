@@ -290,3 +290,43 @@ def test_background_work_keeps_the_spare_core(monkeypatch):
     assert task.result(timeout=10) == "done"
     assert seen == [None]  # inside the background work too
     assert threads.spare() is threads.pool()
+
+
+def test_a_forked_child_gets_its_own_pool(tmp_path):
+    """A library user who forks after a prepare (a pre-forking server) must not inherit
+    a pool whose threads exist only in the parent: the child's fit would wait forever."""
+    import os
+
+    from mediaprep.tools import threads
+
+    if threads.pool() is None:
+        pytest.skip("one usable core: no pool")
+    parent_pool = threads.pool()
+    photo = TESTDATA / "images/photo_rotated_gps.jpg"
+    mediaprep.prepare(photo, out_dir=tmp_path / "parent")
+    import warnings
+
+    with warnings.catch_warnings():  # 3.12+: "this process is multi-threaded": that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: prepare again, exit 0 only if it worked on a new pool
+        code = 1
+        try:
+            child_pool = threads.pool()
+            out = mediaprep.prepare(photo, out_dir=tmp_path / "child")
+            code = 0 if child_pool is not parent_pool and out.outputs[0].bytes > 0 else 2
+        finally:
+            os._exit(code)
+    deadline = 30
+    import time
+
+    start = time.monotonic()
+    while time.monotonic() - start < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("the forked child's prepare hung")

@@ -13,6 +13,7 @@ it cannot deadlock.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -23,6 +24,7 @@ from . import env
 MAX_WORKERS = 4  # more never paid on the measured work (1080 px pictures)
 
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0  # the process that made _pool: a forked child makes its own
 _background = 0  # long tasks begun by background() and not finished
 _count = threading.Lock()
 _A = TypeVar("_A")
@@ -32,12 +34,16 @@ _B = TypeVar("_B")
 def pool() -> ThreadPoolExecutor | None:
     """The shared pool, or None when this process may use only one core
     (MEDIAPREP_THREADS=1, or one usable core)."""
-    global _pool
+    global _pool, _pool_pid, _background
     cores = env.threads() or env.cores()  # MEDIAPREP_THREADS, else the usable cores
     if cores < 2:
         return None
-    if _pool is None:
+    if _pool is None or _pool_pid != os.getpid():
+        # After a fork the parent's pool has no threads in this process (its tasks
+        # would wait forever), and none of its background work runs here.
         _pool = ThreadPoolExecutor(max_workers=min(cores, MAX_WORKERS), thread_name_prefix="mediaprep")
+        _pool_pid = os.getpid()
+        _background = 0
     return _pool
 
 
