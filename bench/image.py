@@ -65,7 +65,9 @@ def install_cli(tmp: Path) -> Path:
     wheel and installed (not editable) into a new venv, whose console script is
     timed. Its dependencies are the bench venv's own, by a path line in a .pth.
     The editable install of a checkout costs ~10 ms more per start (setuptools'
-    import finder, loaded on every interpreter start), which no user pays."""
+    import finder, loaded on every interpreter start), which no user pays. Building
+    the wheel fetches setuptools from the package index (pip's build isolation);
+    offline, use --cli-from checkout."""
     wheels = tmp / "wheel"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
                    check=True)
