@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _quality import Reference, load_view  # noqa: E402
 from image import find_images  # noqa: E402
 
-from mediaprep.fit import encoders  # noqa: E402
+from mediaprep.fit import encoders, resize  # noqa: E402
 from mediaprep.fit import image as fit  # noqa: E402
 
 SIDES = (640, 720, 800, 960, 1080, 1280, 1440, 1600, 1920, 2304, 2560)
@@ -55,7 +55,7 @@ def sweep_one(path: str) -> dict:
     sides = sorted({s for s in SIDES if s < long_side} | ({long_side} if long_side <= 2560 else set()))
     rows = []
     for side in sides:
-        img = fit._resize(src, side)
+        img = resize.to_side(src, side)
         sizes: dict[int, int] = {}
         for q in PROBE_Q:
             sizes[q] = len(encoders.encode_jpegli(img, q))

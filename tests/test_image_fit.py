@@ -12,8 +12,9 @@ from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, JpegImagePlug
 
 import mediaprep
 from mediaprep.errors import CannotComply
-from mediaprep.fit import chroma, encoders
+from mediaprep.fit import chroma, encoders, resize
 from mediaprep.fit import image as fit
+from mediaprep.fit.image_search import QualitySearch
 from mediaprep.preflight.probe import probe_image
 from mediaprep.preflight.sniff import sniff
 from mediaprep.profiles import WECHAT
@@ -48,7 +49,7 @@ def test_never_over_budget_and_size_follows_budget(photo, budget):
         # The phone's size, at a quality that leaves no room for one step more.
         assert max(im.size) == fit.DISPLAY_SIDE
         assert enc.quality >= 80
-        assert len(encoders.encode_jpegli(fit._resize(photo, fit.DISPLAY_SIDE), enc.quality + 1)) > budget \
+        assert len(encoders.encode_jpegli(resize.to_side(photo, fit.DISPLAY_SIDE), enc.quality + 1)) > budget \
             or enc.quality == fit.MAX_QUALITY
     else:
         # Too small a budget for 1080 px at FLOOR_QUALITY: a smaller picture, not mush.
@@ -58,17 +59,17 @@ def test_never_over_budget_and_size_follows_budget(photo, budget):
 
 
 def test_quality_search_finds_the_exhaustive_answer_in_few_encodes(photo):
-    img = fit._resize(photo, fit.DISPLAY_SIDE)
+    img = resize.to_side(photo, fit.DISPLAY_SIDE)
     sizes = {q: len(encoders.encode_jpegli(img, q)) for q in range(fit.FLOOR_QUALITY, fit.MAX_QUALITY + 1)}
     total = 0
     for budget in (sizes[45] + 1, sizes[80] - 1, sizes[90], sizes[97] + 10, 10 ** 7):
-        search = fit._Search(photo, budget, encoders.encode_jpegli)
+        search = QualitySearch(photo, budget, encoders.encode_jpegli)
         q = search.best_quality(fit.DISPLAY_SIDE, fit.FLOOR_QUALITY, fit.MAX_QUALITY)
         expected = max(q for q, n in sizes.items() if n <= budget)
         assert q == expected, budget
         total += search.encodes
     assert total <= 30  # bisection over [30, 100] takes 7 each
-    search = fit._Search(photo, sizes[fit.FLOOR_QUALITY] - 1, encoders.encode_jpegli)
+    search = QualitySearch(photo, sizes[fit.FLOOR_QUALITY] - 1, encoders.encode_jpegli)
     assert search.best_quality(fit.DISPLAY_SIDE, fit.FLOOR_QUALITY, fit.MAX_QUALITY) is None
 
 
@@ -93,7 +94,7 @@ def test_transparency_is_flattened_after_resizing_like_before(photo):
     rgba.putalpha(alpha)
     enc, _ = fit.fit_jpeg(rgba, 128_000)
     got = _decoded(enc.data).convert("RGB")
-    expected = fit._resize(fit._flatten(rgba), fit.DISPLAY_SIDE)
+    expected = resize.to_side(fit._flatten(rgba), fit.DISPLAY_SIDE)
     assert got.size == expected.size
     diff = ImageStat.Stat(ImageChops.difference(got, expected)).mean
     assert max(diff) < 3  # JPEG noise only
@@ -150,9 +151,9 @@ def _coloured_lines() -> Image.Image:
 
 
 def test_chroma_detail_tells_colour_detail_from_a_photo(photo):
-    at_display = fit._resize(photo, fit.DISPLAY_SIDE)
+    at_display = resize.to_side(photo, fit.DISPLAY_SIDE)
     assert chroma.chroma_detail(at_display) < fit.GROW_IF_CHROMA
-    assert chroma.chroma_detail(fit._resize(_coloured_lines(), fit.DISPLAY_SIDE)) > 2 * fit.GROW_IF_CHROMA
+    assert chroma.chroma_detail(resize.to_side(_coloured_lines(), fit.DISPLAY_SIDE)) > 2 * fit.GROW_IF_CHROMA
 
 
 def test_colour_detail_grows_past_the_display_side():
@@ -193,8 +194,8 @@ def test_resize_in_halves_gives_pillows_pixels(photo, mode, side):
     scale = side / max(src.size)
     size = (round(src.width * scale), round(src.height * scale))
     with ThreadPoolExecutor(2) as pool:
-        halves = fit._resize(src, side, pool)
-    whole = src.resize(size, Image.Resampling.LANCZOS, reducing_gap=fit.REDUCING_GAP)
+        halves = resize.to_side(src, side, pool)
+    whole = src.resize(size, Image.Resampling.LANCZOS, reducing_gap=resize.REDUCING_GAP)
     assert halves.mode == src.mode and halves.size == size
     assert halves.tobytes() == whole.tobytes()
 
@@ -258,11 +259,9 @@ def test_phone_view_in_halves_is_the_plain_resize(photo):
     """--measure's view of a picture: the same pixels with and without threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mediaprep.fit.resize import lanczos
-
     with ThreadPoolExecutor(2) as pool:
         for size in [(1080, 675), (1079, 674), (601, 376)]:
-            assert lanczos(photo, size, pool).tobytes() == photo.resize(size, Image.Resampling.LANCZOS).tobytes()
+            assert resize.lanczos(photo, size, pool).tobytes() == photo.resize(size, Image.Resampling.LANCZOS).tobytes()
 
 
 def test_background_work_keeps_the_spare_core(monkeypatch):

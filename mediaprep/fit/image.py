@@ -11,6 +11,8 @@ when the budget cannot buy even FLOOR_QUALITY there. Encoding is jpegli (baselin
 4:2:0), which scores higher than libjpeg-turbo at the same bytes on SSIMULACRA2.
 Most of the time goes to decoding and resizing, so both take shortcuts that were
 measured not to cost visible quality (DECODE_SIDE, REDUCING_GAP, _normalize).
+The quality search at one size is image_search.py, the resizing resize.py; with a
+thread pool, side work and second encodes run beside the search (same bytes).
 bench/image.py measures the result against ImageMagick in the same run.
 """
 from __future__ import annotations
@@ -37,7 +39,8 @@ from ..tools import threads
 from .chroma import FULL_CHROMA_IF_DETAIL, FULL_CHROMA_QUALITY, chroma_detail, encode_444
 from .encoders import pick_encoder as _pick_encoder
 from .image_decode import decode, flatten, normalize, to_srgb
-from .resize import lanczos
+from .image_search import QualitySearch
+from .resize import box_reduced
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
 # the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and
@@ -73,12 +76,6 @@ CANDIDATE_SIDES = (960, 864, 768, 640, 560, 480, 400, 320, 240, 160, 120, 80)
 # side**1.5 for noisy photos and side**2 for flat graphics); used only to guess the next
 # side to try, every guess is encoded and checked.
 SIDE_EXPONENT = 1.7
-# The quality search starts at GUESS_QUALITY (typical at 1080 px for both budgets) and,
-# until the answer is bracketed, steps assuming the bytes grow this much per quality
-# step (about the median above q88 going up, below it going down; tuned on the sweep).
-GUESS_QUALITY = 88
-STEP_UP = 1.10
-STEP_DOWN = 1.04
 # JPEGs are decoded at a reduced DCT scale (1/2, 1/4, 1/8) when that still leaves this
 # many pixels on the long side: a 2560 px photo decodes at 1280 in a third of the time,
 # and then needs only a short Lanczos to 1080. Scores as Pillow's box reduction does
@@ -105,8 +102,8 @@ _to_srgb = to_srgb
 
 # Resizing is most of our time (encodes are 5-10 ms at 1080 px; a Lanczos from 4 MP is
 # 60-100 ms). Pillow first box-reduces by an integer factor while the rest of the way is
-# still at least REDUCING_GAP times, then finishes with Lanczos: 2560 px -> 1080 goes
-# 2x box + 1.19x Lanczos in 45% of the time, for -1.0 SSIMULACRA2 at 128,000 B on the
+# still at least REDUCING_GAP times (fit/resize.py), then finishes with Lanczos: 2560
+# px -> 1080 goes 2x box + 1.19x Lanczos in 45% of the time, for -1.0 SSIMULACRA2 at 128,000 B on the
 # sweep's 2560 px photos (-0.5 at 64,000). JPEGs get the same 2x step for free from a
 # DCT-scaled decode (DECODE_SIDE), at the same quality. After such a 2x step (box or DCT)
 # a light unsharp mask on the final picture (SHARPEN; size and quality are chosen first,
@@ -115,158 +112,12 @@ _to_srgb = to_srgb
 # checked on gnome + the other /usr/share/backgrounds: 82.88 -> 83.01 and 73.18 -> 73.27.
 # On every resize it lost up to 0.9 on pictures Lanczos-resized straight from 1920 px;
 # radius 1.0 at 50% or 1.5 at 30% lost 1-1.7 mean.
-REDUCING_GAP = 1.0
 SHARPEN = (0.8, 30)  # UnsharpMask radius, percent: after a 2x step, at DISPLAY_SIDE or more
-
-
-def _resize(src: Image.Image, long_side: int, pool: Executor | None = None) -> Image.Image:
-    w, h = src.size
-    if max(w, h) <= long_side:
-        return src
-    scale = long_side / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if not _box_reduced(src, long_side):  # one Lanczos pass: it can run in halves
-        return lanczos(src, size, pool)
-    return src.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
-
-
-def _box_reduced(src: Image.Image, long_side: int) -> bool:
-    """Whether _resize takes Pillow's integer box step on the way to long_side."""
-    return max(src.size) >= 2 * REDUCING_GAP * long_side
 
 
 def _sharpen(im: Image.Image) -> Image.Image:
     radius, percent = SHARPEN
     return im.filter(ImageFilter.UnsharpMask(radius=radius, percent=percent, threshold=0))
-
-
-class _Search:
-    """Remembers every encode so no (size, quality) pair is encoded twice.
-
-    With a thread pool, the search also encodes a second quality beside the one it
-    needs (``also``): the neighbour that would close the bracket if the guess turns
-    out one step off. jpegli runs without the GIL, so the pair costs one encode's
-    time; the answer is the same as without the pool (the highest quality that
-    fits), found in fewer rounds."""
-
-    def __init__(self, src: Image.Image, budget: int, encode: Callable[[Image.Image, int], bytes],
-                 dct_reduced: bool = False, pool: Executor | None = None):
-        self.src = src
-        self.dct_reduced = dct_reduced  # src is a DCT-scaled decode (a 2x step or more)
-        self.budget = budget
-        self.encode = encode
-        self.pool = pool
-        self.resized: dict[int, Image.Image] = {}
-        self.cache: dict[tuple[int, int], bytes] = {}
-        self.pending: dict[tuple[int, int], Future[bytes]] = {}
-        self.encodes = 0
-
-    def image(self, side: int) -> Image.Image:
-        if side not in self.resized:
-            self.resized[side] = _flatten(_resize(self.src, side, self.pool))
-        return self.resized[side]
-
-    def size_at(self, side: int, q: int) -> int:
-        return len(self.bytes_at(side, q))
-
-    def fits(self, side: int, q: int) -> bool:
-        return self.size_at(side, q) <= self.budget
-
-    def bytes_at(self, side: int, q: int) -> bytes:
-        key = (side, q)
-        if key not in self.cache:
-            ahead = self.pending.pop(key, None)
-            if ahead is not None and not ahead.cancel():  # started: its result is near
-                self.cache[key] = ahead.result()
-            else:  # not asked for, or still queued behind other work: encode it here
-                self.cache[key] = self.encode(self.image(side), q)
-            self.encodes += 1
-        return self.cache[key]
-
-    def also(self, side: int, q: int, lo: int, hi: int) -> None:
-        """Start encoding quality q on the pool (when there is one, q is in [lo, hi]
-        and not known yet), for bytes_at to pick up."""
-        key = (side, q)
-        if self.pool is None or not lo <= q <= hi or key in self.cache or key in self.pending:
-            return
-        self.pending[key] = self.pool.submit(self.encode, self.image(side), q)
-
-    def drop_pending(self) -> None:
-        """Cancel the encodes still queued (those running finish unread)."""
-        for ahead in self.pending.values():
-            ahead.cancel()
-        self.pending.clear()
-
-    def _settle(self, side: int, good: int, bad: int) -> tuple[int, int]:
-        """The bracket narrowed by what the pool has encoded at this side (an encode
-        still queued or running is not waited for)."""
-        for (s, q), ahead in list(self.pending.items()):
-            if s == side and good < q < bad and ahead.done():
-                if self.fits(side, q):
-                    good = q
-                else:
-                    bad = q
-        return good, bad
-
-    def best_quality(self, side: int, lo: int, hi: int, start: int = GUESS_QUALITY) -> int | None:
-        """Highest quality in [lo, hi] that fits, or None. Sizes grow with quality.
-
-        Starts at GUESS_QUALITY; while only one side of the answer is known, steps by
-        the typical growth of jpegli's bytes per quality step; once bracketed,
-        interpolates on log(bytes), bisecting whenever a step fails to halve the
-        interval (bytes grow ~2% a step at q70 but ~20% at q97, so pure interpolation
-        stalls). 3.4 encodes on average on the sweep's pictures, where bisection over
-        [30, 100] took 6.3, for the same answers.
-        """
-        good, bad = lo - 1, hi + 1  # highest known to fit, lowest known to miss
-        if (side, lo) in self.cache:  # _shrink has tried it already
-            if not self.fits(side, lo):
-                return None
-            good = lo
-            if good == hi:
-                return hi
-        q = min(max(start, good + 1), hi)
-        misses: list[int] = []  # qualities that missed, before anything fitted
-        halve = False
-        while True:
-            width = bad - good
-            # The neighbour that decides the answer if q is one step off: below q
-            # when q is the highest quality possible or above one that fitted, above
-            # q when only misses are known (none on a first guess in the middle).
-            if q == hi or good >= lo:
-                self.also(side, q - 1, good + 1, bad - 1)
-            elif bad <= hi:
-                self.also(side, q + 1, good + 1, bad - 1)
-            if self.fits(side, q):
-                good = q
-            else:
-                bad = q
-                misses.append(q)
-            good, bad = self._settle(side, good, bad)
-            if bad - good <= 1:
-                break
-            if good >= lo and bad <= hi:
-                if halve:
-                    q = (good + bad) // 2
-                else:
-                    a, b = math.log(self.size_at(side, good)), math.log(self.size_at(side, bad))
-                    t = (math.log(self.budget) - a) / (b - a) if b > a else 0.5
-                    q = min(max(good + round(t * (bad - good)), good + 1), bad - 1)
-                # Bisect next when this step kept more than half the interval.
-                halve = (bad - good) * 2 > width and not halve
-            elif good >= lo:
-                room = math.log(self.budget / self.size_at(side, good))
-                q = min(hi, good + max(1, math.ceil(room / math.log(STEP_UP))))
-            else:
-                over = math.log(self.size_at(side, bad) / self.budget)
-                step = math.log(STEP_DOWN)
-                if len(misses) >= 2 and misses[-2] != bad:
-                    # Low qualities gain few bytes a step: measure the slope, and aim past
-                    # the budget so the next try brackets the answer.
-                    step = math.log(self.size_at(side, misses[-2]) / self.size_at(side, bad))
-                    step = max(step / (misses[-2] - bad), 1e-4) / 1.5
-                q = max(lo, bad - max(1, math.ceil(over / step)))
-        return good if good >= lo else None
 
 
 def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
@@ -281,7 +132,7 @@ def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
     return float(s1 * (budget / b1) ** (1 / gamma))
 
 
-def _grow(search: _Search, start: int, top: int, q: int, tries: int = 3) -> int:
+def _grow(search: QualitySearch, start: int, top: int, q: int, tries: int = 3) -> int:
     """Largest long side in [start, top] that fits at quality q (start must fit)."""
     good, bad = start, top + 1
     known = [(start, search.size_at(start, q))]
@@ -301,7 +152,7 @@ def _grow(search: _Search, start: int, top: int, q: int, tries: int = 3) -> int:
     return good
 
 
-def _shrink(search: _Search, display: int, floor_q: int) -> tuple[int, int]:
+def _shrink(search: QualitySearch, display: int, floor_q: int) -> tuple[int, int]:
     """The budget misses floor_q even at the display side: the largest smaller side
     that fits floor_q (then its best quality), or the lowest quality we accept at the
     smallest side."""
@@ -355,7 +206,7 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
     gives the full picture for growing past src's size. ``pool``: threads to sharpen
     and encode on beside this one; the result is the same without them.
     """
-    search = _Search(_normalize(src), budget, encode or _pick_encoder(),
+    search = QualitySearch(_normalize(src), budget, encode or _pick_encoder(),
                      dct_reduced=full_size is not None, pool=pool)
     long_side = max(src.size)
     display = min(DISPLAY_SIDE, long_side)
@@ -383,14 +234,14 @@ class _Ahead:
     sharpened: Future[Image.Image] | None = None
 
 
-def _sharpens(search: _Search, side: int) -> bool:
+def _sharpens(search: QualitySearch, side: int) -> bool:
     """Whether the picture at this side is sharpened (see SHARPEN): it came through a
     2x step, a DCT-scaled decode or Pillow's box reduction."""
     return side >= DISPLAY_SIDE and max(search.src.size) > side \
-        and (search.dct_reduced or _box_reduced(search.src, side))
+        and (search.dct_reduced or box_reduced(search.src, side))
 
 
-def _fit(search: _Search, budget: int, floor_q: int, display: int,
+def _fit(search: QualitySearch, budget: int, floor_q: int, display: int,
          full_size: Callable[[], Image.Image] | None,
          ahead: _Ahead) -> tuple[Encoded, int]:
     long_side = max(search.src.size)
@@ -401,7 +252,7 @@ def _fit(search: _Search, budget: int, floor_q: int, display: int,
         detail = ahead.detail.result() if ahead.detail else chroma_detail(search.image(display))
     if detail >= FULL_CHROMA_IF_DETAIL:
         # Colour that 4:2:0 smears, and room in the budget: 4:4:4 when it fits at a high quality.
-        full = _Search(search.image(display), budget, encode_444)
+        full = QualitySearch(search.image(display), budget, encode_444)
         full_q = full.best_quality(display, FULL_CHROMA_QUALITY, MAX_QUALITY)
         search.encodes += full.encodes
         if full_q is not None:
@@ -432,7 +283,7 @@ def _fit(search: _Search, budget: int, floor_q: int, display: int,
         # The picture sharpened early is this one when the search ended at the display side.
         early = ahead.sharpened if side == display else None
         sharp_im = early.result() if early is not None else _sharpen(im)
-        sharp = _Search(sharp_im, budget, search.encode, pool=search.pool)
+        sharp = QualitySearch(sharp_im, budget, search.encode, pool=search.pool)
         sharp_q = sharp.best_quality(side, min(q, floor_q), q, start=q)
         sharp.drop_pending()
         search.encodes += sharp.encodes

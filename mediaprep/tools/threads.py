@@ -35,16 +35,21 @@ def pool() -> ThreadPoolExecutor | None:
     """The shared pool, or None when this process may use only one core
     (MEDIAPREP_THREADS=1, or one usable core)."""
     global _pool, _pool_pid, _background
-    cores = env.threads() or env.cores()  # MEDIAPREP_THREADS, else the usable cores
-    if cores < 2:
+    workers = _workers()
+    if workers < 2:
         return None
     if _pool is None or _pool_pid != os.getpid():
         # After a fork the parent's pool has no threads in this process (its tasks
         # would wait forever), and none of its background work runs here.
-        _pool = ThreadPoolExecutor(max_workers=min(cores, MAX_WORKERS), thread_name_prefix="mediaprep")
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mediaprep")
         _pool_pid = os.getpid()
         _background = 0
     return _pool
+
+
+def _workers() -> int:
+    """Threads the pool has: MEDIAPREP_THREADS, else the usable cores, at most MAX_WORKERS."""
+    return min(env.threads() or env.cores(), MAX_WORKERS)
 
 
 def background(work: Callable[[], _A]) -> Future[_A] | None:
@@ -73,7 +78,7 @@ def spare() -> ThreadPoolExecutor | None:
     """The pool when it has a core no background work holds, else None: for work that
     only pays on an idle core (the image fit's side work and second encodes)."""
     p = pool()
-    if p is None or _background >= min(env.threads() or env.cores(), MAX_WORKERS) - 1:
+    if p is None or _background >= _workers() - 1:
         return None
     return p
 
