@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, JpegImagePlugin
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat, JpegImagePlugin
 
 import mediaprep
 from mediaprep.errors import CannotComply
@@ -198,6 +198,57 @@ def test_resize_in_halves_gives_pillows_pixels(photo, mode, side):
     whole = src.resize(size, Image.Resampling.LANCZOS, reducing_gap=resize.REDUCING_GAP)
     assert halves.mode == src.mode and halves.size == size
     assert halves.tobytes() == whole.tobytes()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+@pytest.mark.parametrize("size", [(1080, 675), (777, 1001), (300, 65)])
+@pytest.mark.parametrize("radius", [0.8, 2.5])
+def test_unsharp_in_halves_gives_pillows_pixels(photo, mode, size, radius):
+    """The two-thread unsharp mask is Pillow's, pixel for pixel, across the seam, at
+    even and odd heights and at the smallest height that is split."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mediaprep.fit.sharpen import MIN_SPLIT_ROWS, unsharp
+
+    src = photo.resize(size, Image.Resampling.LANCZOS)
+    src = src.convert(mode) if mode != "RGBA" else _transparent(src)
+    assert src.height >= MIN_SPLIT_ROWS
+    whole = src.filter(ImageFilter.UnsharpMask(radius=radius, percent=30, threshold=0))
+    with ThreadPoolExecutor(2) as pool:
+        halves = unsharp(src, radius, 30, pool)
+    assert halves.mode == src.mode and halves.size == src.size
+    assert halves.tobytes() == whole.tobytes()
+    assert halves.tobytes() != src.tobytes()  # it did sharpen
+
+
+def test_search_cancels_neighbours_it_has_passed(photo):
+    """The neighbouring qualities the search queued on a busy pool are cancelled once
+    the bracket has moved past them (they would only delay the pool's other work),
+    and the answer is the one found without a pool."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mediaprep.fit.image_search import QualitySearch
+
+    pic = photo.resize((1080, 675), Image.Resampling.LANCZOS)
+    alone = QualitySearch(pic, 128_000, encoders.encode_jpegli).best_quality(1080, 40, 100)
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(release.wait, 30)  # the pool's only thread is busy meanwhile
+        search = QualitySearch(pic, 128_000, encoders.encode_jpegli, pool=pool)
+        queued: list[tuple[int, int]] = []
+        also = search.also
+
+        def record(side: int, q: int, lo: int, hi: int) -> None:
+            also(side, q, lo, hi)
+            if (side, q) in search.pending:
+                queued.append((side, q))
+
+        search.also = record  # type: ignore[method-assign]
+        assert search.best_quality(1080, 40, 100) == alone
+        release.set()
+    assert queued, "the search queued no neighbour"
+    assert search.pending == {}
 
 
 @pytest.mark.parametrize("budget", [128_000, 64_000, 20_000, 6_000])

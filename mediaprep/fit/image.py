@@ -24,7 +24,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from ..errors import CannotComply
 from ..formats import FormatError, jpeg
@@ -41,6 +41,7 @@ from .encoders import pick_encoder as _pick_encoder
 from .image_decode import decode, flatten, normalize, to_srgb
 from .image_search import QualitySearch
 from .resize import box_reduced
+from .sharpen import unsharp
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
 # the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and
@@ -115,9 +116,9 @@ _to_srgb = to_srgb
 SHARPEN = (0.8, 30)  # UnsharpMask radius, percent: after a 2x step, at DISPLAY_SIDE or more
 
 
-def _sharpen(im: Image.Image) -> Image.Image:
+def _sharpen(im: Image.Image, pool: Executor | None = None) -> Image.Image:
     radius, percent = SHARPEN
-    return im.filter(ImageFilter.UnsharpMask(radius=radius, percent=percent, threshold=0))
+    return unsharp(im, radius, percent, pool)
 
 
 def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
@@ -217,7 +218,7 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
         at_display = search.image(display)
         ahead.detail = pool.submit(chroma_detail, at_display)
         if _sharpens(search, display):
-            ahead.sharpened = pool.submit(_sharpen, at_display)
+            ahead.sharpened = pool.submit(_sharpen, at_display, pool)
     try:
         return _fit(search, budget, floor_q, display, full_size, ahead)
     finally:
@@ -282,7 +283,7 @@ def _fit(search: QualitySearch, budget: int, floor_q: int, display: int,
         # on it); the sharpened picture then takes the highest quality that still fits.
         # The picture sharpened early is this one when the search ended at the display side.
         early = ahead.sharpened if side == display else None
-        sharp_im = early.result() if early is not None else _sharpen(im)
+        sharp_im = early.result() if early is not None else _sharpen(im, search.pool)
         sharp = QualitySearch(sharp_im, budget, search.encode, pool=search.pool)
         sharp_q = sharp.best_quality(side, min(q, floor_q), q, start=q)
         sharp.drop_pending()

@@ -84,13 +84,18 @@ class QualitySearch:
 
     def _settle(self, side: int, good: int, bad: int) -> tuple[int, int]:
         """The bracket narrowed by what the pool has encoded at this side (an encode
-        still queued or running is not waited for)."""
+        still queued or running is not waited for). Encodes still queued for
+        qualities the bracket has passed are cancelled: they would only hold up the
+        pool's other work (the fit's sharpening)."""
         for (s, q), ahead in list(self.pending.items()):
             if s == side and good < q < bad and ahead.done():
                 if self.fits(side, q):
                     good = q
                 else:
                     bad = q
+        for (s, q), ahead in list(self.pending.items()):
+            if s == side and not good < q < bad and ahead.cancel():
+                del self.pending[(s, q)]
         return good, bad
 
     def best_quality(self, side: int, lo: int, hi: int, start: int = GUESS_QUALITY) -> int | None:
