@@ -136,3 +136,26 @@ def test_a_photo_starts_no_other_program(copy_of, tmp_path: Path, command: str) 
 def test_the_version_attribute_is_the_installed_version() -> None:
     """--version prints mediaprep.__version__ (reading installed metadata costs ~20 ms)."""
     assert mediaprep.__version__ == metadata.version("mediaprep")
+
+
+def test_the_script_freezes_the_collector_only_at_its_end(copy_of, tmp_path: Path) -> None:
+    """``run`` (the script, ``python -m mediaprep``) ends with the collector frozen, so
+    the exit's collections skip every object the modules made; exit codes and output
+    are the command's. ``main``, which a host (click's test runner) calls and lives
+    on after, leaves the collector alone."""
+    src = copy_of("images/photo_rotated_gps.jpg")
+    probe = ("import gc, sys\nfrom mediaprep.cli.main import {fn}\ntry:\n    {fn}()\n"
+             "except SystemExit as exc:\n    print('EXIT', exc.code, 'FROZEN', gc.get_freeze_count())\n")
+    for fn, frozen in (("run", True), ("main", False)):
+        res = subprocess.run([sys.executable, "-c", probe.format(fn=fn), "check", str(src)],
+                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        line = next(ln for ln in res.stdout.splitlines() if ln.startswith("EXIT "))
+        code, count = int(line.split()[1]), int(line.split()[3])
+        assert code == 5, res.stdout + res.stderr  # the photo is over the image limit
+        assert (count > 0) is frozen, line
+    res = subprocess.run([sys.executable, "-m", "mediaprep", "check", str(src)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 5 and src.name in res.stdout + res.stderr
+    res = subprocess.run([EXE, "check", str(tmp_path / "missing.jpg")], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert res.returncode == 4 and "Traceback" not in res.stderr

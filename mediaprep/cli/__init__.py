@@ -1,5 +1,6 @@
 """The command line: click commands over the library; the only place errors become
-exit codes. ``main`` (the `mediaprep` script) is the command group in main.py."""
+exit codes. ``main`` is the command group in main.py; ``run`` (the `mediaprep`
+script) runs it as a process of its own."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,6 @@ import os
 # user set wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from .main import main  # noqa: E402 - after the setting, which numpy reads when it loads
+from .main import main, run  # noqa: E402 - after the setting, which numpy reads when it loads
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

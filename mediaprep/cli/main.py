@@ -9,6 +9,7 @@ are added to every command as well as to the group (see messages.Verbosity).
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import signal
 import traceback
@@ -181,6 +182,20 @@ def main() -> None:
 
 
 main.params.extend(global_params())
+
+
+def run() -> None:
+    """The `mediaprep` script (and ``python -m mediaprep``): ``main`` in a process of
+    its own, which ends when it returns."""
+    try:
+        main()
+    finally:
+        # Python's last collections at exit walk every object the ~200 modules made
+        # (15 ms of a 0.2 s `prepare`) to free what the end of the process frees
+        # anyway. Frozen objects are skipped; streams are still flushed, files
+        # closed and exit handlers run. (Not in ``main``: a host that calls it, as
+        # click's test runner does, lives on and needs its collector.)
+        gc.freeze()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
