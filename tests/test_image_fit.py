@@ -200,6 +200,28 @@ def test_resize_in_halves_gives_pillows_pixels(photo, mode, side):
     assert halves.tobytes() == whole.tobytes()
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("shape", [(1000, 2500), (1200, 2500), (1600, 2560)])
+def test_tall_pictures_resize_the_same_on_any_thread_count(photo, mode, shape):
+    """A picture about twice as tall as wide: Pillow's one call may run its columns
+    pass first (rounding differently), so the fit makes its own two calls, rows
+    first, with one thread or two: the same bytes either way, and those of Pillow's
+    two passes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    src = photo.resize(shape, Image.Resampling.LANCZOS)
+    src = src if mode == "RGB" else _transparent(src)
+    size = (round(shape[0] * 1080 / shape[1]), 1080)
+    with ThreadPoolExecutor(2) as pool:
+        two = resize.lanczos(src, size, pool)
+    one = resize.lanczos(src, size, None)
+    assert two.size == one.size == size and two.mode == one.mode == mode
+    assert two.tobytes() == one.tobytes()
+    pic = src.convert("RGBa") if mode == "RGBA" else src
+    passes = pic.resize((size[0], shape[1]), Image.Resampling.LANCZOS).resize(size, Image.Resampling.LANCZOS)
+    assert one.tobytes() == (passes.convert("RGBA") if mode == "RGBA" else passes).tobytes()
+
+
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
 @pytest.mark.parametrize("size", [(1080, 675), (777, 1001), (300, 65)])
 @pytest.mark.parametrize("radius", [0.8, 2.5])
