@@ -223,7 +223,7 @@ def test_tall_pictures_resize_the_same_on_any_thread_count(photo, mode, shape):
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
-@pytest.mark.parametrize("size", [(1080, 675), (777, 1001), (300, 65)])
+@pytest.mark.parametrize("size", [(1080, 675), (777, 1001), (400, 1200), (300, 65)])
 @pytest.mark.parametrize("radius", [0.8, 2.5])
 def test_unsharp_in_halves_gives_pillows_pixels(photo, mode, size, radius):
     """The two-thread unsharp mask is Pillow's, pixel for pixel, across the seam, at
