@@ -174,6 +174,30 @@ def test_flat_picture_grows_while_near_lossless():
     assert enc.quality >= fit.GROW_FLAT_QUALITY
 
 
+def test_growing_stops_before_a_step_of_a_few_pixels():
+    """Each larger side tried costs a resize of the whole picture: after a first
+    growth the next is tried only when it is at least MIN_STEP larger. Here the
+    first growth (1784 px) fits with 2.5% of the budget to spare, and the next
+    guess is 1.8% larger: it is not tried."""
+    from mediaprep.fit.image_search import QualitySearch
+
+    def bytes_at(side: int) -> int:
+        return round(53_157 * (side / 1080) ** 1.5 * (1 + (side - 1080) / 9000))
+
+    tried: list[int] = []
+
+    class Sizes(QualitySearch):
+        def size_at(self, side: int, q: int) -> int:
+            tried.append(side)
+            return bytes_at(side)
+
+    search = Sizes(Image.new("RGB", (8, 8)), 128_000, encoders.encode_jpegli)
+    side = fit._grow(search, 1080, 2560, 95)
+    assert tried == [1080, side] and bytes_at(side) <= 128_000
+    after = fit._guess_side([(s, bytes_at(s)) for s in tried], int(128_000 * 0.98)) // 8 * 8
+    assert side < after < side * (1 + fit.MIN_STEP)  # the step it did not take
+
+
 # ------------------------------------------------------------------ threads
 
 def _transparent(photo: Image.Image) -> Image.Image:
@@ -187,7 +211,8 @@ def _transparent(photo: Image.Image) -> Image.Image:
 def test_resize_in_halves_gives_pillows_pixels(photo, mode, side):
     """The two-thread Lanczos is Pillow's own resize, pixel for pixel (RGBA: premultiplied
     through both passes, as Pillow does), at even, odd and nearly-unchanged sizes
-    (777 px takes Pillow's box step instead, which stays one call)."""
+    (777 px takes Pillow's box step first, then Lanczos over the reduced picture's
+    share of it)."""
     from concurrent.futures import ThreadPoolExecutor
 
     src = photo if mode == "RGB" else _transparent(photo)
@@ -214,9 +239,11 @@ def test_tall_pictures_resize_the_same_on_any_thread_count(photo, mode, shape):
     size = (round(shape[0] * 1080 / shape[1]), 1080)
     with ThreadPoolExecutor(2) as pool:
         two = resize.lanczos(src, size, pool)
+        reduced_two = resize.to_side(src, 777, pool)  # the box step, then Lanczos
     one = resize.lanczos(src, size, None)
     assert two.size == one.size == size and two.mode == one.mode == mode
     assert two.tobytes() == one.tobytes()
+    assert reduced_two.tobytes() == resize.to_side(src, 777, None).tobytes()
     pic = src.convert("RGBa") if mode == "RGBA" else src
     passes = pic.resize((size[0], shape[1]), Image.Resampling.LANCZOS).resize(size, Image.Resampling.LANCZOS)
     assert one.tobytes() == (passes.convert("RGBA") if mode == "RGBA" else passes).tobytes()

@@ -64,6 +64,7 @@ GROW_IF_CHROMA = 8.0
 GROW_QUALITY = 83
 GROW_FLAT_QUALITY = 95
 MIN_GROWTH = 1.2  # grow only by at least this much: a few % more pixels buy nothing
+MIN_STEP = 0.02  # after growing, try a larger side again only if it is this much larger
 MAX_SIDE = 2560  # nothing larger ever scored better on the sweeps
 MAX_QUALITY = 100  # flat pictures fit even this at 1080 px; the budget is there to use
 # At DISPLAY_SIDE we accept any quality down to this before shrinking below it. On the
@@ -144,6 +145,8 @@ def _grow(search: QualitySearch, start: int, top: int, q: int, tries: int = 3) -
         side = min(bad - 1, top, int(guess) // 8 * 8)
         if side <= good or (good == start and side < start * MIN_GROWTH):
             break
+        if good > start and side - good < good * MIN_STEP:
+            break  # a few pixels more (1872 -> 1880 px) for another full-size resize
         size = search.size_at(side, q)
         known.append((side, size))
         if size <= search.budget:

@@ -45,9 +45,16 @@ def to_side(src: Image.Image, long_side: int, pool: Executor | None = None) -> I
         return src
     scale = long_side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if not box_reduced(src, long_side):  # one Lanczos pass: it can run in halves
+    if not box_reduced(src, long_side):
         return lanczos(src, size, pool)
-    return src.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    # Pillow's resize(size, LANCZOS, reducing_gap=REDUCING_GAP): a box reduction by
+    # whole factors, then Lanczos over the part of the reduced picture that is the
+    # original (the last block of a row or column may be partial).
+    factor = (max(1, int(w / size[0] / REDUCING_GAP)), max(1, int(h / size[1] / REDUCING_GAP)))
+    premultiplied = _PREMULTIPLIED.get(src.mode)
+    pic = src.convert(premultiplied) if premultiplied else src
+    out = lanczos(pic.reduce(factor), size, pool, (w / factor[0], h / factor[1]))
+    return out.convert(src.mode) if premultiplied else out
 
 
 def box_reduced(src: Image.Image, long_side: int) -> bool:
@@ -55,35 +62,47 @@ def box_reduced(src: Image.Image, long_side: int) -> bool:
     return max(src.size) >= 2 * REDUCING_GAP * long_side
 
 
-def lanczos(src: Image.Image, size: tuple[int, int], pool: Executor | None) -> Image.Image:
-    """Lanczos to ``size``: rows, then columns; in halves on ``pool`` when there is one."""
+def lanczos(src: Image.Image, size: tuple[int, int], pool: Executor | None,
+            extent: tuple[float, float] | None = None) -> Image.Image:
+    """Lanczos to ``size``: rows, then columns; in halves on ``pool`` when there is one.
+    ``extent``: resize only the picture's (0, 0, *extent) (as Pillow's ``box``)."""
     width, height = size
     w, h = src.size
-    if size == src.size:
+    x1, y1 = extent or (w, h)
+    if size == src.size and (x1, y1) == (w, h):
         return src.copy()  # as Pillow's resize does
-    if src.mode not in ("RGB", "L", *_PREMULTIPLIED):
-        return src.resize(size, Image.Resampling.LANCZOS)  # not a picture the fit makes
+    if src.mode not in ("RGB", "L", *_PREMULTIPLIED, *_PREMULTIPLIED.values()):
+        return src.resize(size, Image.Resampling.LANCZOS, (0, 0, x1, y1))  # not a picture the fit makes
     premultiplied = _PREMULTIPLIED.get(src.mode)
     pic = src.convert(premultiplied) if premultiplied else src
+
+    def across(band: tuple[int, int, int, int]) -> Image.Image:  # the rows pass, on a band of rows
+        return _part(pic, band, (width, band[3] - band[1]), (0, 0, x1, band[3] - band[1]))
+
+    def down(rows: Image.Image, band: tuple[int, int, int, int]) -> Image.Image:  # the columns pass
+        return _part(rows, band, (band[2] - band[0], height), (0, 0, band[2] - band[0], y1))
+
     if pool is None or h < 2 or width < 2 or w * h > MAX_HALVED_PIXELS:
-        out = pic.resize((width, h), Image.Resampling.LANCZOS).resize(size, Image.Resampling.LANCZOS)
+        out = down(across((0, 0, w, h)), (0, 0, width, h))
     else:
         mid, centre = h // 2, width // 2
-        top, bottom = in_parallel(pool, lambda: _part(pic, (0, 0, w, mid), (width, mid)),
-                                  lambda: _part(pic, (0, mid, w, h), (width, h - mid)))
+        top, bottom = in_parallel(pool, lambda: across((0, 0, w, mid)), lambda: across((0, mid, w, h)))
         rows = Image.new(pic.mode, (width, h))
         rows.paste(top, (0, 0))
         rows.paste(bottom, (0, mid))
         del top, bottom
-        left, right = in_parallel(pool, lambda: _part(rows, (0, 0, centre, h), (centre, height)),
-                                  lambda: _part(rows, (centre, 0, width, h), (width - centre, height)))
+        left, right = in_parallel(pool, lambda: down(rows, (0, 0, centre, h)),
+                                  lambda: down(rows, (centre, 0, width, h)))
         out = Image.new(pic.mode, size)
         out.paste(left, (0, 0))
         out.paste(right, (centre, 0))
     return out.convert(src.mode) if premultiplied else out
 
 
-def _part(im: Image.Image, box: tuple[int, int, int, int], size: tuple[int, int]) -> Image.Image:
-    # A full-width band resized to the full width (or a full-height one to the full
-    # height) takes Pillow's one pass: its coefficients are those of the whole picture.
-    return im.crop(box).resize(size, Image.Resampling.LANCZOS)
+def _part(im: Image.Image, band: tuple[int, int, int, int], size: tuple[int, int],
+          box: tuple[float, float, float, float]) -> Image.Image:
+    """One pass over a band of ``im`` (a cropped copy, unless it is all of it): a band
+    of whole rows resized across, or of whole columns resized down, over ``box`` of
+    the band. Its coefficients are those of the whole picture's pass."""
+    part = im if band == (0, 0, *im.size) else im.crop(band)
+    return part.resize(size, Image.Resampling.LANCZOS, box)
