@@ -41,7 +41,7 @@ from .encoders import pick_encoder as _pick_encoder
 from .image_decode import decode, flatten, normalize, to_srgb
 from .image_search import QualitySearch
 from .resize import box_reduced
-from .sharpen import unsharp
+from .sharpen import sharpen
 
 # Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
 # the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and
@@ -108,18 +108,13 @@ _to_srgb = to_srgb
 # px -> 1080 goes 2x box + 1.19x Lanczos in 45% of the time, for -1.0 SSIMULACRA2 at 128,000 B on the
 # sweep's 2560 px photos (-0.5 at 64,000). JPEGs get the same 2x step for free from a
 # DCT-scaled decode (DECODE_SIDE), at the same quality. After such a 2x step (box or DCT)
-# a light unsharp mask on the final picture (SHARPEN; size and quality are chosen first,
+# a light unsharp mask on the final picture (``sharpen``; size and quality are chosen first,
 # then the quality is re-fitted) wins part of it back: on mate-backgrounds, 89.35 ->
 # 89.46 at 128,000 B (+0.2 to +0.8 on each 2560 px photo) and 82.92 -> 82.95 at 64,000;
 # checked on gnome + the other /usr/share/backgrounds: 82.88 -> 83.01 and 73.18 -> 73.27.
 # On every resize it lost up to 0.9 on pictures Lanczos-resized straight from 1920 px;
-# radius 1.0 at 50% or 1.5 at 30% lost 1-1.7 mean.
-SHARPEN = (0.8, 30)  # UnsharpMask radius, percent: after a 2x step, at DISPLAY_SIDE or more
-
-
-def _sharpen(im: Image.Image, pool: Executor | None = None) -> Image.Image:
-    radius, percent = SHARPEN
-    return unsharp(im, radius, percent, pool)
+# radius 1.0 at 50% or 1.5 at 30% lost 1-1.7 mean. That mask (radius 0.8, 30%) is now
+# done as the 3x3 kernel fitted to it, in half the time (fit/sharpen.py).
 
 
 def _guess_side(known: list[tuple[int, int]], budget: int) -> float:
@@ -221,7 +216,7 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
         at_display = search.image(display)
         ahead.detail = pool.submit(chroma_detail, at_display)
         if _sharpens(search, display):
-            ahead.sharpened = pool.submit(_sharpen, at_display, pool)
+            ahead.sharpened = pool.submit(sharpen, at_display, pool)
     try:
         return _fit(search, budget, floor_q, display, full_size, ahead)
     finally:
@@ -239,7 +234,7 @@ class _Ahead:
 
 
 def _sharpens(search: QualitySearch, side: int) -> bool:
-    """Whether the picture at this side is sharpened (see SHARPEN): it came through a
+    """Whether the picture at this side is sharpened (see ``sharpen``): it came through a
     2x step, a DCT-scaled decode or Pillow's box reduction."""
     return side >= DISPLAY_SIDE and max(search.src.size) > side \
         and (search.dct_reduced or box_reduced(search.src, side))
@@ -286,7 +281,7 @@ def _fit(search: QualitySearch, budget: int, floor_q: int, display: int,
         # on it); the sharpened picture then takes the highest quality that still fits.
         # The picture sharpened early is this one when the search ended at the display side.
         early = ahead.sharpened if side == display else None
-        sharp_im = early.result() if early is not None else _sharpen(im, search.pool)
+        sharp_im = early.result() if early is not None else sharpen(im, search.pool)
         sharp = QualitySearch(sharp_im, budget, search.encode, pool=search.pool)
         sharp_q = sharp.best_quality(side, min(q, floor_q), q, start=q)
         sharp.drop_pending()

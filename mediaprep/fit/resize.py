@@ -1,7 +1,7 @@
 """Resizing a picture for the image fit: to a long side, and Lanczos on two threads.
 
 ``to_side`` is the fit's resize. Past 2x it lets Pillow box-reduce by a whole factor
-first (REDUCING_GAP), which the fit then sharpens (see fit/image.py's SHARPEN); a
+first (REDUCING_GAP), which the fit then sharpens (see fit/sharpen.py); a
 shorter way is one Lanczos, which ``lanczos`` runs on two threads.
 
 ``lanczos`` is Pillow's Lanczos in two calls: its rows pass, then its columns pass
