@@ -197,5 +197,6 @@ def run() -> None:
         # click's test runner does, lives on and needs its collector.)
         gc.freeze()
 
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()
