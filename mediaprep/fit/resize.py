@@ -1,8 +1,8 @@
 """Resizing a picture for the image fit: to a long side, and Lanczos on two threads.
 
-``to_side`` is the fit's resize. Past 2x it lets Pillow box-reduce by a whole factor
-first (REDUCING_GAP), which the fit then sharpens (see fit/sharpen.py); a
-shorter way is one Lanczos, which ``lanczos`` runs on two threads.
+``to_side`` is the fit's resize. Past 2x it first box-reduces by a whole factor, as
+Pillow's ``reducing_gap`` does (REDUCING_GAP), and the fit then sharpens the result
+(fit/sharpen.py); either way it ends with ``lanczos``.
 
 ``lanczos`` is Pillow's Lanczos in two calls: its rows pass, then its columns pass
 (each rounds to 8 bits, and each computes a row, or a column, from that row alone).
@@ -12,11 +12,11 @@ the picture in between differently. The rows pass is run on the top and bottom h
 side by side, the columns pass on the left and right halves, and the halves are
 pasted together: the same bytes as the two calls, whatever the thread count (tests
 compare them, and with Pillow's one call where it goes rows first, as for every
-picture wider than tall), in 57% of the time at 1280 -> 1080 px and 59% at 2560 ->
-1080 px on two cores. Each half is a cropped copy resized one way: Pillow's ``box``
-would spare the copy but run the other pass too, at scale 1, which cost more than the
-split saved. RGBA goes through both passes premultiplied and is converted back once,
-as Pillow does.
+picture wider than tall), in 57-85% of the time at 1280 -> 1080 px and ~60% at
+2560 -> 1080 px on two cores (less when the other core is busy too). Each half is a
+cropped copy resized one way: Pillow's ``box`` would spare the copy but run the other
+pass too, at scale 1, which cost more than the split saved. RGBA goes through both
+passes premultiplied and is converted back once, as Pillow does.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from PIL import Image
 
 from ..tools.threads import in_parallel
 
-# Pillow box-reduces by an integer factor while the rest of the way is still at
+# to_side box-reduces by an integer factor while the rest of the way is still at
 # least this many times, then finishes with Lanczos: 2560 px -> 1080 goes 2x box +
 # 1.19x Lanczos in 45% of the time (the cost and the sharpening that wins it back are
 # in fit/image.py).
