@@ -5,9 +5,10 @@ size (fit/image.py, ``_sharpens``). It was chosen and tuned as Pillow's UnsharpM
 radius 0.8, 30%, threshold 0: a Gaussian blur (three box blurs, each pass rounded to
 8 bits) and a step on each pixel, 24 ms at 1080 x 675 px. At that radius nearly all
 of the blur is within one pixel, so one 3x3 convolution does the same work:
-KERNEL was fitted by least squares to UnsharpMask's output on 12 tuning photos at
-1080 px (bench/sharpen_kernel.py; RMS difference 0.27 of a level, a test checks it
-stays under 0.5 on another photo), and takes 12 ms.
+KERNEL was fitted by least squares to UnsharpMask's output on the 19 ubuntu-wallpapers
+(tuning pictures) at 1080 px (bench/sharpen_kernel.py; RMS difference 0.35 of a
+level, and a test checks it stays under 0.5 on a photo not among them), and takes
+12 ms.
 
 A convolution's row depends on the rows next to it alone, so the top and bottom
 halves are filtered side by side, each with a row of context beyond the seam: the
