@@ -15,14 +15,13 @@ import multiprocessing
 import sys
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _quality import Reference, load_view  # noqa: E402
 from image import find_images  # noqa: E402
 
-from mediaprep.fit import encoders, resize  # noqa: E402
-from mediaprep.fit import image as fit  # noqa: E402
+from mediaprep.fit import encoders, image_decode, resize  # noqa: E402
 
 SIDES = (640, 720, 800, 960, 1080, 1280, 1440, 1600, 1920, 2304, 2560)
 BUDGETS = (128_000, 64_000)
@@ -49,7 +48,7 @@ def _best_q(img: Image.Image, budget: int, sizes: dict[int, int]) -> int | None:
 def sweep_one(path: str) -> dict:
     with Image.open(path) as im:
         im.load()
-        src = fit._flatten(fit.ImageOps.exif_transpose(im))
+        src = image_decode.flatten(ImageOps.exif_transpose(im))
     ref = Reference(load_view(path))
     long_side = max(src.size)
     sides = sorted({s for s in SIDES if s < long_side} | ({long_side} if long_side <= 2560 else set()))

@@ -50,7 +50,10 @@ def _children_cpu() -> float:
 
 def wall(argv: list[str], n: int) -> tuple[float, float]:
     """Median wall and CPU seconds of ``argv``."""
-    subprocess.run(argv, capture_output=True, check=False)  # warm-up (page cache, ffmpeg cache)
+    warm = subprocess.run(argv, capture_output=True, check=False)  # warm-up (page cache, ffmpeg cache)
+    if warm.returncode not in (0, 5):  # 5: a picture checked over the limit is still a full run
+        sys.exit(f"bench: {' '.join(argv)} failed (exit {warm.returncode}): "
+                 + warm.stderr.decode(errors="replace").strip()[-300:])
     times, cpus = [], []
     for _ in range(n):
         t0, c0 = time.perf_counter(), _children_cpu()

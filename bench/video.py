@@ -85,6 +85,7 @@ def prepare_timed(src: Path, out_dir: Path, profile: Path) -> tuple[mediaprep.Ou
     res = mediaprep.prepare(src, out_dir=out_dir, profile=str(profile))
     return next(o for o in res.outputs if o.slot == "media"), time.monotonic() - t
 
+
 def single_pass(src: Path, out: Path, width: int, height: int, fps: float, video_kbps: int,
                 audio_kbps: int, audio_hz: int) -> None:
     kb = video_kbps * 1000

@@ -12,7 +12,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat, 
 
 import mediaprep
 from mediaprep.errors import CannotComply
-from mediaprep.fit import chroma, encoders, resize
+from mediaprep.fit import chroma, encoders, image_decode, resize
 from mediaprep.fit import image as fit
 from mediaprep.fit.image_search import QualitySearch
 from mediaprep.preflight.probe import probe_image
@@ -94,7 +94,7 @@ def test_transparency_is_flattened_after_resizing_like_before(photo):
     rgba.putalpha(alpha)
     enc, _ = fit.fit_jpeg(rgba, 128_000)
     got = _decoded(enc.data).convert("RGB")
-    expected = resize.to_side(fit._flatten(rgba), fit.DISPLAY_SIDE)
+    expected = resize.to_side(image_decode.flatten(rgba), fit.DISPLAY_SIDE)
     assert got.size == expected.size
     diff = ImageStat.Stat(ImageChops.difference(got, expected)).mean
     assert max(diff) < 3  # JPEG noise only
@@ -104,8 +104,8 @@ def test_transparency_is_flattened_after_resizing_like_before(photo):
 
 def test_opaque_alpha_is_dropped_without_compositing(photo):
     rgba = photo.convert("RGBA")
-    assert fit._normalize(rgba).mode == "RGB"
-    assert fit._normalize(rgba).tobytes() == photo.tobytes()
+    assert image_decode.normalize(rgba).mode == "RGB"
+    assert image_decode.normalize(rgba).tobytes() == photo.tobytes()
 
 
 def _png_with_exif_after_idat(path: Path) -> None:

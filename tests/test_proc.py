@@ -157,14 +157,18 @@ def test_run_all_runs_side_by_side_each_with_its_own_input():
 def test_run_all_stops_the_others_when_one_fails(tmp_path):
     pids = tmp_path / "pids"
     sleeper = f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(30)"
-    failer = "import sys, time; time.sleep(0.5); sys.stderr.write('lane two broke\\n'); sys.exit(3)"
+    failer = (f"import os, sys, time\n"  # breaks once both others are running
+              f"while not os.path.exists({str(pids)!r}) or len(open({str(pids)!r}).read().split()) < 2:\n"
+              f"    time.sleep(0.05)\n"
+              f"sys.stderr.write('lane two broke\\n'); sys.exit(3)")
     start = time.monotonic()
     with pytest.raises(ToolFailed) as err:
         proc.run_all([proc.Job([sys.executable, "-c", sleeper]), proc.Job([sys.executable, "-c", failer]),
                       proc.Job([sys.executable, "-c", sleeper])], timeout=60, tool="t")
     assert time.monotonic() - start < 10
     assert "lane two broke" in err.value.message  # the failure itself, not the others' kill
-    assert not any(_alive(int(pid)) for pid in pids.read_text().split())
+    started = pids.read_text().split()
+    assert len(started) == 2 and not any(_alive(int(pid)) for pid in started)
 
 
 def test_run_all_times_out_as_a_whole_and_leaves_nothing_running(tmp_path):

@@ -91,7 +91,7 @@ def test_progress_reader_keeps_the_timeout_and_leaves_nothing_open() -> None:
     assert ffprogress.input_seconds(argv) == 30.0
     started = time.monotonic()
     with ffprogress.reporting(seen.append), pytest.raises(ToolTimeout):
-        ffprogress.run(argv, timeout=2.0)
+        ffprogress.run_all([argv], timeout=2.0, inputs=[None])
     assert time.monotonic() - started < 10  # killed at its timeout, not after the 30 s
     assert seen and all(p.total == 30.0 and 0 <= p.done <= 30 for p in seen)
     assert len(os.listdir("/proc/self/fd")) == fds_before  # both pipe ends closed
@@ -99,27 +99,30 @@ def test_progress_reader_keeps_the_timeout_and_leaves_nothing_open() -> None:
     short = [*argv[:5], *argv[6:]]
     short[short.index("30")] = "0.5"
     with ffprogress.reporting(seen.append):
-        ffprogress.run(short, timeout=30)
+        ffprogress.run_all([short], timeout=30, inputs=[None])
     assert seen[-1].finished and seen[-1].done == 0.5
-
 
 
 def test_runs_side_by_side_report_as_one() -> None:
     """Lanes of the voice encode: one progress, the seconds all runs have written
-    against the sum of their lengths, finished only when every run is."""
+    against the sum of their lengths, finished only when every run is. The lanes run
+    in real time (-re), so reports come while both are going: by the second second
+    their sum goes past the longer lane's whole length (2.5 s) before the end."""
     fds_before = len(os.listdir("/proc/self/fd"))
     seen: list[ffprogress.EncodeProgress] = []
 
     def argv(seconds: str) -> list[str]:
-        return [get_ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+        return [get_ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
                 "-t", seconds, "-i", "anullsrc=r=8000:cl=mono", "-f", "null", "-"]
 
     with ffprogress.reporting(seen.append):
-        results = ffprogress.run_all([argv("0.5"), argv("1.5")], timeout=30, inputs=[None, None])
+        results = ffprogress.run_all([argv("1.5"), argv("2.5")], timeout=30, inputs=[None, None])
     assert len(results) == 2 and all(r.returncode == 0 for r in results)
-    assert all(p.total == 2.0 for p in seen)
-    assert [p.finished for p in seen].count(True) == 1 and seen[-1].finished and seen[-1].done == 2.0
+    assert all(p.total == 4.0 for p in seen)
+    assert any(not p.finished and p.done > 2.6 for p in seen), seen  # summed: past either lane alone
+    assert [p.finished for p in seen].count(True) == 1 and seen[-1].finished and seen[-1].done == 4.0
     assert len(os.listdir("/proc/self/fd")) == fds_before
+
 
 def _result(kind: str, seconds: float) -> FileResult:
     role = {"image": "image", "audio": "voice", "video": "video"}[kind]

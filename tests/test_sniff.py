@@ -633,3 +633,24 @@ def test_pillow_plugin_names_match_pillow():
     for info in ALLOWED.values():
         if info.pillow:
             assert info.pillow in Image.OPEN, info
+
+
+def test_python_magic_serves_where_libmagic_is_not_found_by_name(monkeypatch) -> None:
+    """Where the loader does not find libmagic by its name (Homebrew, Windows,
+    python-magic-bin), python-magic loads it: the same verdicts and words, and
+    --version says which way it was loaded."""
+    from mediaprep.tools import magic
+
+    head = (Path(__file__).resolve().parent.parent / "testdata/images/compliant.jpg").read_bytes()[:4096]
+    by_name = (magic.mime_of(head), magic.describe(head))
+    for cached in (magic._by_name, magic._magic, magic._describer):
+        cached.cache_clear()
+    monkeypatch.setattr(magic, "_by_name", lambda: None)
+    try:
+        assert magic.mime_of(head) == by_name[0] == "image/jpeg"
+        assert magic.describe(head) == by_name[1] and "JPEG" in by_name[1]
+        assert magic.libmagic_version().endswith("(python-magic)")
+    finally:
+        monkeypatch.undo()
+        for cached in (magic._by_name, magic._magic, magic._describer):
+            cached.cache_clear()

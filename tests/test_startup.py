@@ -54,8 +54,8 @@ FOLDER_WALK = ("mediaprep.batching", "mediaprep.batching.walk", "mediaprep.batch
 def imported(*args: str, cwd: Path) -> set[str]:
     res = subprocess.run([sys.executable, "-c", RUN_AND_LIST, *args], capture_output=True, text=True,
                          timeout=120, cwd=cwd)
-    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("MODULES "))
     assert "Traceback" not in res.stderr, res.stderr
+    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("MODULES "))
     return set(line.split()[1:])
 
 

@@ -319,3 +319,18 @@ def test_credentials_stripping_cannot_fix_are_usage_errors_before_any_connection
     assert res.exit_code == ExitCode.USAGE and words in res.stderr
     assert fake.fake.requests == []
     assert not [part for part in value.split("\n") if part in res.stdout + res.stderr]
+
+
+def test_the_option_key_lists_name_exactly_the_options_they_pop() -> None:
+    """`prepare --upload` pops the WeChat and network options by name (send_options'
+    WECHAT_KEYS and NET_KEYS, kept apart from the HTTP code so `prepare` need not
+    import it): an option added to one list but not the other would reach the
+    command as an unexpected argument."""
+    from mediaprep.cli import send_options
+
+    for options, keys in ((send_options.WECHAT_OPTIONS, send_options.WECHAT_KEYS),
+                          (send_options.NET_FLAGS, send_options.NET_KEYS)):
+        def target() -> None: ...
+
+        declared = {p.name for p in options(target).__click_params__}  # type: ignore[attr-defined]
+        assert declared == set(keys)

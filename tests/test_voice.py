@@ -335,15 +335,24 @@ def test_parts_encoded_side_by_side_match_one_input_through_the_limiter(tmp_path
     assert [o.path.read_bytes() for o in one] == [o.path.read_bytes() for o in two]
 
 
-def test_the_voice_fitter_leaves_numpy_to_load_while_ffmpeg_decodes():
-    """numpy's import (0.07 s) runs beside the decode, not before it; a passthrough
-    never pays for it."""
+def test_numpy_loads_only_when_a_voice_note_is_reencoded(tmp_path):
+    """numpy's import (0.07 s) is needed only to analyse decoded samples: a voice note
+    that complies is passed through without it; one that needs work loads it (while
+    ffmpeg decodes) and comes out as AMR."""
     import subprocess
     import sys
 
-    code = "import sys, mediaprep.fit.voice; print('numpy' in sys.modules)"
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert res.stdout.strip() == "False", res.stderr
+    amr_in = tmp_path / "note.amr"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ar", "8000", "-ac", "1",
+           "-c:a", "libopencore_amrnb", "-b:a", "12.2k", str(amr_in))
+    code = ("import sys, mediaprep\n"
+            "res = mediaprep.prepare(sys.argv[1], out_dir=sys.argv[2])\n"
+            "print(res.outputs[0].passed_through, res.outputs[0].path.read_bytes()[:6] == b'#!AMR\\n',"
+            " 'numpy' in sys.modules)\n")
+    for src, expected in ((amr_in, "True True False"), (SPEECH, "False True True")):
+        res = subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / src.stem)],
+                             capture_output=True, text=True, timeout=120)
+        assert res.stdout.strip() == expected, res.stderr
 
 
 def test_silent_recording_is_refused(media, tmp_path):

@@ -102,20 +102,27 @@ def test_encode_failure_is_tool_failed_and_leaves_nothing(tmp_path, fake_env, cl
     assert os.listdir(out) == []  # no part, no hidden temporary file
 
 
-
 @pytest.mark.parametrize("mode", ["crash", "garbage"])
-def test_a_failure_in_one_lane_of_several_leaves_nothing(tmp_path, fake_env, mode):
-    """75 s: two parts, encoded in two ffmpeg runs side by side; one failure is the
-    command's failure, and no part of either lane is left."""
+def test_a_failure_in_one_lane_of_several_leaves_nothing(tmp_path, fake_env, monkeypatch, mode):
+    """75 s: two parts, encoded in two ffmpeg runs side by side. The run of the second
+    part fails while the real ffmpeg encodes the first: that one failure is the
+    command's, and no part of either lane is left, not even the one that was done."""
     t = np.arange(75 * 8000) / 8000
     x = 0.3 * np.sin(2 * np.pi * (300 + 50 * np.sin(2 * np.pi * 3 * t)) * t)
     long_clip = write_wav(tmp_path / "long.wav", (x * 32767).astype(np.int16), 8000)
-    fake_env(make_fake(tmp_path, ON_ENCODE[mode]))
+    monkeypatch.setenv("MEDIAPREP_THREADS", "2")  # two lanes, whatever the machine
+    log = tmp_path / "calls.log"
+    second_lane_only = (f'case "$*" in *.part2.amr.*) {ON_ENCODE[mode]};; '
+                        f'*) exec {shlex.quote(ffmpeg_exe())} "$@";; esac')
+    fake_env(make_fake(tmp_path, second_lane_only, log=log))
     out = tmp_path / "out"
     code, err = run_prepare(long_clip, out)
     assert code == ExitCode.TOOL_FAILED, err
     assert len(err.strip().splitlines()) == 1
+    encodes = [line for line in log.read_text().splitlines() if "libopencore_amrnb" in line]
+    assert len(encodes) == 2 and any(".part1.amr." in line for line in encodes)
     assert os.listdir(out) == []
+
 
 def test_hang_past_the_timeout_is_stopped(tmp_path, fake_env, clip):
     fake_env(make_fake(tmp_path, ON_ENCODE["hang"]))

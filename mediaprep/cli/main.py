@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import os
 import signal
 import traceback
 from collections.abc import Iterator
@@ -187,6 +188,13 @@ main.params.extend(global_params())
 def run() -> None:
     """The `mediaprep` script (and ``python -m mediaprep``): ``main`` in a process of
     its own, which ends when it returns."""
+    # numpy's OpenBLAS starts a thread per core at import, which then spins for a while
+    # waiting for work mediaprep never gives it (no large matrix products): 0.1 s of
+    # CPU taken from the ffmpeg run that follows (the voice decode), ~0.04 s of a
+    # 3-minute voice note's wall time on two cores. The command is a process of its
+    # own, so it may say so for itself, before numpy loads (``main``, which a host
+    # calls, leaves the host's settings alone); a value the user set wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         main()
     finally:

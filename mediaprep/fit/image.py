@@ -38,7 +38,7 @@ from ..profiles import Profile, RoleLimits
 from ..tools import threads
 from .chroma import FULL_CHROMA_IF_DETAIL, FULL_CHROMA_QUALITY, chroma_detail, encode_444
 from .encoders import pick_encoder as _pick_encoder
-from .image_decode import decode, flatten, normalize, to_srgb
+from .image_decode import decode, normalize
 from .image_search import QualitySearch
 from .resize import box_reduced
 from .sharpen import sharpen
@@ -92,13 +92,6 @@ class Encoded:
     height: int
     quality: int
 
-
-# ------------------------------------------------------------------ decoding
-
-# In image_decode.py; the old private names stay for the bench and tests.
-_normalize = normalize
-_flatten = flatten
-_to_srgb = to_srgb
 
 # ------------------------------------------------------------------ the search
 
@@ -205,7 +198,7 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
     gives the full picture for growing past src's size. ``pool``: threads to sharpen
     and encode on beside this one; the result is the same without them.
     """
-    search = QualitySearch(_normalize(src), budget, encode or _pick_encoder(),
+    search = QualitySearch(normalize(src), budget, encode or _pick_encoder(),
                      dct_reduced=full_size is not None, pool=pool)
     long_side = max(src.size)
     display = min(DISPLAY_SIDE, long_side)
@@ -268,7 +261,7 @@ def _fit(search: QualitySearch, budget: int, floor_q: int, display: int,
             grow_q = GROW_QUALITY
         if grow_q is not None:
             if full_size is not None:
-                search.src = _normalize(full_size())
+                search.src = normalize(full_size())
                 search.dct_reduced = False
                 long_side = max(search.src.size)
             side = _grow(search, display, min(long_side, MAX_SIDE), grow_q)

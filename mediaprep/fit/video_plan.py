@@ -241,17 +241,23 @@ def detail_cap(kept: dict[int, float]) -> int | None:
 AFFORD_MARGIN = 2.0
 
 
+def _bpp(vbps: int, w: int, h: int, fps: Fraction) -> float:
+    """Bits per pixel of ``vbps`` bits a second at w x h and ``fps``."""
+    return vbps / (w * h * float(fps))
+
+
 def _affords(budget: int, duration: float, fps: Fraction, audio: AudioPlan | None, factor: float,
              size: tuple[int, int]) -> bool:
     """Whether ``size`` at ``fps`` gets AFFORD_MARGIN times the bits per pixel it needs."""
     vbps = video_bits(budget, duration, fps, audio)
-    return vbps / (size[0] * size[1] * float(fps)) >= AFFORD_MARGIN * target_bpp(vbps) * factor
+    return _bpp(vbps, *size, fps) >= AFFORD_MARGIN * target_bpp(vbps) * factor
 
 
 def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
                max_short: int | None = None, inter_bpp: float | None = None) -> Plan:
     """Choose size, fps and audio for ``duration`` seconds of ``info`` in ``budget`` bytes;
-    ``max_short`` (from detail_cap) caps the short side for a source with little detail,
+    ``max_short`` (from detail_cap) caps the short side for a source with little detail
+    (unless the largest size already gets AFFORD_MARGIN times its target),
     ``inter_bpp`` (video_detail.sample's) raises the bits per pixel aimed at for a
     picture that costs more than COMPLEX_BPP to code (cost_factor)."""
     v = info.default_video
@@ -284,7 +290,7 @@ def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
         last = i == len(rungs) - 1
         for short in sides:
             w, h = scaled(src_w, src_h, short)
-            bpp = vbps / (w * h * float(fps))
+            bpp = _bpp(vbps, w, h, fps)
             if bpp >= target and (short >= min_short or last):
                 choice = (fps, w, h, vbps, bpp)
                 break
@@ -293,7 +299,7 @@ def plan_video(info: MediaInfo, budget: int, duration: float | None = None,
     # The floor is judged on the smallest picture at the lowest rate, whatever is chosen.
     floor_vbps = video_bits(budget, duration, rungs[-1], audio)
     floor_w, floor_h = scaled(src_w, src_h, sides[-1])
-    floor_bpp = floor_vbps / (floor_w * floor_h * float(rungs[-1]))
+    floor_bpp = _bpp(floor_vbps, floor_w, floor_h, rungs[-1])
     if choice is None:
         # Nothing reaches the target: the smallest picture at the lowest rate,
         # watchable as long as it clears the floor.

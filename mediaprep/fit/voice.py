@@ -151,7 +151,7 @@ def _lane_count(parts: int) -> int:
     (a batch worker sets 1), else two per core, so that the operating system evens
     out lanes of unequal length (four parts of 55, 57, 56 and 12 s in two lanes would
     leave one core idle for a third of the time)."""
-    n = ff.threads() or 2 * env.cores()
+    n = env.threads() or 2 * env.cores()
     return max(1, min(parts, n, MAX_LANES))
 
 

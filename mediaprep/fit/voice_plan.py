@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formats.amr import FRAME_SAMPLES as FRAME  # 20 ms: planning frame = one AMR-NB frame
+from ..formats.amr import FRAME_SECONDS as FRAME_S
 from ..formats.amr import SAMPLE_RATE as SAMPLE_RATE  # 8 kHz mono, always
 
-FRAME_S = FRAME / SAMPLE_RATE
 FLOOR_DB = -100.0  # level given to digital silence
 
 # Loudness target: active speech level -19 dBFS (an RMS over the frames that carry

@@ -10,7 +10,7 @@ from . import FormatError
 MAGIC = b"#!AMR\n"
 SAMPLE_RATE = 8000  # AMR-NB is narrow-band: 8 kHz mono, always
 FRAME_SAMPLES = 160  # one frame: 20 ms
-FRAME_SECONDS = 0.02
+FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 # Bytes per frame including the ToC byte, by frame type (3GPP TS 26.101 table 1a):
 # 0-7 speech modes 4.75 ... 12.2 kbit/s, 8 SID (comfort noise), 15 no data.
 # Types 9-11 (other systems' SID) and 12-14 (reserved) never appear in a file we write.

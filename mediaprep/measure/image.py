@@ -58,8 +58,9 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     if im.mode != "RGB":
         im = im.convert("RGB")
-    # A new picture even at the same size; in halves when a core is spare (the same
-    # pixels): not in the reference half, which is itself the background work.
+    # A new picture even at the same size; in halves when the pool has a core that
+    # background work does not hold (the same pixels either way): on two cores, not
+    # while the reference half, itself background work, runs.
     return lanczos(im, view_size(*im.size, side), threads.spare())
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ToolFailed
-from ..fit.voice_plan import FRAME_S, SAMPLE_RATE, active_level, frame_levels, silence_threshold
+from ..fit.voice_plan import SAMPLE_RATE, active_level, frame_levels, silence_threshold
+from ..formats.amr import FRAME_SECONDS as FRAME_S
 from ..tools import ffmpeg as ff
 from .bands import Score, voice_band
 

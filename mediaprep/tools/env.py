@@ -16,9 +16,11 @@ from ..errors import UsageError
 # needs for 4K H.264.
 MEMORY_ENV = "MEDIAPREP_CHILD_MEMORY_MB"
 DEFAULT_MEMORY_MB = 4096
-# Threads per ffmpeg run (decoders, filters, x264). Unset or 0: ffmpeg's own
-# choice (all cores). A batch sets 1 in its workers: there the files are the unit
-# of parallelism, and N workers each running an all-core x264 only oversubscribe.
+# How many threads one prepare may use: threads per ffmpeg run (decoders, filters,
+# x264), OpenCV's threads, the size of the process's thread pool (tools/threads.py)
+# and the number of voice encodes side by side. Unset or 0: the tools' own choice
+# (all cores). A batch sets 1 in its workers: there the files are the unit of
+# parallelism, and N workers each running an all-core x264 only oversubscribe.
 THREADS_ENV = "MEDIAPREP_THREADS"
 
 
@@ -39,7 +41,8 @@ def child_memory_mb() -> int:
 
 
 def threads() -> int | None:
-    """MEDIAPREP_THREADS: threads per ffmpeg run, or None for ffmpeg's own choice."""
+    """MEDIAPREP_THREADS: the threads one prepare may use (see THREADS_ENV), or None
+    for the tools' own choice."""
     return _whole_number(THREADS_ENV, 0, "2", "threads (0 for ffmpeg's choice)") or None
 
 

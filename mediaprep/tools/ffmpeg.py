@@ -321,7 +321,8 @@ def _run_all(argvs: list[list[str]], timeout: float,
              inputs: list[bytes | None]) -> list[proc.ProcResult]:
     """The one runner, with a failure said as what it means: a damaged input (BadInput)
     or ffmpeg failing (ToolFailed), naming the input once (ffmpeg_errors.py). Several
-    runs go side by side, and all stop when one fails (proc.run_all)."""
+    runs go side by side, and all stop when one fails (proc.run_all); they read one
+    input (the voice lanes all read the decoded samples), which a failure names."""
     try:
         return ffprogress.run_all(argvs, timeout=timeout, inputs=inputs)
     except ToolTimeout as exc:

@@ -5,10 +5,11 @@ terminal, nowhere else. Then every ffmpeg run started through tools/ffmpeg.py ge
 ``-progress pipe:N``, N being the write end of a pipe of our own passed to the child
 (never its stdout, which some runs use for samples, nor its stderr, which carries the
 error we report); a thread reads ``out_time_us=`` lines and calls the listener. The
-run itself is proc.run's as ever: its timeout and process-group kill are untouched,
-and the pipe ends when the child does, however it ends.
+runs themselves are proc.run_all's: its timeout and process-group kill are untouched,
+and the pipe ends when the child does, however it ends. ``argv[0]`` is the binary;
+the progress option goes right after it.
 
-Runs side by side (``run_all``: the voice encode's lanes) are reported as one: the
+Runs side by side (the voice encode's lanes) are reported as one: the
 seconds they have written together against the sum of their lengths.
 
 Each run needs a length to measure against: the ``-t`` of its input (every run on the
@@ -100,12 +101,6 @@ def _read(fd: int, report: Callable[[float, bool], None]) -> None:
                     done = max(0.0, int(value) / 1e6)
             elif key == "progress":
                 report(done, value == "end")
-
-
-def run(argv: list[str], *, timeout: float, input_bytes: bytes | None = None) -> proc.ProcResult:
-    """proc.run of an ffmpeg ``argv``, reporting progress when someone listens.
-    ``argv[0]`` is the binary; the progress option goes right after it."""
-    return run_all([argv], timeout=timeout, inputs=[input_bytes])[0]
 
 
 def run_all(argvs: Sequence[list[str]], *, timeout: float,

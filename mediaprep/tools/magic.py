@@ -32,7 +32,7 @@ MAGIC_MIME_TYPE = 0x000010
 MAGIC_PARAM_NAME_MAX = 4
 # A name/use recursion limit above libmagic's default, as python-magic sets it (its
 # issue 190: some real files exceed the default and libmagic then fails to answer).
-NAME_MAX = 64
+_NAME_USE_LIMIT = 64
 
 # The library's installed name, per system (Debian, Fedora, Alpine: libmagic.so.1;
 # macOS: libmagic.1.dylib where the loader looks).
@@ -91,7 +91,7 @@ class _Cookie:
             raise MissingDependency(f"libmagic cannot load its database ({self._error()})", hint=INSTALL_HINT)
         if hasattr(lib, "magic_setparam"):
             # Best effort, as python-magic does: some versions refuse it and work anyway.
-            lib.magic_setparam(self.cookie, MAGIC_PARAM_NAME_MAX, ctypes.byref(ctypes.c_size_t(NAME_MAX)))
+            lib.magic_setparam(self.cookie, MAGIC_PARAM_NAME_MAX, ctypes.byref(ctypes.c_size_t(_NAME_USE_LIMIT)))
 
     def _error(self) -> str:
         message = self.lib.magic_error(self.cookie)

@@ -179,14 +179,14 @@ class Job:
     pass_fds: Sequence[int] = ()
 
 
-def run_all(jobs: Sequence[Job], *, timeout: float, tool: str, check: bool = True) -> list[ProcResult]:
+def run_all(jobs: Sequence[Job], *, timeout: float, tool: str) -> list[ProcResult]:
     """Run several children side by side, each the way :func:`run` runs one, and wait
     for all of them, at most ``timeout`` seconds in all. The first to fail or time out
     stops the others (as does Ctrl-C), and its error is the one raised: no child is
     ever left running. One job is simply :func:`run`."""
     if len(jobs) == 1:
         job = jobs[0]
-        return [run(job.argv, timeout=timeout, tool=tool, check=check, input_bytes=job.input_bytes,
+        return [run(job.argv, timeout=timeout, tool=tool, input_bytes=job.input_bytes,
                     pass_fds=job.pass_fds)]
     argvs = [tuple(str(a) for a in job.argv) for job in jobs]
     memory_mb = child_memory_mb()
@@ -214,7 +214,7 @@ def run_all(jobs: Sequence[Job], *, timeout: float, tool: str, check: bool = Tru
 
     def bad(i: int) -> bool:
         outcome = outcomes[i]
-        return not isinstance(outcome, tuple) or outcome[2] or (check and procs[i].returncode != 0)
+        return not isinstance(outcome, tuple) or outcome[2] or procs[i].returncode != 0
 
     def stop_all() -> None:
         for proc in procs:
