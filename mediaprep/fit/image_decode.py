@@ -15,7 +15,6 @@ printed: what matters becomes one of our notices.
 """
 from __future__ import annotations
 
-import io
 import math
 import warnings
 from typing import Any
@@ -36,12 +35,10 @@ def to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
     icc = im.info.get("icc_profile")
     if not icc:
         return im
-    from PIL import ImageCms  # LittleCMS: only a picture with a profile needs it
+    from . import icc as profiles  # LittleCMS: only a picture with a profile needs it
 
     try:
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        desc = ImageCms.getProfileDescription(src) or ""
-        if "srgb" in desc.lower() and im.mode in ("RGB", "RGBA"):
+        if im.mode in ("RGB", "RGBA") and profiles.is_srgb(icc):
             return im
         mode = im.mode
         out_mode = "RGBA" if mode in ("RGBA", "LA", "PA") else ("L" if mode == "L" else "RGB")
@@ -50,13 +47,10 @@ def to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
             mode = "RGBA"
         if mode not in ("RGB", "RGBA", "CMYK", "L"):
             return im
-        dst = ImageCms.createProfile("sRGB")
         if out_mode == "L":
             return im  # grey stays grey; a grey ICC changes little
-        converted = ImageCms.profileToProfile(im, src, dst, outputMode=out_mode,
-                                              renderingIntent=ImageCms.Intent.PERCEPTUAL)
-        return converted if converted is not None else im  # None only with inPlace=True
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return profiles.convert(im, icc, out_mode)
+    except profiles.ERRORS:
         warn.append("embedded colour profile is broken; colours are taken as sRGB")
         return im
 
