@@ -92,3 +92,19 @@ def test_phone_view_converts_only_what_is_not_srgb(tmp_path: Path, profile: byte
         assert isinstance(px, tuple) and px[2] > px[0] + 100
     else:
         assert view.tobytes() == plain.tobytes()  # the very pixels: nothing converted
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_conversion_in_bands_is_the_one_call(mode: str) -> None:
+    """On two threads, in bands of rows of odd heights: the very bytes of one call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    im = Image.radial_gradient("L").resize((301, 203)).convert(mode)
+    im.paste((20, 200, 90), (30, 40, 250, 150))
+    profile = _swapped_bytes()
+    alone = icc.convert(im, profile, mode)
+    with ThreadPoolExecutor(2) as pool:
+        banded = icc.convert(im, profile, mode, pool)
+    assert banded.mode == alone.mode == mode
+    assert banded.tobytes() == alone.tobytes()
+    assert banded.tobytes() != im.tobytes()  # it was converted

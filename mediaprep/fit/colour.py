@@ -1,6 +1,6 @@
 """Colour described by code points (ITU-T H.273, a HEIF/AVIF ``nclx`` box) -> 8-bit sRGB.
 
-An ICC profile is converted by LittleCMS (``image_decode._to_srgb``); a HEIF or AVIF
+An ICC profile is converted by LittleCMS (``fit/icc.py``); a HEIF or AVIF
 often carries no profile, only code points: which primaries (BT.709, Display P3,
 BT.2020) and which transfer curve (the sRGB curve, or PQ/HLG for HDR). Decoders
 hand back the coded values as they are, so a P3 photo looks dull and a PQ one grey

@@ -19,9 +19,13 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+from concurrent.futures import Executor
 
 from PIL import Image, ImageCms
 
+from ..tools.threads import in_parallel
+
+BANDS = 4  # convert() with a pool: bands of rows (an even number)
 TOLERANCE = 1  # levels a colour may move for the profile to count as sRGB
 _GRID = (0, 32, 64, 96, 128, 160, 192, 224, 255)
 
@@ -54,10 +58,28 @@ def is_srgb(icc: bytes) -> bool:
     return all(abs(a - b) <= TOLERANCE for a, b in zip(moved.tobytes(), probe.tobytes(), strict=True))
 
 
-def convert(im: Image.Image, icc: bytes, out_mode: str) -> Image.Image:
+def convert(im: Image.Image, icc: bytes, out_mode: str, pool: Executor | None = None) -> Image.Image:
     """``im`` (RGB, RGBA or CMYK) from its profile to sRGB in ``out_mode``, with the
-    perceptual intent (raises ERRORS on a broken profile)."""
-    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    converted = ImageCms.profileToProfile(im, src, _srgb(), outputMode=out_mode,
-                                          renderingIntent=ImageCms.Intent.PERCEPTUAL)
-    return converted if converted is not None else im  # None only with inPlace=True
+    perceptual intent (raises ERRORS on a broken profile). With a pool, in BANDS bands
+    of rows, two at a time: LittleCMS converts each pixel on its own, so the bytes are
+    the same as one call's (~16 ms a megapixel on one core: 190 ms of a 12 MP phone
+    photo's HEIC decode, 1.6x faster on two)."""
+    transform = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(icc)), _srgb(), im.mode, out_mode,
+                                        renderingIntent=ImageCms.Intent.PERCEPTUAL)
+    if pool is None or im.height < BANDS:
+        out = ImageCms.applyTransform(im, transform)
+        assert out is not None  # None only in place
+        return out
+    out = Image.new(out_mode, im.size)
+    edges = [im.height * i // BANDS for i in range(BANDS + 1)]
+
+    def band(i: int) -> Image.Image:
+        converted = ImageCms.applyTransform(im.crop((0, edges[i], im.width, edges[i + 1])), transform)
+        assert converted is not None
+        return converted
+
+    for i in range(0, BANDS, 2):  # two bands at a time: at most half the picture copied at once
+        first, second = in_parallel(pool, functools.partial(band, i), functools.partial(band, i + 1))
+        out.paste(first, (0, edges[i]))
+        out.paste(second, (0, edges[i + 1]))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from concurrent.futures import Executor
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -26,12 +27,13 @@ from ..guard import bounded, check_memory
 from ..preflight.probe import HEIF_FORMATS, ImageInfo, decode_bytes, open_image, quietly
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
+from ..tools import threads
 
 _TIFF_BITS = 258  # BitsPerSample
 _TIFF_SAMPLE_FORMAT = 339  # SampleFormat: 1 unsigned, 2 signed, 3 float
 
 
-def to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
+def to_srgb(im: Image.Image, warn: list[str], pool: Executor | None = None) -> Image.Image:
     icc = im.info.get("icc_profile")
     if not icc:
         return im
@@ -49,7 +51,7 @@ def to_srgb(im: Image.Image, warn: list[str]) -> Image.Image:
             return im
         if out_mode == "L":
             return im  # grey stays grey; a grey ICC changes little
-        return profiles.convert(im, icc, out_mode)
+        return profiles.convert(im, icc, out_mode, pool)
     except profiles.ERRORS:
         warn.append("embedded colour profile is broken; colours are taken as sRGB")
         return im
@@ -123,14 +125,6 @@ def flatten(im: Image.Image) -> Image.Image:
     return im
 
 
-def load_picture(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
-                 warn: list[str]) -> Image.Image:
-    """Decode the first frame as a phone would show it: upright, sRGB, flat on
-    white, 8-bit RGB. JPEGs are decoded at a reduced DCT scale when that still
-    leaves at least ``max_side`` pixels on the long side (fast and sharp)."""
-    return flatten(decode(sniffed, info, profile, max_side, warn))
-
-
 # EXIF orientation -> the transposition that shows the picture upright (TIFF 6.0 / EXIF 2.3).
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
@@ -172,8 +166,11 @@ def _heif_colour(sniffed: Sniffed, im: Image.Image, warn: list[str]) -> Image.Im
 @quietly
 def decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
            warn: list[str]) -> Image.Image:
-    """load_picture, but a picture with transparency stays RGBA (see normalize).
-    Runs under the profile's wall clock; its memory is estimated before it starts."""
+    """Decode the first frame as a phone would show it: upright, sRGB, 8-bit RGB, or
+    RGBA when some pixel is not opaque (flattened after resizing: see normalize).
+    JPEGs are decoded at a reduced DCT scale when that still leaves at least
+    ``max_side`` pixels on the long side (fast and sharp). Runs under the profile's
+    wall clock; its memory is estimated before it starts."""
     with bounded(f"decoding the {sniffed.format.upper()} image", profile.safety.decode_seconds,
                  sniffed.path):
         return _decode_first_frame(sniffed, info, profile, max_side, warn)
@@ -210,7 +207,7 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
         upright = ImageOps.exif_transpose(im) if info.orientation != 1 else im
         if icc and "icc_profile" not in upright.info:
             upright.info["icc_profile"] = icc
-        pic = normalize(to_srgb(upright, warn))
+        pic = normalize(to_srgb(upright, warn, threads.spare()))
         return pic
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
         raise BadInput(f"cannot decode the {sniffed.format.upper()} image: {exc}", path=sniffed.path,

@@ -48,7 +48,7 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
             # An sRGB profile is left alone: converting would move a few colours by
             # one level at most, at ~18 ms a megapixel.
             if im.mode == "CMYK" or not profiles.is_srgb(icc):
-                im = profiles.convert(im, icc, "RGBA" if im.mode == "RGBA" else "RGB")
+                im = profiles.convert(im, icc, "RGBA" if im.mode == "RGBA" else "RGB", threads.spare())
         except profiles.ERRORS:
             pass  # a broken profile: the pixels as they are, as a viewer would show them
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
