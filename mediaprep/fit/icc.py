@@ -21,7 +21,7 @@ import io
 import itertools
 from concurrent.futures import Executor
 
-from PIL import Image, ImageCms
+from PIL import Image, ImageChops, ImageCms
 
 from ..tools.threads import in_parallel
 
@@ -55,7 +55,8 @@ def is_srgb(icc: bytes) -> bool:
     probe = _probe()
     moved = ImageCms.applyTransform(probe, transform)
     assert moved is not None  # None only in place
-    return all(abs(a - b) <= TOLERANCE for a, b in zip(moved.tobytes(), probe.tobytes(), strict=True))
+    extrema = ImageChops.difference(moved, probe).getextrema()  # per band: (min, max)
+    return all(high <= TOLERANCE for _low, high in extrema)  # type: ignore[misc]
 
 
 def convert(im: Image.Image, icc: bytes, out_mode: str, pool: Executor | None = None) -> Image.Image:
