@@ -9,9 +9,9 @@ A profile counts as sRGB when LittleCMS maps every colour of a probe (each chann
 itself. Converting with such a profile changes at most a few saturated colours by
 one level (the sRGB profiles cameras and wallpapers embed: pure greens above 235
 gain one level of red), and costs 16-18 ms per megapixel on one core: 75 ms of a
-4 MP picture's view. The profile's name is not trusted: "esRGB" and "scRGB" profiles carry the word
-and move colours by up to 96 levels. The probe is built once per process and the
-answer remembered per profile; a check costs about 1 ms (an unoptimised transform:
+4 MP picture's view. The profile's name is not trusted: an "esRGB" profile contains
+the word and moves colours by up to 96 levels. The probe is built once per process
+and the answer remembered per profile; a check costs about 1 ms (an unoptimised transform:
 LittleCMS's optimisation, which pays on millions of pixels, takes 2.6 ms to set up).
 """
 from __future__ import annotations
