@@ -24,6 +24,7 @@ def placeholder(role: str, filename: str) -> str:
 
 @dataclass(frozen=True)
 class Attachment:
+    """One attachment block of a message request: the media's type and its ids."""
     type: AttachmentType
     media_id: str
     thumb_media_id: str | None = None

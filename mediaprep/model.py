@@ -37,6 +37,7 @@ ProgressFn = Callable[[float, float, str], None]
 
 @dataclass(frozen=True)
 class PrepareOptions:
+    """How to prepare a file (the CLI's options; the library's keyword arguments)."""
     as_: Role | None = None  # None: the role follows from the content
     media_id: str | None = None
     thumb_media_id: str | None = None
@@ -65,6 +66,7 @@ class PrepareOptions:
 
 @dataclass(frozen=True)
 class OutputFile:
+    """One file a prepare wrote, with what it is sent as and what it holds."""
     path: Path
     slot: Slot  # a video's thumb fills thumb_media_id; everything else media_id
     role: Role  # what this file is sent as (a video's thumb: "thumb")
@@ -107,6 +109,7 @@ class Fitted:
 
 @dataclass(frozen=True)
 class PrepareResult:
+    """One input prepared: its outputs, their attachment blocks, notices and warnings."""
     input: Path
     role: Role  # what the input was prepared as
     input_bytes: int

@@ -70,6 +70,7 @@ class SafetyLimits:
 
 @dataclass(frozen=True)
 class Profile:
+    """A destination's limits: per role (image, voice, video, thumb) and for safety."""
     name: str
     description: str
     image: RoleLimits

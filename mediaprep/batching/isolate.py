@@ -56,6 +56,7 @@ _CONN: Connection | None = None
 
 @dataclass(frozen=True)
 class Job:
+    """One call to run in a worker process, with its wall-clock limit."""
     key: Any  # the caller's handle, echoed back in the Outcome
     fn: Callable[[Any], Any]  # a module-level function (it is pickled by name)
     arg: Any
@@ -69,6 +70,7 @@ FailReason = Literal["", "timeout", "memory", "crashed", "raised"]
 
 @dataclass(frozen=True)
 class Outcome:
+    """What became of a Job: its value, or one line on why it failed."""
     key: Any
     ok: bool
     value: Any = None  # fn's return value when ok

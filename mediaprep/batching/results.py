@@ -90,6 +90,7 @@ class FileResult:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """A whole batch run: every input's result, the counts and where the manifest is."""
     src: Path
     dst: Path
     files: tuple[FileResult, ...]  # one per input, sorted by input path

@@ -37,6 +37,7 @@ NOT_REGULAR = "not a regular file"
 
 @dataclass(frozen=True)
 class Entry:
+    """One input of `check`: what was found, and whether a folder walk found it."""
     found: Found
     walked: bool  # found in a folder (False: named on the command line)
     stream: IO[bytes] | None = None  # stdin (the path is then its --name)

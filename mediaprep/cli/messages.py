@@ -28,6 +28,7 @@ _KEY = "mediaprep.verbosity"
 
 @dataclass(frozen=True)
 class Verbosity:
+    """How much the command says (-q, -v) and whether --debug shows tracebacks."""
     level: int = 0  # -1 quiet, 0 normal, 1 and up verbose
     debug: bool = False
 

@@ -87,6 +87,7 @@ DECODE_SIDE = DISPLAY_SIDE
 
 @dataclass(frozen=True)
 class Encoded:
+    """A JPEG the fit made: its bytes, size and quality."""
     data: bytes
     width: int
     height: int

@@ -78,6 +78,7 @@ RAW_CACHE_LIMIT = 4_000_000_000  # bytes of scaled raw frames kept between passe
 
 @dataclass(frozen=True)
 class EncodedPart:
+    """One MP4 the video fit wrote, with the plan and bitrate that fitted."""
     path: Path
     bytes: int
     plan: Plan

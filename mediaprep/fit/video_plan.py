@@ -98,6 +98,7 @@ AAC_FRAME_SAMPLES = 1024
 
 @dataclass(frozen=True)
 class AudioPlan:
+    """The AAC track's settings in a video plan."""
     bitrate: int  # bits per second
     sample_rate: int
     channels: int
@@ -117,6 +118,7 @@ AUDIO_LADDER: tuple[tuple[int, int, int, int], ...] = (
 
 @dataclass(frozen=True)
 class Plan:
+    """What a video encode aims at: size, frame rate, bitrates and the byte budget."""
     duration: float  # seconds encoded
     budget: int  # bytes the whole file may take
     width: int

@@ -109,6 +109,7 @@ def active_level(levels: np.ndarray, threshold: float) -> float:
 
 @dataclass(frozen=True)
 class Analysis:
+    """The levels of a voice note and where its speech starts and ends, in 20 ms frames."""
     frames: int  # 20 ms frames in the decoded audio
     threshold_db: float
     speech_start: int  # first frame kept (after trimming leading silence)
@@ -150,6 +151,7 @@ def analyse(samples: np.ndarray, levels: np.ndarray | None = None) -> Analysis:
 
 @dataclass(frozen=True)
 class Pause:
+    """A run of silent frames, where a voice note may be cut."""
     start: int  # first silent frame
     end: int  # frame after the last silent one
 
@@ -170,6 +172,7 @@ def find_pauses(levels: np.ndarray, threshold: float, min_frames: int = GAP_FRAM
 
 @dataclass(frozen=True)
 class Cut:
+    """Where a long voice note is cut, and what it was cut at."""
     frame: int  # cut before this frame
     how: str  # "pause" (>= 0.5 s), "gap" (>= 0.2 s), "hard" (no pause found), "end"
 
@@ -201,6 +204,7 @@ def choose_cut(levels: np.ndarray, pauses: list[Pause], lo: int, hi: int) -> Cut
 
 @dataclass(frozen=True)
 class Part:
+    """One part of a split voice note, in frames."""
     start: int  # frame
     end: int  # frame (exclusive)
     cut: str  # how this part ends: "pause" | "gap" | "hard" | "end"

@@ -40,6 +40,7 @@ class NotAGif(FormatError):
 
 @dataclass(frozen=True)
 class GifLayout:
+    """What the walk of a GIF's blocks found: canvas, frames, duration, where it ends."""
     width: int  # the canvas: the logical screen, grown to hold every frame walked
     height: int  # (decoders grow it the same way)
     frames: int  # image descriptors walked (at most max_frames)

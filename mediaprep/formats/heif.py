@@ -57,6 +57,7 @@ class Nclx:
 
 @dataclass(frozen=True)
 class HeifLayout:
+    """What the walk of a HEIF/AVIF's boxes found about its primary image."""
     major_brand: bytes
     brands: frozenset[bytes]  # major and compatible brands of ftyp
     items: int  # items listed in iinf (capped at MAX_ENTRIES)
@@ -187,6 +188,7 @@ def _leaves(dimg: dict[int, list[int]], item: int) -> list[int]:
 
 @dataclass(frozen=True)
 class _Props:
+    """The properties (ipma/ipco) associated with one item."""
     width: int = 0
     height: int = 0
     rotation: int = 0

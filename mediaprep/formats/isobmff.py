@@ -28,6 +28,7 @@ Source = Path | BinaryIO
 
 @dataclass(frozen=True)
 class Box:
+    """One ISO BMFF box: its type and where its header, payload and end are."""
     type: bytes  # four bytes: b"moov", b"mdat", ...
     start: int  # offset of its header
     body: int  # offset of its payload

@@ -66,6 +66,7 @@ class NotAJpeg(FormatError):
 
 @dataclass(frozen=True)
 class Segment:
+    """One JPEG marker segment and where it starts and ends."""
     marker: int  # the byte after FF (0xD8 SOI, 0xE1 APP1, 0xDA SOS, ...)
     start: int  # offset of its FF
     end: int  # offset just past it; for SOS, past its entropy-coded data

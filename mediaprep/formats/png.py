@@ -32,6 +32,7 @@ class NotAPng(FormatError):
 
 @dataclass(frozen=True)
 class PngLayout:
+    """What the walk of a PNG's chunks found: size, frames, EXIF, where it ends."""
     end: int  # offset just past the IEND chunk (or the end of the data, if IEND is cut short)
     size: int  # bytes in the data walked
     chunks: int  # chunks up to and including IEND

@@ -34,6 +34,7 @@ class NotAWebp(FormatError):
 
 @dataclass(frozen=True)
 class WebpLayout:
+    """What the walk of a WebP's chunks found: canvas, frames, alpha, where it ends."""
     width: int  # the canvas (VP8X), or the bitstream's own size for a simple file
     height: int
     frames: int  # ANMF chunks (1 for a still)

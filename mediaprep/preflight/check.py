@@ -26,6 +26,7 @@ H264_PROFILES = frozenset({"Baseline", "Constrained Baseline", "Main"})
 
 @dataclass(frozen=True)
 class Violation:
+    """One limit a file breaks, for people (text) and machines (numbers)."""
     rule: str  # "bytes" | "format" | "duration" | "codec" | ...
     actual: str  # for people: "179,863 bytes"
     limit: str
@@ -52,6 +53,7 @@ class Violation:
 
 @dataclass(frozen=True)
 class CheckReport:
+    """One file checked against a profile: its facts and the limits it breaks."""
     path: Path
     kind: str  # what the content is: image | audio | video
     role: str  # what it was checked as: image | thumb | voice | video

@@ -49,6 +49,7 @@ EXIF_GPS_IFD = 0x8825
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """What the probe read of a picture, without decoding its pixels."""
     width: int
     height: int
     mode: str
@@ -265,6 +266,7 @@ def _image_info(sniffed: Sniffed, im: Image.Image, facts: Structure, block: byte
 
 @dataclass(frozen=True)
 class MediaInfo:
+    """What the probe read of an audio or video file: its streams and duration."""
     format: str  # our canonical format name from sniff
     demuxer: str
     duration: float  # seconds, from the packets actually present (headers lie)

@@ -20,6 +20,7 @@ HEAD_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class FormatInfo:
+    """A format we accept: its kind, and the one demuxer or Pillow plugin allowed to read it."""
     kind: Kind
     format: str  # our canonical name
     demuxer: str | None  # the ffmpeg/libav demuxer forced on this input (audio/video)
@@ -164,6 +165,7 @@ DESCRIPTION_CHARS = 80  # of libmagic's description, in a refusal
 
 @dataclass(frozen=True)
 class Sniffed:
+    """A file's real type, from its bytes, and how it may be opened."""
     path: Path
     mime: str
     kind: Kind

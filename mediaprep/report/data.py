@@ -103,6 +103,7 @@ def row(index: int, entry: dict[str, Any], vis: Visuals) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Summary:
+    """The report's summary: files by status and kind, bytes in and out, time."""
     files: int
     counts: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]  # status -> ((kind, n), ...)
     kinds: tuple[str, ...]

@@ -42,6 +42,7 @@ class VisualTask:
 
 @dataclass(frozen=True)
 class Visuals:
+    """A report row's pictures: before and after, a video's frame strip, a voice note's waveform."""
     before: str | None = None  # data: URIs
     after: str | None = None
     strip: str | None = None

@@ -56,6 +56,7 @@ def upload_prepared(result: PrepareResult, client: WeChatClient, extra_thumbs: S
 
 @dataclass(frozen=True)
 class Delivery:
+    """One `send`: the prepared file, its uploads, the request bodies and their answers."""
     prepared: PrepareResult
     uploads: tuple[Uploaded, ...]
     bodies: tuple[dict[str, Any], ...]

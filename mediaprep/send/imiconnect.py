@@ -59,6 +59,7 @@ API_ERRORS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class ApiAnswer:
+    """One entry of IMIconnect's answer to a message request."""
     code: str
     description: str
     transid: str | None
@@ -71,6 +72,7 @@ class ApiAnswer:
 
 @dataclass(frozen=True)
 class SendResult:
+    """What became of one request body: IMIconnect's answers and the attempts."""
     index: int  # 1-based position of the body in the request file
     answers: tuple[ApiAnswer, ...]
     attempts: int

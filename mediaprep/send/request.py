@@ -49,6 +49,7 @@ AttachmentLike = Attachment | Mapping[str, Any]
 
 @dataclass(frozen=True)
 class RequestProblem:
+    """One thing IMIconnect would refuse in a request body, with its error code."""
     code: int  # what IMIconnect would answer: 7003, 7004, 7009, ...
     field: str  # where in the body, e.g. "channels.OTT-Messaging.wechat.text"
     message: str

@@ -86,6 +86,7 @@ WECHAT_ERRORS: dict[int, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class WeChatConfig:
+    """Where and as whom to upload media to WeChat."""
     base_url: str = DEFAULT_BASE_URL
     access_token: str | None = field(default=None, repr=False)
     appid: str | None = None
@@ -110,6 +111,7 @@ class WeChatConfig:
 
 @dataclass(frozen=True)
 class Uploaded:
+    """One file uploaded to WeChat and the media id it got."""
     path: Path
     type: str  # image | voice | video | thumb
     media_id: str  # for a thumb: its thumb_media_id

@@ -46,6 +46,7 @@ _DISPOSITION_ATTACHED_PIC = 0x0400
 
 @dataclass(frozen=True)
 class AudioStream:
+    """An audio stream as libav reads it."""
     index: int
     codec: str
     sample_rate: int
@@ -56,6 +57,7 @@ class AudioStream:
 
 @dataclass(frozen=True)
 class VideoStream:
+    """A video stream as libav reads it."""
     index: int
     codec: str
     profile: str | None

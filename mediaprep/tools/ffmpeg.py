@@ -77,6 +77,7 @@ _FILTER_LINE = re.compile(r"^\s*[T.][S.][C.]?\s+(\S+)\s+\S+->\S+", re.M)
 
 @dataclass(frozen=True)
 class FFmpeg:
+    """The ffmpeg binary in use: where it is and what it can encode and filter."""
     path: str
     version: str
     source: str  # "env" | "path" | "bundled"

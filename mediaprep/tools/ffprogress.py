@@ -33,6 +33,7 @@ from . import proc
 
 @dataclass(frozen=True)
 class EncodeProgress:
+    """How far an ffmpeg run has got, for a progress bar."""
     done: float  # seconds of media written so far
     total: float | None  # seconds this run will write, when known
     elapsed: float  # wall-clock seconds since the run started
@@ -44,6 +45,7 @@ Listener = Callable[[EncodeProgress], None]
 
 @dataclass
 class _State:
+    """One run's progress reader state."""
     listener: Listener
     media_seconds: float | None = None
     last_total: float | None = None

@@ -78,6 +78,7 @@ def _cap_memory(pid: int, mb: int) -> None:
 
 @dataclass(frozen=True)
 class ProcResult:
+    """A finished external process: its command line and output."""
     argv: tuple[str, ...]
     returncode: int
     stdout: bytes
