@@ -40,6 +40,26 @@ def _swapped_bytes() -> bytes:
     return bytes(data)
 
 
+def _grey_bytes() -> bytes:
+    """A grey ICC profile (gamma 2.2), made by hand: LittleCMS makes none through Pillow."""
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + struct.pack(">iii", *(round(v * 65536) for v in (x, y, z)))
+
+    text = b"Grey gamma 2.2\0"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4 + 2 + 1 + 67)
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(2.2 * 256)) + bytes(2)
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"kTRC", curve), (b"cprt", b"text\0\0\0\0none\0")]
+    tags = [(sig, data + bytes(-len(data) % 4)) for sig, data in tags]
+    first = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        table += struct.pack(">4sII", sig, first + len(body), len(data))
+        body += data
+    header = (struct.pack(">I4sI4s4s4s", first + len(body), b"lcms", 0x02100000, b"mntr", b"GRAY", b"XYZ ")
+              + bytes(12) + b"acsp" + bytes(28) + struct.pack(">iii", 63190, 65536, 54061) + bytes(48))
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
 def _tagged_jpeg(path: Path, profile: bytes) -> Path:
     im = Image.new("RGB", (400, 300), (250, 250, 250))
     im.paste(RED, (50, 50, 350, 250))
@@ -108,3 +128,33 @@ def test_conversion_in_bands_is_the_one_call(mode: str) -> None:
     assert banded.mode == alone.mode == mode
     assert banded.tobytes() == alone.tobytes()
     assert banded.tobytes() != im.tobytes()  # it was converted
+
+
+def test_grey_picture_with_alpha_and_a_grey_profile_is_no_broken_profile(tmp_path: Path) -> None:
+    """Grey stays grey, with or without alpha (it was turned RGBA and its grey profile
+    applied to colour, which LittleCMS refused: a false "profile is broken")."""
+    grey = _grey_bytes()
+    assert ImageCms.ImageCmsProfile(io.BytesIO(grey)).profile.xcolor_space.strip() == "GRAY"
+    src = tmp_path / "grey.png"
+    im = Image.new("LA", (300, 200), (90, 255))
+    im.paste((200, 128), (0, 0, 100, 200))  # half-transparent light band
+    im.save(src, icc_profile=grey)
+    res = mediaprep.prepare(src, out_dir=tmp_path / "out")
+    assert not res.warnings
+    with Image.open(res.outputs[0].path) as out:
+        px = out.convert("RGB").getpixel((250, 100))
+    assert isinstance(px, tuple)
+    assert max(px) - min(px) <= 1 and abs(px[0] - 90) <= 3, px  # the opaque grey, still grey
+
+
+def test_phone_view_does_not_convert_with_an_srgb_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 75 ms a 4 MP view spent converting for nothing: an sRGB profile never reaches LittleCMS's
+    conversion (a wide-gamut one does)."""
+    calls: list[str] = []
+    real = icc.convert
+    monkeypatch.setattr(icc, "convert", lambda im, *a, **k: calls.append(im.mode) or real(im, *a, **k))
+    for name, profile in (("srgb", _srgb_bytes()), ("swapped", _swapped_bytes())):
+        with Image.open(_tagged_jpeg(tmp_path / f"{name}.jpg", profile)) as im:
+            im.load()
+            phone_view(im, side=400)
+    assert calls == ["RGB"]  # the swapped profile's picture only

@@ -59,6 +59,19 @@ def is_srgb(icc: bytes) -> bool:
     return all(high <= TOLERANCE for _low, high in extrema)  # type: ignore[misc]
 
 
+def to_srgb(im: Image.Image, icc: bytes, pool: Executor | None = None) -> Image.Image:
+    """``im`` shown in sRGB by its profile ``icc``: an RGB or RGBA picture whose profile
+    is not sRGB already, and any CMYK one, converted (RGBA keeps its alpha, CMYK comes
+    out RGB); any other (grey, palette) is returned as it is: a grey profile changes
+    little, and a profile of another colour space does not describe it. Raises
+    ERRORS when the profile is broken or does not fit the picture."""
+    if im.mode == "CMYK":
+        return convert(im, icc, "RGB", pool)
+    if im.mode not in ("RGB", "RGBA") or is_srgb(icc):
+        return im
+    return convert(im, icc, im.mode, pool)
+
+
 def convert(im: Image.Image, icc: bytes, out_mode: str, pool: Executor | None = None) -> Image.Image:
     """``im`` (RGB, RGBA or CMYK) from its profile to sRGB in ``out_mode``, with the
     perceptual intent (raises ERRORS on a broken profile). With a pool, in BANDS bands

@@ -34,24 +34,15 @@ _TIFF_SAMPLE_FORMAT = 339  # SampleFormat: 1 unsigned, 2 signed, 3 float
 
 
 def to_srgb(im: Image.Image, warn: list[str], pool: Executor | None = None) -> Image.Image:
+    """``im`` in sRGB by its embedded ICC profile (see icc.to_srgb); a broken profile
+    is a warning, and the pixels are taken as sRGB."""
     icc = im.info.get("icc_profile")
     if not icc:
         return im
     from . import icc as profiles  # LittleCMS: only a picture with a profile needs it
 
     try:
-        if im.mode in ("RGB", "RGBA") and profiles.is_srgb(icc):
-            return im
-        mode = im.mode
-        out_mode = "RGBA" if mode in ("RGBA", "LA", "PA") else ("L" if mode == "L" else "RGB")
-        if mode == "LA":
-            im = im.convert("RGBA")
-            mode = "RGBA"
-        if mode not in ("RGB", "RGBA", "CMYK", "L"):
-            return im
-        if out_mode == "L":
-            return im  # grey stays grey; a grey ICC changes little
-        return profiles.convert(im, icc, out_mode, pool)
+        return profiles.to_srgb(im, icc, pool)
     except profiles.ERRORS:
         warn.append("embedded colour profile is broken; colours are taken as sRGB")
         return im

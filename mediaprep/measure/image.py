@@ -12,6 +12,7 @@ and its half of the metric remain, spread over the same threads.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -43,14 +44,10 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
         im = ImageOps.exif_transpose(im)  # (without a turn it would only copy the picture)
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         im = im.convert("I").point(lambda v: v / 256).convert("L")
-    if icc and im.mode in ("RGB", "RGBA", "CMYK"):
-        try:
-            # An sRGB profile is left alone: converting would move a few colours by
-            # one level at most, at ~18 ms a megapixel.
-            if im.mode == "CMYK" or not profiles.is_srgb(icc):
-                im = profiles.convert(im, icc, "RGBA" if im.mode == "RGBA" else "RGB", threads.spare())
-        except profiles.ERRORS:
-            pass  # a broken profile: the pixels as they are, as a viewer would show them
+    if icc:
+        # A broken profile: the pixels as they are, as a viewer would show them.
+        with contextlib.suppress(*profiles.ERRORS):
+            im = profiles.to_srgb(im, icc, threads.spare())
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
