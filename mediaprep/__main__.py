@@ -1,6 +1,6 @@
 """``python -m mediaprep``: the same command line as the ``mediaprep`` script."""
 from __future__ import annotations
 
-from .cli.main import run
+from .script import run
 
 run()

@@ -138,21 +138,29 @@ def test_the_version_attribute_is_the_installed_version() -> None:
     assert mediaprep.__version__ == metadata.version("mediaprep")
 
 
-def test_the_script_freezes_the_collector_only_at_its_end(copy_of, tmp_path: Path) -> None:
-    """``run`` (the script, ``python -m mediaprep``) ends with the collector frozen, so
-    the exit's collections skip every object the modules made; exit codes and output
-    are the command's. ``main``, which a host (click's test runner) calls and lives
-    on after, leaves the collector alone."""
+def test_the_script_starts_without_the_collector_and_freezes_it(copy_of, tmp_path: Path) -> None:
+    """The script (``mediaprep.script.run``, as the console script and ``python -m
+    mediaprep`` call it) imports and checks its first file with the collector off,
+    then freezes what start-up made and collects again; it ends with the collector
+    frozen. ``main``, which a host (click's test runner) calls and lives on after,
+    leaves the collector alone: it collects all along, and nothing is frozen. Exit
+    codes and output are the command's."""
     src = copy_of("images/photo_rotated_gps.jpg")
-    probe = ("import gc, sys\nfrom mediaprep.cli.main import {fn}\ntry:\n    {fn}()\n"
-             "except SystemExit as exc:\n    print('EXIT', exc.code, 'FROZEN', gc.get_freeze_count())\n")
-    for fn, frozen in (("run", True), ("main", False)):
-        res = subprocess.run([sys.executable, "-c", probe.format(fn=fn), "check", str(src)],
+    probe = ("import gc, sys\nruns = []\ngc.callbacks.append(lambda phase, info: runs.append(phase))\n"
+             "from {module} import {fn}\ntry:\n    {fn}()\n"
+             "except SystemExit as exc:\n    print('EXIT', exc.code, 'FROZEN', gc.get_freeze_count(),"
+             " 'COLLECTIONS', runs.count('stop'), 'ENABLED', gc.isenabled())\n")
+    seen = {}
+    for module, fn in (("mediaprep.script", "run"), ("mediaprep.cli.main", "main")):
+        res = subprocess.run([sys.executable, "-c", probe.format(module=module, fn=fn), "check", str(src)],
                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
-        line = next(ln for ln in res.stdout.splitlines() if ln.startswith("EXIT "))
-        code, count = int(line.split()[1]), int(line.split()[3])
-        assert code == 5, res.stdout + res.stderr  # the photo is over the image limit
-        assert (count > 0) is frozen, line
+        words = next(ln for ln in res.stdout.splitlines() if ln.startswith("EXIT ")).split()
+        assert int(words[1]) == 5, res.stdout + res.stderr  # the photo is over the image limit
+        seen[fn] = (int(words[3]), int(words[5]), words[7])
+    frozen, collections, enabled = seen["run"]
+    assert frozen > 10_000 and enabled == "True" and collections <= 3, seen
+    frozen, collections, enabled = seen["main"]
+    assert frozen == 0 and enabled == "True" and collections >= 20, seen
     res = subprocess.run([sys.executable, "-m", "mediaprep", "check", str(src)],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 5 and src.name in res.stdout + res.stderr

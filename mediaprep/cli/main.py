@@ -186,8 +186,9 @@ main.params.extend(global_params())
 
 
 def run() -> None:
-    """The `mediaprep` script (and ``python -m mediaprep``): ``main`` in a process of
-    its own, which ends when it returns."""
+    """``main`` in a process of its own, which ends when it returns: what the
+    `mediaprep` script and ``python -m mediaprep`` run (through mediaprep.script,
+    which starts it with the collector paused)."""
     # numpy's OpenBLAS starts a thread per core at import, which then spins for a while
     # waiting for work mediaprep never gives it (no large matrix products): 0.1 s of
     # CPU taken from the ffmpeg run that follows (the voice decode), ~0.04 s of a
