@@ -9,7 +9,7 @@ from ..attachment import AttachmentStyle
 from ..batching.results import BatchResult, Status
 from ..errors import escape_name
 from ..model import ROLES, PrepareOptions, Role
-from ..script import resume_collector
+from ..script import startup_over
 from .messages import print_json, verbosity
 from .options import (
     as_option,
@@ -101,7 +101,7 @@ def batch_cmd(src: str, dst: str, profile_name: str, as_: Role | None, trim: flo
     from ..batching.run import batch  # after the check: it imports POSIX-only modules
     # Once, before any file: without them every file would fail alike.
     require_tools((), as_, all_kinds=True)
-    resume_collector()  # a long run begins
+    startup_over()  # a long run begins
     reporter = ProgressReporter(sys.stderr, quiet=verbosity().quiet)
     try:
         result = batch(src, dst, profile_name, jobs=jobs, force=force, prune=prune, options=opts,

@@ -27,7 +27,7 @@ from ..model import ROLES, Role
 from ..preflight.check import CheckReport, check, check_probed, probe
 from ..preflight.sniff import sniff
 from ..profiles import BUILTIN, Profile, get_profile
-from ..script import resume_collector
+from ..script import startup_over
 from ..tools import magic
 from .messages import debug_enabled, fail_line, print_json, say, skip_line, verbosity, warn
 from .options import STDIN, as_option, json_option, name_option, profile_option, stdin_input
@@ -183,7 +183,7 @@ def check_cmd(paths: tuple[str, ...], profile_name: str, as_: Role | None, exclu
     rules = WalkRules(exclude=excludes, include_hidden=include_hidden)
     for entry in _entries(paths, rules, stdin, name):
         check_entry(entry, profile, as_, tally, as_json)
-        resume_collector()  # the first file is done: a folder of many goes on collecting
+        startup_over()  # the first file is done: a folder of many goes on collecting
     if as_json:
         print_json({"schema": "mediaprep/check/1", "profile": profile.name,
                     "complies": tally.worst == ExitCode.OK, "exit_code": int(tally.worst),

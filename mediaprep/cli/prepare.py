@@ -16,7 +16,7 @@ from ..errors import MediaprepError, MissingDependency, UsageError, escape_name
 from ..model import PrepareOptions, PrepareResult, Role
 from ..names import output_stem
 from ..profiles import Profile, get_profile
-from ..script import resume_collector
+from ..script import startup_over
 from .messages import debug_enabled, detail, fail_line, notice, print_json, verbosity, warn
 from .options import (
     STDIN,
@@ -187,7 +187,7 @@ def _prepare_one(src: Path, source: Path | IO[bytes], stem: str, out_dir: str | 
     finally:
         if progress is not None:
             progress.close()
-        resume_collector()  # the first input is done: a run of many goes on collecting
+        startup_over()  # the first input is done: a run of many goes on collecting
     if wechat is not None:
         from .send import upload_prepared_result
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import click
 
 from ..errors import escape_name
-from ..script import resume_collector
+from ..script import startup_over
 
 
 def write_report(dst: str, src: str | None, jobs: int | None, elapsed: float | None = None) -> None:
     """Build the report and say where it is (stderr, like the batch summary)."""
-    resume_collector()  # a long run begins (10,000 rows)
+    startup_over()  # a long run begins (10,000 rows)
     from ..batching.run import default_jobs  # here, not at import: batching needs POSIX
     from ..report import build_report
 

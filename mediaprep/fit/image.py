@@ -42,13 +42,8 @@ from .image_decode import decode, normalize
 from .image_search import QualitySearch
 from .resize import box_reduced
 from .sharpen import sharpen
+from .sizes import DECODE_SIDE, DISPLAY_SIDE
 
-# Measured (bench/image_sweep.py on mate-backgrounds, SSIMULACRA2 at the phone's 1080 px):
-# the best long side at 128,000 and 64,000 bytes is 1080 for nearly every photo and
-# picture; a fixed 1080 scored 89.4 / 83.8 against 89.6 / 84.0 for the best of 11 sides
-# per image, while a fixed 1280 scored 88.5 / 82.2 and 1600 less. Pixels beyond what the
-# phone shows cost bytes the quality needs; fewer pixels get upscaled on the phone.
-DISPLAY_SIDE = 1080
 # Larger than DISPLAY_SIDE when 1080 px cannot show the picture well even at high
 # quality. The cause, measured: 4:2:0 halves the colour resolution, so at 1080 px a
 # picture with fine, saturated colour detail loses to its own 1920 px version (one
@@ -78,11 +73,6 @@ CANDIDATE_SIDES = (960, 864, 768, 640, 560, 480, 400, 320, 240, 160, 120, 80)
 # side**1.5 for noisy photos and side**2 for flat graphics); used only to guess the next
 # side to try, every guess is encoded and checked.
 SIDE_EXPONENT = 1.7
-# JPEGs are decoded at a reduced DCT scale (1/2, 1/4, 1/8) when that still leaves this
-# many pixels on the long side: a 2560 px photo decodes at 1280 in a third of the time,
-# and then needs only a short Lanczos to 1080. Scores as Pillow's box reduction does
-# (REDUCING_GAP): 89.8 vs 89.7 at 128,000 B on the sweep's 2560 px JPEGs.
-DECODE_SIDE = DISPLAY_SIDE
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from .. import prefetch
 from ..errors import BadInput, LimitExceeded
 from ..guard import bounded, check_memory
 from ..preflight.probe import HEIF_FORMATS, ImageInfo, decode_bytes, open_image, quietly
@@ -169,7 +170,10 @@ def decode(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
 
 def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max_side: int,
                         warn: list[str]) -> Image.Image:
-    im = open_image(sniffed, profile.safety, sniffed.size - info.trailing_bytes)
+    # The command may have decoded this very file while it started (prefetch.py):
+    # the same plugin and DCT scale as below, so the same pixels.
+    im = prefetch.take(sniffed, info.frames, profile.safety, max_side) \
+        or open_image(sniffed, profile.safety, sniffed.size - info.trailing_bytes)
     pic: Image.Image | None = None
     try:
         if info.frames > 1:

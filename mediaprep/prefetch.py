@@ -1,0 +1,234 @@
+"""The picture a ``mediaprep prepare`` command names, decoded while the command starts.
+
+Starting the command is ~80 ms of Python (click, Pillow, our modules) on one core
+while the other waits, and decoding a picture is C that runs without the GIL: 17 ms
+for a 2560x1600 JPEG, 100-200 ms for a 4K or 5K PNG. So the script
+(mediaprep/script.py), once Pillow is imported and before it imports the command
+line, looks for the first input of a ``prepare`` command and, when it is a JPEG or a
+PNG, has Pillow decode it on a thread of its own, as the fit's decode would: the
+same plugin, the same DCT-scaled size for a JPEG.
+
+Nothing of it is used before the fit's own checks have passed: the fit sniffs and
+probes the file as always (type from its bytes, structure, sizes, limits) and, where
+it would open and decode the picture, asks for the early one (``take``). It gets it
+only when nothing differs: the same file (device, inode, size, modification time),
+the format the sniff found, the size and decode scale the fit asks for, one frame.
+The fit's memory check then runs on it as on its own. Otherwise the early work is
+dropped unseen and the fit decodes as it always does: the pixels are the same either
+way, and an error on the early path is never reported (the fit meets it itself).
+
+The early thread is careful on its own too, since it reads before any sniff: only a
+regular file that is not a symlink, opened without following one or blocking (no
+FIFO, no device), the same file after opening; only JPEG and PNG signatures, opened
+by that one plugin; one frame of 8-bit samples, at most EARLY_PIXELS pixels, and a
+JPEG's scans counted first, as the fit's probe counts them (the default profile's
+limit). Only the command's own
+process does this (``start`` is called by the script): a program that calls
+``mediaprep.prepare`` never starts a thread here.
+"""
+from __future__ import annotations
+
+import math
+import os
+import stat
+import sys
+import threading
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .preflight.sniff import Sniffed
+    from .profiles import SafetyLimits
+
+# Inputs of the command line looked at, at most (an option's value, such as the -o
+# folder or a --profile file, may come first: it is looked at and passed over).
+_MAX_CANDIDATES = 4
+# Pixels the early thread decodes at most (after a JPEG's DCT scaling): an 8K PNG
+# is 33 MP; anything larger waits for the fit's own checks.
+EARLY_PIXELS = 40_000_000
+# The 8-bit modes decoded early.
+_MODES = frozenset({"RGB", "RGBA", "L", "LA", "P", "CMYK"})
+# Bytes of a file the early thread reads at most.
+_EARLY_BYTES = 256 << 20
+# How often the GIL changes hands while the early thread runs (the default is 5 ms).
+_SWITCH_INTERVAL = 0.0005
+_SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_NOFOLLOW", 0) \
+    | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Early:
+    """The early decode of one input: what it read and what it made of it. (A plain
+    class, and paths as strings: dataclasses and pathlib would be imported before the
+    thread starts, and every millisecond there delays the decode.)"""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.ready = threading.Event()  # max_side and max_scans are set
+        self.max_side = 0
+        self.max_scans = 0
+        self.done = threading.Event()
+        self.path = ""
+        self.identity: tuple[int, ...] | None = None
+        self.plugin = ""
+        self.picture: Image.Image | None = None
+
+
+_early: _Early | None = None
+_interval: float | None = None  # the interpreter's switch interval, to give back
+
+
+def inputs(argv: list[str]) -> list[str]:
+    """The paths a ``prepare`` command line may name as inputs, in order: the words
+    after the command's name that are not options (all words after ``--``). None for
+    another command, and never stdin (``-``)."""
+    words = iter(argv)
+    for word in words:  # global flags (--debug, -q, -v) before the command's name
+        if not word.startswith("-"):
+            if word != "prepare":
+                return []
+            break
+    else:
+        return []
+    found: list[str] = []
+    only_paths = False
+    for word in words:
+        if word == "--" and not only_paths:
+            only_paths = True
+        elif word and word != "-" and (only_paths or not word.startswith("-")):
+            found.append(word)
+            if len(found) == _MAX_CANDIDATES:
+                break
+    return found
+
+
+def start(argv: list[str]) -> None:
+    """Begin decoding the first JPEG or PNG that ``argv`` (a ``mediaprep`` command
+    line, without the program's name) names as a ``prepare`` input, on a thread of
+    its own: a JPEG DCT-scaled as the fit decodes it (fit/sizes.DECODE_SIDE)."""
+    global _early, _interval
+    candidates = inputs(argv)
+    if not candidates or _early is not None:
+        return
+    # Only Pillow before the thread starts (a 4K PNG waits for every millisecond
+    # here); the thread imports nothing of ours (no two threads in one import cycle).
+    from PIL import Image, JpegImagePlugin, PngImagePlugin  # noqa: F401
+
+    Image.preinit()  # the plugins Image.open would import in the thread
+    early = _Early()
+    early.thread = threading.Thread(target=_decode_first, args=(early, candidates), daemon=True,
+                                    name="mediaprep-early-decode")
+    _early = early
+    # The decode takes the GIL between the chunks it reads (a PNG's IDAT chunks, 8-512
+    # KB each); at the default interval it would wait up to 5 ms each time for the
+    # imports of the main thread (a 5K PNG has 80 chunks).
+    _interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(_interval, _SWITCH_INTERVAL))
+    early.thread.start()
+    try:  # what a JPEG needs before its decode (the thread waits for it; a PNG does not)
+        from .fit.sizes import DECODE_SIDE
+        from .formats import jpeg, source  # noqa: F401
+        from .profiles import WECHAT
+
+        early.max_side, early.max_scans = DECODE_SIDE, WECHAT.safety.max_jpeg_scans
+    finally:
+        early.ready.set()
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _decode_first(early: _Early, candidates: list[str]) -> None:
+    """The early thread: the first candidate that is a JPEG or PNG file, decoded."""
+    try:
+        for path in candidates:
+            try:
+                before = os.lstat(path)
+            except (OSError, ValueError):
+                continue  # no such file (an option's value): the next word
+            if not stat.S_ISREG(before.st_mode) or not 0 < before.st_size <= _EARLY_BYTES:
+                if stat.S_ISDIR(before.st_mode):
+                    continue  # the -o folder
+                return  # a symlink, FIFO or device: left to the fit's checks
+            _decode(early, path, before)
+            return
+    except Exception:  # noqa: BLE001 - the fit meets any error again, and reports it
+        early.picture = None
+    finally:
+        early.done.set()
+
+
+def _decode(early: _Early, path: str, before: os.stat_result) -> None:
+    from PIL import Image
+
+    fd = os.open(path, _OPEN_FLAGS)
+    with open(fd, "rb") as fh:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or _identity(opened) != _identity(before):
+            return
+        head = fh.read(8)
+        plugin = next((name for sig, name in _SIGNATURES.items() if head.startswith(sig)), None)
+        if plugin is None:
+            return
+        if plugin == "JPEG":
+            # Its scans counted as the fit's probe counts them: each is a pass over the
+            # whole picture, and a CPU bomb has thousands.
+            early.ready.wait()
+            from .formats import jpeg  # (imported by start)
+            from .formats.source import Source
+
+            if not early.max_side or jpeg.walk(Source.of_file(fh)).scans > early.max_scans:
+                return
+        fh.seek(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as the fit's decode: never printed raw
+            im = Image.open(fh, formats=[plugin])
+            if getattr(im, "n_frames", 1) != 1 or im.mode not in _MODES:
+                return  # an animation, or 16-bit samples
+            w, h = im.size
+            if plugin == "JPEG" and max(w, h) > early.max_side:
+                scale = early.max_side / max(w, h)
+                im.draft(im.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
+            if im.width * im.height > EARLY_PIXELS:
+                return
+            im.decodermaxblock = opened.st_size  # one read and one GIL-free decode (JPEG)
+            im.load()
+    early.path, early.identity, early.plugin, early.picture = path, _identity(opened), plugin, im
+
+
+def take(sniffed: Sniffed, frames: int, safety: SafetyLimits, max_side: int) -> Image.Image | None:
+    """The early decode of this very file, loaded, or None (there is none, it is of
+    another file or was asked at another size, or the file changed since). Handed
+    out once: later calls get None. The fit's probe has checked the file against its
+    own profile's limits (sizes, scans) before it asks; ``safety`` bounds the wait."""
+    early = _early
+    if early is None or threading.current_thread() is early.thread:
+        return None
+    discard()
+    if early.max_side != max_side or frames != 1 or sniffed.pillow not in ("JPEG", "PNG"):
+        return None
+    wait = safety.decode_seconds if math.isfinite(safety.decode_seconds) and safety.decode_seconds > 0 \
+        else None
+    if not early.done.wait(wait) or early.picture is None:
+        return None
+    try:
+        now = _identity(os.stat(sniffed.path))
+    except OSError:
+        return None
+    if early.path != os.fspath(sniffed.path) or early.plugin != sniffed.pillow or now != early.identity \
+            or sniffed.size != now[2]:
+        return None
+    return early.picture
+
+
+def discard() -> None:
+    """Drop the early decode (done or not: a running one ends on its own), and give
+    the interpreter its switch interval back."""
+    global _early, _interval
+    _early = None
+    if _interval is not None:
+        sys.setswitchinterval(_interval)
+        _interval = None
