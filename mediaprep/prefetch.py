@@ -52,6 +52,7 @@ EARLY_PIXELS = 40_000_000
 _MODES = frozenset({"RGB", "RGBA", "L", "LA", "P", "CMYK"})
 # Bytes of a file the early thread reads at most.
 _EARLY_BYTES = 256 << 20
+_ORIENTATION = 0x0112  # the EXIF tag
 # How often the GIL changes hands while the early thread runs (the default is 5 ms).
 _SWITCH_INTERVAL = 0.0005
 _SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
@@ -74,9 +75,17 @@ class _Early:
         self.identity: tuple[int, ...] | None = None
         self.plugin = ""
         self.picture: Image.Image | None = None
+        # The picture resized for the fit (see ``resized``): "waiting" for the decode,
+        # "running", "done", or "dropped" (the fit did it itself, or nothing to do).
+        self.lock = threading.Lock()
+        self.resize_state = "waiting"
+        self.display_side = 0
+        self.resized: Image.Image | None = None
+        self.resize_done = threading.Event()
 
 
 _early: _Early | None = None
+_taken: _Early | None = None  # the early decode the fit took: its resize may follow
 _interval: float | None = None  # the interpreter's switch interval, to give back
 
 
@@ -128,11 +137,13 @@ def start(argv: list[str]) -> None:
     sys.setswitchinterval(min(_interval, _SWITCH_INTERVAL))
     early.thread.start()
     try:  # what a JPEG needs before its decode (the thread waits for it; a PNG does not)
-        from .fit.sizes import DECODE_SIDE
+        from .fit import resize  # noqa: F401
+        from .fit.sizes import DECODE_SIDE, DISPLAY_SIDE
         from .formats import jpeg, source  # noqa: F401
         from .profiles import WECHAT
 
         early.max_side, early.max_scans = DECODE_SIDE, WECHAT.safety.max_jpeg_scans
+        early.display_side = DISPLAY_SIDE
     finally:
         early.ready.set()
 
@@ -154,11 +165,42 @@ def _decode_first(early: _Early, candidates: list[str]) -> None:
                     continue  # the -o folder
                 return  # a symlink, FIFO or device: left to the fit's checks
             _decode(early, path, before)
-            return
+            break
     except Exception:  # noqa: BLE001 - the fit meets any error again, and reports it
         early.picture = None
     finally:
         early.done.set()
+    _resize(early)
+
+
+def _resize(early: _Early) -> None:
+    """After the decode, while the command still starts (a baseline 2560x1600 JPEG
+    decodes in ~20 ms, and the command asks for it ~95 ms into the run): the fit's
+    first step, the picture at the display side, for ``resized`` to hand over. Only
+    when the decode ended before the fit asked for it (else the fit, waiting, resizes
+    faster on two threads), and only for a picture the fit takes as it is: an RGB
+    JPEG with no EXIF turn (a colour profile that is not sRGB gives the fit another
+    picture, and this one is then not asked for)."""
+    im = early.picture
+    with early.lock:
+        fit_as_is = im is not None and early.plugin == "JPEG" and im.mode == "RGB" \
+            and early.display_side > 0 and im.getexif().get(_ORIENTATION, 1) == 1
+        if early.resize_state != "waiting" or not fit_as_is:
+            early.resize_state = "dropped"
+            early.resize_done.set()
+            return
+        early.resize_state = "running"
+    try:
+        from .fit.resize import to_side  # (imported by start)
+
+        assert im is not None
+        early.resized = to_side(im, early.display_side)
+    except Exception:  # noqa: BLE001 - the fit resizes itself
+        early.resized = None
+    finally:
+        with early.lock:
+            early.resize_state = "done"
+        early.resize_done.set()
 
 
 def _decode(early: _Early, path: str, before: os.stat_result) -> None:
@@ -204,12 +246,18 @@ def take(sniffed: Sniffed, frames: int, safety: SafetyLimits, max_side: int) -> 
     another file or was asked at another size, or the file changed since). Handed
     out once: later calls get None. The fit's probe has checked the file against its
     own profile's limits (sizes, scans) before it asks; ``safety`` bounds the wait."""
+    global _taken
     early = _early
     if early is None or threading.current_thread() is early.thread:
         return None
     discard()
     if early.max_side != max_side or frames != 1 or sniffed.pillow not in ("JPEG", "PNG"):
         return None
+    with early.lock:
+        if not early.done.is_set():
+            # The fit has caught up with the decode: it resizes faster itself, on two
+            # threads, than the early thread would on one.
+            early.resize_state = "dropped"
     wait = safety.decode_seconds if math.isfinite(safety.decode_seconds) and safety.decode_seconds > 0 \
         else None
     if not early.done.wait(wait) or early.picture is None:
@@ -221,14 +269,34 @@ def take(sniffed: Sniffed, frames: int, safety: SafetyLimits, max_side: int) -> 
     if early.path != os.fspath(sniffed.path) or early.plugin != sniffed.pillow or now != early.identity \
             or sniffed.size != now[2]:
         return None
+    _taken = early
     return early.picture
 
 
+def resized(src: Image.Image, side: int) -> Image.Image | None:
+    """The taken early picture at ``side`` on its long side, resized while the
+    command started (fit/resize.to_side: the same bytes on one thread as on two),
+    when ``src`` is that very picture (so nothing turned or converted it since) and
+    the resize has begun; None otherwise (then the fit resizes, and an early resize
+    not yet begun never will be). Handed out once."""
+    global _taken
+    early = _taken
+    if early is None or src is not early.picture or side != early.display_side:
+        return None
+    _taken = None
+    with early.lock:
+        if early.resize_state == "waiting":
+            early.resize_state = "dropped"
+            return None
+    early.resize_done.wait()
+    return early.resized
+
+
 def discard() -> None:
-    """Drop the early decode (done or not: a running one ends on its own), and give
-    the interpreter its switch interval back."""
-    global _early, _interval
-    _early = None
+    """Drop the early decode and its resize (done or not: a running one ends on its
+    own), and give the interpreter its switch interval back."""
+    global _early, _interval, _taken
+    _early = _taken = None
     if _interval is not None:
         sys.setswitchinterval(_interval)
         _interval = None

@@ -183,3 +183,57 @@ def test_the_command_writes_what_the_library_writes(copy_of, testdata: Path, tmp
         assert res.returncode == 0, res.stderr
         cli = (tmp_path / "cli" / f"{src.stem}.jpg").read_bytes()
         assert cli == _prepared(src, tmp_path / "lib")
+
+
+def test_the_early_resize_is_the_fits_own(testdata: Path, tmp_path: Path, taken: list[bool],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JPEG decoded before the fit asks for it is resized at the display side on
+    the early thread, and the fit takes that picture: the same bytes as its own
+    two-thread resize, and the same output."""
+    src = _big_jpeg(tmp_path / "big.jpg", testdata)
+    alone = _prepared(src, tmp_path / "alone")
+    taken.clear()
+    handed: list[bool] = []
+    real = prefetch.resized
+
+    def watch(pic: Image.Image, side: int) -> Image.Image | None:
+        got = real(pic, side)
+        if got is not None:
+            from mediaprep.fit.resize import to_side
+            from mediaprep.tools import threads
+
+            assert got.tobytes() == to_side(pic, side, threads.pool()).tobytes()
+        handed.append(got is not None)
+        return got
+
+    monkeypatch.setattr(prefetch, "resized", watch)
+    prefetch.start(["prepare", str(src)])
+    _wait()
+    early = prefetch._early
+    assert early is not None and early.resize_done.wait(30)
+    assert early.resize_state == "done" and early.resized is not None
+    assert _prepared(src, tmp_path / "early") == alone
+    assert taken == [True] and handed[0] is True
+
+
+def test_no_early_resize_when_the_fit_caught_up_or_the_picture_turns(copy_of, testdata: Path,
+                                                                     tmp_path: Path) -> None:
+    """A picture the fit asked for before its decode ended is resized by the fit
+    (faster, on two threads); an EXIF-turned or grey one is not the fit's source as
+    it is: neither is resized early."""
+    src = _big_jpeg(tmp_path / "big.jpg", testdata)
+    prefetch.start(["prepare", str(src)])
+    early = prefetch._early
+    assert early is not None
+    with early.lock:  # as take() does when the decode has not ended
+        early.resize_state = "dropped"
+    _wait()
+    assert early.resize_done.wait(30) and early.resized is None
+    prefetch.discard()
+    for name in ("photo_rotated_gps.jpg", "grey.jpg"):
+        prefetch.start(["prepare", str(copy_of(f"images/{name}"))])
+        _wait()
+        early = prefetch._early
+        assert early is not None and early.picture is not None
+        assert early.resize_done.wait(30) and early.resize_state == "dropped"
+        prefetch.discard()

@@ -14,6 +14,7 @@ from concurrent.futures import Executor, Future
 
 from PIL import Image
 
+from .. import prefetch
 from .image_decode import flatten
 from .resize import to_side
 
@@ -48,7 +49,9 @@ class QualitySearch:
 
     def image(self, side: int) -> Image.Image:
         if side not in self.resized:
-            self.resized[side] = flatten(to_side(self.src, side, self.pool))
+            # The command may have resized this very picture while it started.
+            early = prefetch.resized(self.src, side)
+            self.resized[side] = early if early is not None else flatten(to_side(self.src, side, self.pool))
         return self.resized[side]
 
     def size_at(self, side: int, q: int) -> int:
