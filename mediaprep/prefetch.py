@@ -28,6 +28,7 @@ process does this (``start`` is called by the script): a program that calls
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 import stat
@@ -50,8 +51,8 @@ _MAX_CANDIDATES = 4
 EARLY_PIXELS = 40_000_000
 # The 8-bit modes decoded early.
 _MODES = frozenset({"RGB", "RGBA", "L", "LA", "P", "CMYK"})
-# Bytes of a file the early thread reads at most.
-_EARLY_BYTES = 256 << 20
+# Bytes of a file the early thread reads (into memory, whole) at most.
+_EARLY_BYTES = 64 << 20
 _ORIENTATION = 0x0112  # the EXIF tag
 # How often the GIL changes hands while the early thread runs (the default is 5 ms).
 _SWITCH_INTERVAL = 0.0005
@@ -211,33 +212,34 @@ def _decode(early: _Early, path: str, before: os.stat_result) -> None:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode) or _identity(opened) != _identity(before):
             return
-        head = fh.read(8)
-        plugin = next((name for sig, name in _SIGNATURES.items() if head.startswith(sig)), None)
-        if plugin is None:
-            return
+        # The whole file in one read: every read of the file lets go of the GIL, and
+        # taking it back means waiting for the main thread's imports (a marker walk
+        # over a progressive JPEG read in windows took 15 ms so, 1 ms in memory).
+        data = fh.read(opened.st_size + 1)
+    plugin = next((name for sig, name in _SIGNATURES.items() if data.startswith(sig)), None)
+    if plugin is None or len(data) != opened.st_size:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as the fit's decode: never printed raw
+        im = Image.open(io.BytesIO(data), formats=[plugin])  # the headers only
+        if getattr(im, "n_frames", 1) != 1 or im.mode not in _MODES:
+            return  # an animation, or 16-bit samples
         if plugin == "JPEG":
-            # Its scans counted as the fit's probe counts them: each is a pass over the
-            # whole picture, and a CPU bomb has thousands.
+            # Its scans counted as the fit's probe counts them before any is decoded:
+            # each is a pass over the whole picture, and a CPU bomb has thousands.
             early.ready.wait()
             from .formats import jpeg  # (imported by start)
-            from .formats.source import Source
 
-            if not early.max_side or jpeg.walk(Source.of_file(fh)).scans > early.max_scans:
+            if not early.max_side or jpeg.walk(data).scans > early.max_scans:
                 return
-        fh.seek(0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # as the fit's decode: never printed raw
-            im = Image.open(fh, formats=[plugin])
-            if getattr(im, "n_frames", 1) != 1 or im.mode not in _MODES:
-                return  # an animation, or 16-bit samples
             w, h = im.size
-            if plugin == "JPEG" and max(w, h) > early.max_side:
+            if max(w, h) > early.max_side:
                 scale = early.max_side / max(w, h)
                 im.draft(im.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
-            if im.width * im.height > EARLY_PIXELS:
-                return
-            im.decodermaxblock = opened.st_size  # one read and one GIL-free decode (JPEG)
-            im.load()
+        if im.width * im.height > EARLY_PIXELS:
+            return
+        im.decodermaxblock = len(data)  # one GIL-free decode call (a JPEG's; a PNG's per chunk)
+        im.load()
     early.path, early.identity, early.plugin, early.picture = path, _identity(opened), plugin, im
 
 
