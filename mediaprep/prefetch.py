@@ -3,10 +3,12 @@
 Starting the command is ~80 ms of Python (click, Pillow, our modules) on one core
 while the other waits, and decoding a picture is C that runs without the GIL: 17 ms
 for a 2560x1600 JPEG, 100-200 ms for a 4K or 5K PNG. So the script
-(mediaprep/script.py), once Pillow is imported and before it imports the command
-line, looks for the first input of a ``prepare`` command and, when it is a JPEG or a
-PNG, has Pillow decode it on a thread of its own, as the fit's decode would: the
-same plugin, the same DCT-scaled size for a JPEG.
+(mediaprep/script.py), before it imports the command line, looks for the first
+file a ``prepare`` command names (words that name no file, and folders such as the
+-o one, are passed over; a ``--profile`` file named first ends the search) and, when
+it is a JPEG or a PNG, imports Pillow and has it decode the file on a thread of its
+own, as the fit's decode would: the same plugin, the same DCT-scaled size for a
+JPEG. For any other input nothing happens (a voice note never imports Pillow).
 
 Nothing of it is used before the fit's own checks have passed: the fit sniffs and
 probes the file as always (type from its bytes, structure, sizes, limits) and, where
@@ -22,9 +24,13 @@ regular file that is not a symlink, opened without following one or blocking (no
 FIFO, no device), the same file after opening; only JPEG and PNG signatures, opened
 by that one plugin; one frame of 8-bit samples, at most EARLY_PIXELS pixels, and a
 JPEG's scans counted first, as the fit's probe counts them (the default profile's
-limit). Only the command's own
-process does this (``start`` is called by the script): a program that calls
-``mediaprep.prepare`` never starts a thread here.
+limit).
+
+A baseline JPEG is often decoded before the command asks for it; the thread then
+also makes the fit's first picture, resized to the display side (``resized``).
+
+Only the command's own process does any of this (``start`` is called by the
+script): a program that calls ``mediaprep.prepare`` never starts a thread here.
 """
 from __future__ import annotations
 
@@ -119,16 +125,16 @@ def start(argv: list[str]) -> None:
     line, without the program's name) names as a ``prepare`` input, on a thread of
     its own: a JPEG DCT-scaled as the fit decodes it (fit/sizes.DECODE_SIDE)."""
     global _early, _interval
-    candidates = inputs(argv)
-    if not candidates or _early is not None:
-        return
+    first = _first_picture(inputs(argv))
+    if first is None or _early is not None:
+        return  # (a voice note or a video never imports Pillow for this)
     # Only Pillow before the thread starts (a 4K PNG waits for every millisecond
     # here); the thread imports nothing of ours (no two threads in one import cycle).
     from PIL import Image, JpegImagePlugin, PngImagePlugin  # noqa: F401
 
     Image.preinit()  # the plugins Image.open would import in the thread
     early = _Early()
-    early.thread = threading.Thread(target=_decode_first, args=(early, candidates), daemon=True,
+    early.thread = threading.Thread(target=_decode_first, args=(early, *first), daemon=True,
                                     name="mediaprep-early-decode")
     _early = early
     # The decode takes the GIL between the chunks it reads (a PNG's IDAT chunks, 8-512
@@ -153,20 +159,37 @@ def _identity(st: os.stat_result) -> tuple[int, ...]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _decode_first(early: _Early, candidates: list[str]) -> None:
-    """The early thread: the first candidate that is a JPEG or PNG file, decoded."""
+def _first_picture(candidates: list[str]) -> tuple[str, os.stat_result, str] | None:
+    """The first candidate that is a file, if it is a JPEG or PNG: its path, its
+    lstat and Pillow's plugin for it. Folders (the -o folder) and words that are no
+    file (an option's value) are passed over; a symlink, FIFO or device, an empty or
+    huge file, or another type ends the search (that input is left to the fit)."""
+    for path in candidates:
+        try:
+            before = os.lstat(path)
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISDIR(before.st_mode):
+            continue
+        if not stat.S_ISREG(before.st_mode) or not 0 < before.st_size <= _EARLY_BYTES:
+            return None
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except OSError:
+            return None
+        with open(fd, "rb") as fh:
+            if _identity(os.fstat(fd)) != _identity(before):
+                return None
+            head = fh.read(8)
+        plugin = next((name for sig, name in _SIGNATURES.items() if head.startswith(sig)), None)
+        return (path, before, plugin) if plugin is not None else None
+    return None
+
+
+def _decode_first(early: _Early, path: str, before: os.stat_result, plugin: str) -> None:
+    """The early thread: the picture decoded, then (maybe) resized."""
     try:
-        for path in candidates:
-            try:
-                before = os.lstat(path)
-            except (OSError, ValueError):
-                continue  # no such file (an option's value): the next word
-            if not stat.S_ISREG(before.st_mode) or not 0 < before.st_size <= _EARLY_BYTES:
-                if stat.S_ISDIR(before.st_mode):
-                    continue  # the -o folder
-                return  # a symlink, FIFO or device: left to the fit's checks
-            _decode(early, path, before)
-            break
+        _decode(early, path, before, plugin)
     except Exception:  # noqa: BLE001 - the fit meets any error again, and reports it
         early.picture = None
     finally:
@@ -204,7 +227,7 @@ def _resize(early: _Early) -> None:
         early.resize_done.set()
 
 
-def _decode(early: _Early, path: str, before: os.stat_result) -> None:
+def _decode(early: _Early, path: str, before: os.stat_result, plugin: str) -> None:
     from PIL import Image
 
     fd = os.open(path, _OPEN_FLAGS)
@@ -216,8 +239,8 @@ def _decode(early: _Early, path: str, before: os.stat_result) -> None:
         # taking it back means waiting for the main thread's imports (a marker walk
         # over a progressive JPEG read in windows took 15 ms so, 1 ms in memory).
         data = fh.read(opened.st_size + 1)
-    plugin = next((name for sig, name in _SIGNATURES.items() if data.startswith(sig)), None)
-    if plugin is None or len(data) != opened.st_size:
+    if not any(data.startswith(sig) for sig, name in _SIGNATURES.items() if name == plugin) \
+            or len(data) != opened.st_size:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # as the fit's decode: never printed raw
