@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from .preflight.sniff import Sniffed
     from .profiles import SafetyLimits
 
-# Inputs of the command line looked at, at most (an option's value, such as the -o
-# folder or a --profile file, may come first: it is looked at and passed over).
+# Words of the command line looked at, at most (an option's value may come first:
+# the -o folder, or a word that names no file, is passed over).
 _MAX_CANDIDATES = 4
 # Pixels the early thread decodes at most (after a JPEG's DCT scaling): an 8K PNG
 # is 33 MP; anything larger waits for the fit's own checks.
