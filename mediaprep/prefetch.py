@@ -44,7 +44,9 @@ import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from PIL import Image
+    from collections.abc import Callable
+
+    from PIL import Image, ImageFile
 
     from .preflight.sniff import Sniffed
     from .profiles import SafetyLimits
@@ -128,11 +130,13 @@ def start(argv: list[str]) -> None:
     first = _first_picture(inputs(argv))
     if first is None or _early is not None:
         return  # (a voice note or a video never imports Pillow for this)
-    # Only Pillow before the thread starts (a 4K PNG waits for every millisecond
-    # here); the thread imports nothing of ours (no two threads in one import cycle).
-    from PIL import Image, JpegImagePlugin, PngImagePlugin  # noqa: F401
-
-    Image.preinit()  # the plugins Image.open would import in the thread
+    # Only Pillow's one plugin before the thread starts (a 4K PNG waits for every
+    # millisecond here; Image.open would import five plugins for a file object); the
+    # thread imports nothing of ours (no two threads in one import cycle).
+    if first[2] == "JPEG":
+        from PIL import JpegImagePlugin  # noqa: F401
+    else:
+        from PIL import PngImagePlugin  # noqa: F401
     early = _Early()
     early.thread = threading.Thread(target=_decode_first, args=(early, *first), daemon=True,
                                     name="mediaprep-early-decode")
@@ -228,7 +232,13 @@ def _resize(early: _Early) -> None:
 
 
 def _decode(early: _Early, path: str, before: os.stat_result, plugin: str) -> None:
-    from PIL import Image
+    # The plugin's own factory, as Image.open(path, formats=[plugin]) calls it (the
+    # one plugin start imported; the other is never imported here).
+    factory: Callable[[io.BytesIO], ImageFile.ImageFile]
+    if plugin == "JPEG":
+        from PIL.JpegImagePlugin import jpeg_factory as factory
+    else:
+        from PIL.PngImagePlugin import PngImageFile as factory
 
     fd = os.open(path, _OPEN_FLAGS)
     with open(fd, "rb") as fh:
@@ -244,7 +254,7 @@ def _decode(early: _Early, path: str, before: os.stat_result, plugin: str) -> No
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # as the fit's decode: never printed raw
-        im = Image.open(io.BytesIO(data), formats=[plugin])  # the headers only
+        im = factory(io.BytesIO(data))  # the headers only
         if getattr(im, "n_frames", 1) != 1 or im.mode not in _MODES:
             return  # an animation, or 16-bit samples
         if plugin == "JPEG":
