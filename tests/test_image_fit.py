@@ -315,27 +315,44 @@ def test_search_cancels_neighbours_it_has_passed(photo):
 
 
 @pytest.mark.parametrize("budget", [128_000, 64_000, 20_000, 6_000])
-def test_fit_on_threads_is_the_fit_without(photo, budget):
+def test_fit_on_threads_is_the_fit_without(photo, budget, monkeypatch):
     """With a pool the fit sharpens, measures colour detail and encodes neighbouring
-    qualities on other threads; the bytes are the same as without, and the pool did
-    encode (a 2400 px picture takes the 2x box step, so it is sharpened too)."""
+    qualities on other threads; the bytes are the same as without (a 2400 px
+    picture takes the 2x box step, so it is sharpened too). The colour detail is
+    begun on the pool at the start, so it always runs there; a neighbour's encode
+    runs there when a pool thread is free for it before the search needs it, so
+    that is asked of one run in three (a loaded machine may starve one run)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     big = photo.resize((2400, 1500), Image.Resampling.LANCZOS)
     where: list[str] = []
+    side_work: list[str] = []
+    real_detail = fit.chroma_detail
 
     def encode(im: Image.Image, q: int) -> bytes:
         where.append(threading.current_thread().name)
         return encoders.encode_jpegli(im, q)
 
+    def detail(im: Image.Image) -> float:
+        side_work.append(threading.current_thread().name)
+        return real_detail(im)
+
     alone, _ = fit.fit_jpeg(big, budget, encode=encode)
     assert set(where) == {threading.current_thread().name}
-    where.clear()
-    with ThreadPoolExecutor(2, thread_name_prefix="fit-test") as pool:
-        threaded, _ = fit.fit_jpeg(big, budget, encode=encode, pool=pool)
-    assert threaded == alone
-    assert any(name.startswith("fit-test") for name in where), where
+    monkeypatch.setattr(fit, "chroma_detail", detail)
+    encoded_on_pool = False
+    for _attempt in range(3):
+        where.clear()
+        side_work.clear()
+        with ThreadPoolExecutor(2, thread_name_prefix="fit-test") as pool:
+            threaded, _ = fit.fit_jpeg(big, budget, encode=encode, pool=pool)
+        assert threaded == alone
+        assert side_work and all(name.startswith("fit-test") for name in side_work), side_work
+        encoded_on_pool = any(name.startswith("fit-test") for name in where)
+        if encoded_on_pool:
+            break
+    assert encoded_on_pool, where
 
 
 def test_one_thread_means_no_pool(monkeypatch):
