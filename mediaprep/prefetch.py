@@ -65,6 +65,8 @@ _ORIENTATION = 0x0112  # the EXIF tag
 # How often the GIL changes hands while the early thread runs (the default is 5 ms).
 _SWITCH_INTERVAL = 0.0005
 _SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
+# sniff.read_head's flags (never block on a FIFO, never take a terminal), and never
+# through a link: importing sniff here would load libmagic before the thread starts.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_NOFOLLOW", 0) \
     | getattr(os, "O_CLOEXEC", 0)
 
@@ -261,14 +263,13 @@ def _decode(early: _Early, path: str, before: os.stat_result, plugin: str) -> No
             # Its scans counted as the fit's probe counts them before any is decoded:
             # each is a pass over the whole picture, and a CPU bomb has thousands.
             early.ready.wait()
-            from .formats import jpeg  # (imported by start)
+            from .fit.sizes import draft_size  # (imported by start)
+            from .formats import jpeg
 
             if not early.max_side or jpeg.walk(data).scans > early.max_scans:
                 return
-            w, h = im.size
-            if max(w, h) > early.max_side:
-                scale = early.max_side / max(w, h)
-                im.draft(im.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
+            if (scaled := draft_size(*im.size, early.max_side)) is not None:
+                im.draft(im.mode, scaled)
         if im.width * im.height > EARLY_PIXELS:
             return
         im.decodermaxblock = len(data)  # one GIL-free decode call (a JPEG's; a PNG's per chunk)

@@ -242,3 +242,19 @@ def test_no_early_resize_when_the_fit_caught_up_or_the_picture_turns(copy_of, te
         assert early is not None and early.picture is not None
         assert early.resize_done.wait(30) and early.resize_state == "dropped"
         prefetch.discard()
+
+
+def test_the_script_decodes_early_and_the_fit_takes_it(testdata: Path, tmp_path: Path) -> None:
+    """The `mediaprep` script itself starts the early decode, and the fit of its
+    `prepare` takes that picture (watched in the script's own process)."""
+    src = _big_jpeg(tmp_path / "big.jpg", testdata)
+    out = tmp_path / "out"
+    probe = (
+        "import sys\nimport mediaprep.prefetch as p\ngot = []\nreal = p.take\n"
+        "def take(*args):\n    pic = real(*args)\n    got.append(pic is not None)\n    return pic\n"
+        f"p.take = take\nsys.argv = ['mediaprep', 'prepare', '-q', '-o', {str(out)!r}, {str(src)!r}]\n"
+        "from mediaprep.script import run\ntry:\n    run()\nfinally:\n    print('TAKEN', got)\n")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "TAKEN [True]" in res.stdout, res.stdout + res.stderr
+    with Image.open(out / "big.jpg") as im:
+        assert im.format == "JPEG" and im.size == (1080, 676)

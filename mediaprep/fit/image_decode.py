@@ -15,7 +15,6 @@ printed: what matters becomes one of our notices.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from concurrent.futures import Executor
 from typing import Any
@@ -29,6 +28,7 @@ from ..preflight.probe import HEIF_FORMATS, ImageInfo, decode_bytes, open_image,
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from ..tools import threads
+from .sizes import draft_size
 
 _TIFF_BITS = 258  # BitsPerSample
 _TIFF_SAMPLE_FORMAT = 339  # SampleFormat: 1 unsigned, 2 signed, 3 float
@@ -181,12 +181,8 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
                         + (" (send it with --as video to keep the animation)"
                            if sniffed.format in ("gif", "png", "webp") else ""))
             im.seek(0)
-        if sniffed.format == "jpeg":
-            w, h = im.size
-            long_side = max(w, h)
-            if long_side > max_side:
-                scale = max_side / long_side
-                im.draft(im.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
+        if sniffed.format == "jpeg" and (scaled := draft_size(*im.size, max_side)) is not None:
+            im.draft(im.mode, scaled)
         check_memory(f"decoding the {sniffed.format.upper()} image", decode_bytes(im),
                      profile.safety.memory_mb, sniffed.path)
         with warnings.catch_warnings():
