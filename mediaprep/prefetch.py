@@ -43,6 +43,8 @@ import threading
 import warnings
 from typing import TYPE_CHECKING
 
+from . import openflags
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -65,10 +67,6 @@ _ORIENTATION = 0x0112  # the EXIF tag
 # How often the GIL changes hands while the early thread runs (the default is 5 ms).
 _SWITCH_INTERVAL = 0.0005
 _SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
-# sniff.read_head's flags (never block on a FIFO, never take a terminal), and never
-# through a link: importing sniff here would load libmagic before the thread starts.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_NOFOLLOW", 0) \
-    | getattr(os, "O_CLOEXEC", 0)
 
 
 class _Early:
@@ -180,7 +178,7 @@ def _first_picture(candidates: list[str]) -> tuple[str, os.stat_result, str] | N
         if not stat.S_ISREG(before.st_mode) or not 0 < before.st_size <= _EARLY_BYTES:
             return None
         try:
-            fd = os.open(path, _OPEN_FLAGS)
+            fd = os.open(path, openflags.READ_NOFOLLOW)  # the lstat saw a regular file, not a link
         except OSError:
             return None
         with open(fd, "rb") as fh:
@@ -242,7 +240,7 @@ def _decode(early: _Early, path: str, before: os.stat_result, plugin: str) -> No
     else:
         from PIL.PngImagePlugin import PngImageFile as factory
 
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(path, openflags.READ_NOFOLLOW)  # the lstat saw a regular file, not a link
     with open(fd, "rb") as fh:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode) or _identity(opened) != _identity(before):

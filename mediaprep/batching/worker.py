@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import openflags
 from ..errors import BadInput, ExitCode, MediaprepError, UnsupportedType, escape_name
 from ..model import Kind, PrepareOptions
 from ..output import clean_stale_staging
@@ -87,12 +88,6 @@ def discard_staging(job: Job) -> None:
     clean_stale_staging(job.arg.out_dir)
 
 
-# Opening an input: never through a link in its last component (the walk decided
-# which links to follow, and a link swapped in since is not one of them), never
-# blocking on a FIFO swapped in for it, never making it our terminal.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-
-
 # A file changed again within the file system's timestamp granularity after we
 # stat it would keep its mtime; an mtime this recent is not recorded, so the next
 # run hashes the file instead of trusting the stat (git's "racily clean" files).
@@ -113,7 +108,9 @@ def open_as_walked(path: Path, dev: int, ino: int) -> int:
     the walk saw (device and inode ``dev``, ``ino``; not checked when 0). Raises
     InputChanged when it is a link now, or another file; OSError when it is gone."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        # Never through a link in its last component: the walk decided which links to
+        # follow, and a link swapped in since is not one of them.
+        fd = os.open(path, openflags.READ_NOFOLLOW)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise InputChanged("is a symlink now, swapped in after the folder was listed "
@@ -142,8 +139,8 @@ def _sha256_of(fd: int) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """The content hash, read 1 MB at a time, never through a link (see _OPEN_FLAGS)."""
-    fd = os.open(path, _OPEN_FLAGS)
+    """The content hash, read 1 MB at a time, never through a link (as open_as_walked)."""
+    fd = os.open(path, openflags.READ_NOFOLLOW)
     try:
         return _sha256_of(fd)
     finally:

@@ -8,6 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import openflags
 from ..errors import BadInput, UnsupportedType
 from ..formats import wav
 from ..model import Kind
@@ -191,11 +192,6 @@ def _check_path(path: Path) -> None:
                        hint="check how the path was decoded; pass it as the file system spells it") from exc
 
 
-# How the file is opened: never wait (a FIFO swapped in after the stat would block a
-# plain open until a writer comes), never take a terminal as the controlling one.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-
-
 def read_head(path: Path, limit: int = HEAD_BYTES) -> tuple[bytes, int]:
     """Open only regular files (never a FIFO or device, which could block or be
     endless) and return the first ``limit`` bytes and the file size.
@@ -214,7 +210,7 @@ def read_head(path: Path, limit: int = HEAD_BYTES) -> tuple[bytes, int]:
     _refuse_type(st.st_mode, path)
     # A path that was not a symlink at the stat must not become one now: O_NOFOLLOW.
     # A symlink the user gave is followed; the descriptor's own type decides below.
-    flags = _OPEN_FLAGS | (0 if linked else os.O_NOFOLLOW)
+    flags = openflags.READ if linked else openflags.READ_NOFOLLOW
     try:
         fd = os.open(path, flags)
     except FileNotFoundError as exc:
