@@ -197,3 +197,76 @@ def test_vmaf_samples_a_long_clip(testdata: Path, tmp_path: Path) -> None:
     assert score.fact("frames_sampled") == "every 4th"
     assert 60 <= score.fact("frames") <= 80  # 300 frames, one in four
     assert score.value is not None and score.value > 95 and score.band == "excellent"
+
+
+# ------------------------------------------------------------------ the fit's decode, handed over
+
+# Pictures the fit decodes whole (not DCT-scaled): their view is made from its decode.
+HANDED = ["images/photo_rotated_gps.jpg", "images/ladybird.png", "images/transparent.png",
+          "images/palette.png", "images/grey16.png", "images/cmyk.jpg"]
+
+
+@pytest.mark.parametrize("rel", HANDED)
+def test_the_view_of_the_fits_decode_is_the_view_of_the_file(testdata: Path, tmp_path: Path, rel: str) -> None:
+    """The picture the fit hands over, viewed, is the very view of the file: EXIF turn,
+    16-bit, palette, alpha and CMYK included."""
+    from PIL import ExifTags
+
+    from mediaprep.fit.image_decode import handing_over
+    from mediaprep.measure.image import frame_view
+
+    handed: list[tuple[Image.Image, int]] = []
+    with handing_over(lambda im: handed.append((im, im.getexif().get(ExifTags.Base.Orientation, 1)))):
+        plain = mediaprep.prepare(testdata / rel, out_dir=tmp_path / "out")
+    assert len(handed) == 1
+    im, orientation = handed[0]
+    with Image.open(testdata / rel) as header:
+        assert im.size == header.size  # the whole picture, and still usable
+    assert np.array_equal(np.asarray(frame_view(im, orientation)), np.asarray(load_view(testdata / rel)))
+    # Taking it changed nothing the fit wrote.
+    again = mediaprep.prepare(testdata / rel, out_dir=tmp_path / "again")
+    assert _outputs(plain) == _outputs(again)
+
+
+@pytest.mark.parametrize("threads", ["2", "1"])
+def test_a_measured_png_is_decoded_once_and_scores_as_from_its_file(
+        testdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: str) -> None:
+    """The input's view comes from the fit's decode, on a spare core or (one thread)
+    when the score asks: the source file is never loaded for the view again, and
+    the score is the one its file gives."""
+    from mediaprep.measure import image as measure_image
+    from mediaprep.measure.ssimulacra2 import reference, score
+
+    monkeypatch.setenv("MEDIAPREP_THREADS", threads)
+    src = testdata / "images/ladybird.png"
+    loaded: list[Path] = []
+    real_load = measure_image.load_view
+
+    def counting(path: Path, side: int = VIEW_SIDE) -> Image.Image:
+        loaded.append(Path(path))
+        return real_load(path, side)
+
+    monkeypatch.setattr(measure_image, "load_view", counting)
+    res = mediaprep.prepare(src, out_dir=tmp_path, measure=True, profile=_tiny_budget(20_000))
+    out = res.outputs[0]
+    assert out.score is not None and out.score.value is not None
+    assert src not in loaded and out.path in loaded
+    expected = score(reference(np.asarray(real_load(src))), np.asarray(real_load(out.path)))
+    assert out.score.value == pytest.approx(expected, abs=1e-9)
+    assert out.score.value < 95  # a real comparison (20,000 B), not the identical-file 100
+
+
+def test_a_dct_scaled_jpeg_views_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JPEG the fit decodes at half scale hands nothing over: its view is the file's."""
+    from mediaprep.measure import image as measure_image
+
+    rng = np.random.default_rng(7)
+    big = tmp_path / "big.jpg"
+    Image.fromarray(rng.integers(0, 255, (1200, 2400, 3), dtype=np.uint8)).resize((2400, 1200)).save(big, quality=90)
+    loaded: list[Path] = []
+    real_load = measure_image.load_view
+    monkeypatch.setattr(measure_image, "load_view",
+                        lambda path, side=VIEW_SIDE: loaded.append(Path(path)) or real_load(path, side))
+    res = mediaprep.prepare(big, out_dir=tmp_path / "out", measure=True)
+    assert res.outputs[0].score is not None
+    assert big in loaded

@@ -15,8 +15,11 @@ printed: what matters becomes one of our notices.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from contextvars import ContextVar
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -29,6 +32,38 @@ from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from ..tools import threads
 from .sizes import draft_size
+
+# Who else wants the picture as the file holds it, decoded whole (before any turn or
+# conversion): --measure's view of the input, which then need not decode the file a
+# second time (a 4K PNG's zlib alone is ~0.1 s). Set by ``handing_over`` around one
+# prepare; called at most once, on the decoding thread.
+_wanted: ContextVar[Callable[[Image.Image], None] | None] = ContextVar("mediaprep_decoded_wanted",
+                                                                      default=None)
+
+
+@contextlib.contextmanager
+def handing_over(take: Callable[[Image.Image], None]) -> Iterator[None]:
+    """Within this block, the next picture decoded whole from its file (one frame, at
+    its full size) is also given to ``take``, on this thread, which may keep it: the
+    fit then closes only its file, never the picture, and changes nothing of it in
+    place. ``take`` reads there what it needs of the file (its EXIF) at once."""
+    token = _wanted.set(take)
+    try:
+        yield
+    finally:
+        _wanted.reset(token)
+
+
+def _hand_over(im: Image.Image, full: tuple[int, int], frames: int) -> bool:
+    """Give ``im`` to whoever wants it (see handing_over), when it is the whole
+    picture: its full size, its only frame. True when it was taken."""
+    take = _wanted.get()
+    if take is None or frames != 1 or im.size != full:
+        return False
+    _wanted.set(None)  # once
+    take(im)
+    return True
+
 
 _TIFF_BITS = 258  # BitsPerSample
 _TIFF_SAMPLE_FORMAT = 339  # SampleFormat: 1 unsigned, 2 signed, 3 float
@@ -175,12 +210,14 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
     im = prefetch.take(sniffed, info.frames, profile.safety, max_side) \
         or open_image(sniffed, profile.safety, sniffed.size - info.trailing_bytes)
     pic: Image.Image | None = None
+    handed = False
     try:
         if info.frames > 1:
             warn.append(f"animated image ({info.frames} frames): only the first frame is kept"
                         + (" (send it with --as video to keep the animation)"
                            if sniffed.format in ("gif", "png", "webp") else ""))
             im.seek(0)
+        full = im.size
         if sniffed.format == "jpeg" and (scaled := draft_size(*im.size, max_side)) is not None:
             im.draft(im.mode, scaled)
         check_memory(f"decoding the {sniffed.format.upper()} image", decode_bytes(im),
@@ -188,6 +225,7 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decoder chatter: never printed raw
             im.load()
+        handed = _hand_over(im, full, info.frames)
         coded = _heif_colour(sniffed, im, warn) if sniffed.format in HEIF_FORMATS else None
         if coded is not None:
             pic = normalize(_orient(coded, info.orientation))
@@ -206,10 +244,10 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
     except MemoryError as exc:
         raise LimitExceeded("not enough memory to decode the image", path=sniffed.path) from exc
     finally:
-        if pic is not im:
+        if pic is not im and not handed:
             im.close()
         else:
-            # The picture itself is the result: close only its files. Leaving the
-            # context closes the one Pillow keeps open to seek an animation's frames
-            # too (closing im.fp alone leaked it for animated PNGs).
+            # The picture itself is the result, or was handed over: close only its
+            # files. Leaving the context closes the one Pillow keeps open to seek an
+            # animation's frames too (closing im.fp alone leaked it for animated PNGs).
             im.__exit__(None, None, None)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import MediaprepError, MissingDependency
 from ..model import OutputFile, Role
@@ -21,6 +20,9 @@ from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from ..tools import ffmpeg as ff
 from .bands import Score
+
+if TYPE_CHECKING:
+    from .image import EarlyReference
 
 # The picture metric's packages: the `measure` extra.
 _EXTRA_MODULES = ("cv2",)
@@ -48,18 +50,20 @@ def _number(value: object, default: float) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
-def start(sniffed: Sniffed, info: ImageInfo | MediaInfo) -> Future[Any] | None:
-    """Work that can begin before the fit: a picture's reference view, decoded on a
-    spare core while the fit encodes (None where there is nothing to begin)."""
+def start(sniffed: Sniffed, info: ImageInfo | MediaInfo) -> EarlyReference | None:
+    """Work that can begin before the fit: a picture's reference view, made on a
+    spare core while the fit encodes (None where there is nothing to begin). The fit
+    runs in its ``listening()`` block, to hand over its decode."""
     if not isinstance(info, ImageInfo):
         return None
+    from ..fit.sizes import DECODE_SIDE
     from .image import start_reference
 
-    return start_reference(sniffed.path)
+    return start_reference(sniffed.path, info, DECODE_SIDE)
 
 
 def _pictures(sniffed: Sniffed, outputs: tuple[OutputFile, ...],
-              early: Future[Any] | None) -> dict[int, Score]:
+              early: EarlyReference | None) -> dict[int, Score]:
     from .image import score_picture
 
     scores = {}
@@ -112,7 +116,7 @@ def _voices(sniffed: Sniffed, info: MediaInfo, profile: Profile,
 
 
 def measure_outputs(sniffed: Sniffed, info: ImageInfo | MediaInfo, role: Role, profile: Profile,
-                    outputs: tuple[OutputFile, ...], early: Future[Any] | None = None,
+                    outputs: tuple[OutputFile, ...], early: EarlyReference | None = None,
                     ) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
     """``outputs`` with their scores, and warnings for what could not be measured.
     A video's thumb and a thumb made from a video get no score (a still chosen from
