@@ -10,7 +10,7 @@ Anything raised that is not a MediaprepError is a bug: it would reach the user
 as a traceback or an "internal error". Reports the count of such cases (target:
 0) and the slowest cases.
 
-    .venv/bin/python bench/fuzz.py [--cases 5000] [--seed 1] [--keep DIR]
+    .venv/bin/python bench/fuzz.py [--cases 5000] [--seed 1] [--keep DIR] [--measure]
 
 A short seeded run (tests/test_fuzz.py) is part of the test suite.
 """
@@ -126,12 +126,12 @@ def run_parsers(data: bytes, path: Path) -> None:
     isobmff.mvhd_duration(path)
 
 
-def run_case(path: Path, out_dir: Path) -> None:
+def run_case(path: Path, out_dir: Path, measure: bool = False) -> None:
     prof = get_profile("wechat")
     s = sniff(path)
     info = probe(s, prof)
     check_probed(s, info, prof)
-    mediaprep.prepare(path, out_dir=out_dir, profile=prof)
+    mediaprep.prepare(path, out_dir=out_dir, profile=prof, measure=measure)
 
 
 @dataclass
@@ -149,7 +149,8 @@ def _where(exc: BaseException) -> str:
     return f"{Path(ours[-1].filename).name}:{ours[-1].lineno} {ours[-1].name}" if ours else "?"
 
 
-def fuzz(cases: int, seed: int, keep: Path | None = None, progress: bool = False) -> Report:
+def fuzz(cases: int, seed: int, keep: Path | None = None, progress: bool = False,
+         measure: bool = False) -> Report:
     rng = random.Random(seed)
     datas = samples()
     names = sorted(datas)
@@ -169,7 +170,7 @@ def fuzz(cases: int, seed: int, keep: Path | None = None, progress: bool = False
                     if stage == "parsers":
                         run_parsers(data, case)
                     else:
-                        run_case(case, work / "out")
+                        run_case(case, work / "out", measure)
                     report.outcomes[f"{stage} ok"] += 1
                 except MediaprepError as exc:
                     report.outcomes[f"{stage} {type(exc).__name__}"] += 1
@@ -196,9 +197,11 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="copy crashing inputs here")
+    ap.add_argument("--measure", action="store_true",
+                    help="prepare with measure=True (the quality scores read the damaged inputs too)")
     args = ap.parse_args()
     print(f"samples: {', '.join(sorted(samples()))}")
-    report = fuzz(args.cases, args.seed, args.keep, progress=True)
+    report = fuzz(args.cases, args.seed, args.keep, progress=True, measure=args.measure)
     print("\noutcomes:", dict(report.outcomes.most_common()))
     print(f"cases: {report.cases}; raised something other than MediaprepError: {len(report.bugs)} (target 0)")
     by_site = Counter((where, what.split(":")[0]) for _, what, where in report.bugs)
