@@ -270,3 +270,10 @@ def test_a_dct_scaled_jpeg_views_its_file(tmp_path: Path, monkeypatch: pytest.Mo
     res = mediaprep.prepare(big, out_dir=tmp_path / "out", measure=True)
     assert res.outputs[0].score is not None
     assert big in loaded
+    # And were one waiting, a DCT-scaled decode is never handed over as the picture.
+    from mediaprep.fit.image_decode import handing_over
+
+    handed: list[Image.Image] = []
+    with handing_over(handed.append):
+        mediaprep.prepare(big, out_dir=tmp_path / "again")
+    assert handed == []

@@ -54,11 +54,12 @@ def handing_over(take: Callable[[Image.Image], None]) -> Iterator[None]:
         _wanted.reset(token)
 
 
-def _hand_over(im: Image.Image, full: tuple[int, int], frames: int) -> bool:
+def _hand_over(im: Image.Image, info: ImageInfo) -> bool:
     """Give ``im`` to whoever wants it (see handing_over), when it is the whole
-    picture: its full size, its only frame. True when it was taken."""
+    picture: the size the probe read (not DCT-scaled, here or by the early decode),
+    its only frame. True when it was taken."""
     take = _wanted.get()
-    if take is None or frames != 1 or im.size != full:
+    if take is None or info.frames != 1 or im.size != (info.width, info.height):
         return False
     _wanted.set(None)  # once
     take(im)
@@ -217,7 +218,6 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
                         + (" (send it with --as video to keep the animation)"
                            if sniffed.format in ("gif", "png", "webp") else ""))
             im.seek(0)
-        full = im.size
         if sniffed.format == "jpeg" and (scaled := draft_size(*im.size, max_side)) is not None:
             im.draft(im.mode, scaled)
         check_memory(f"decoding the {sniffed.format.upper()} image", decode_bytes(im),
@@ -225,7 +225,7 @@ def _decode_first_frame(sniffed: Sniffed, info: ImageInfo, profile: Profile, max
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decoder chatter: never printed raw
             im.load()
-        handed = _hand_over(im, full, info.frames)
+        handed = _hand_over(im, info)
         coded = _heif_colour(sniffed, im, warn) if sniffed.format in HEIF_FORMATS else None
         if coded is not None:
             pic = normalize(_orient(coded, info.orientation))
