@@ -51,6 +51,7 @@ def batch_dst(testdata: Path, tmp_path: Path) -> tuple[Path, Path]:
     shutil.copyfile(testdata / "images/photo_rotated_gps.jpg", src / "photo.jpg")
     shutil.copyfile(testdata / "images/ladybird.png", src / "trip" / "ladybird.png")
     shutil.copyfile(testdata / "audio/speech_amrwb.awb", src / "note.awb")
+    shutil.copyfile(testdata / "audio/speech_75s.ogg", src / "long.ogg")  # 75 s: two parts
     shutil.copyfile(testdata / "video/compliant.mp4", src / "trip" / "clip.mp4")
     (src / "<script>alert(1)<").mkdir()
     shutil.copyfile(testdata / "images/compliant.jpg", src / SCRIPT_NAME)
@@ -71,7 +72,7 @@ def test_report_in_chromium(batch_dst: tuple[Path, Path], tmp_path: Path) -> Non
     assert "<link" not in text and "@import" not in text
     assert "default-src 'none'" in text
     manifest = (dst / "manifest.jsonl").read_text().splitlines()
-    assert len(manifest) == 7
+    assert len(manifest) == 8
 
     dom = _run_chromium(tmp_path, page, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -91,6 +92,13 @@ def test_report_in_chromium(batch_dst: tuple[Path, Path], tmp_path: Path) -> Non
     assert html.count('src="data:image/webp;base64,') >= 5
     assert "<svg" in html and "waveform of the input" in html
     assert "quality 9" in html and "VMAF 100 (excellent)" in html and "speech kept" in html
+    # The clip's frame strip; each output's duration; the long voice note's two parts
+    # shaded on its waveform, and its cut point in red.
+    assert 'alt="frames"' in html
+    assert re.search(r"\u2192 \d+\.\d s \(part 2\)|→ \d+\.\d s \(part 2\)", html)
+    assert re.search(r"→ \d+x\d+, \d+\.\d s", html)  # the clip's size and length after
+    assert html.count('fill="#dafbe1"') >= 1 and html.count('fill="#ddf4ff"') >= 1
+    assert html.count('stroke="#cf222e"') == 1
 
     shot = tmp_path / "report.png"
     res = _run_chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1400,1600",

@@ -377,7 +377,7 @@ def prepare_voice(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
         step(2, "cutting the AMR frames")
         made = _split_amr(*source, parts, targets)
         settings: tuple[tuple[str, object], ...] = (
-            ("codec", "amr_nb"), ("lossless", True), ("sample_rate", SAMPLE_RATE), ("channels", 1))
+            ("codec", "amr_nb"), ("lossless", True), ("sample_rate_hz", SAMPLE_RATE), ("channels", 1))
     else:
         step(2, "encoding" if single else f"encoding {len(parts)} parts")
         timeout = ff.timeout_for((end - start) * FRAME_S, floor=profile.safety.timeout_floor)

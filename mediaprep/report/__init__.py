@@ -63,7 +63,7 @@ def _task(index: int, entry: dict[str, Any], src: Path | None, dst: Path) -> Vis
     media_paths = tuple(p for p in (_regular(_inside(dst, o["path"]), dst) for o in media) if p is not None)
     thumb = _regular(_inside(dst, thumbs[0]["path"]), dst) if thumbs else None
     source = _regular(_inside(src, str(entry.get("input", ""))), src) if src is not None else None
-    first = media[0].get("duration") if media else None
+    first = media[0].get("duration_seconds") if media else None
     return VisualTask(index=index, role=entry.get("role"), source=source, media=media_paths,
                       media_seconds=float(first) if isinstance(first, (int, float)) else 0.0,
                       thumb=thumb)

@@ -75,8 +75,8 @@ def row(index: int, entry: dict[str, Any], vis: Visuals) -> dict[str, Any]:
         raw = o.get("settings")
         settings: dict[str, Any] = raw if isinstance(raw, dict) else {}
         after.append({"path": str(o.get("path", "")), "bytes": o.get("bytes"), "w": o.get("width"),
-                      "h": o.get("height"), "dur": _num(o.get("duration")), "part": o.get("part"),
-                      "start": _num(settings.get("start")), "end": _num(settings.get("end")),
+                      "h": o.get("height"), "dur": _num(o.get("duration_seconds")), "part": o.get("part"),
+                      "start": _num(settings.get("start_seconds")), "end": _num(settings.get("end_seconds")),
                       "score": score.label() if score else None})
     status = str(entry.get("status"))
     message = entry.get("error") or entry.get("reason") or ""
