@@ -415,3 +415,17 @@ def test_profile_without_amr_cannot_take_voice(media, tmp_path):
     prof.write_text('name = "mp3only"\n[voice]\nformats = ["mp3"]\n')
     with pytest.raises(CannotComply, match="does not accept AMR"):
         mediaprep.prepare(media["four.wav"], out_dir=tmp_path / "out", profile=str(prof))
+
+
+@pytest.mark.parametrize("samples", [9, 300])
+def test_a_sound_shorter_than_50_ms_is_refused_as_too_short(tmp_path: Path, samples: int) -> None:
+    """A click of 9 samples (1 ms) or 300 (38 ms) at 8 kHz is no voice note: one line,
+    exit 4, nothing written (it used to become one 20 ms AMR frame)."""
+    rng = np.random.default_rng(3)
+    src = write_wav(tmp_path / "click.wav", rng.integers(-8000, 8000, samples), 8000)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["prepare", str(src), "-o", str(out)])
+    assert res.exit_code == ExitCode.BAD_INPUT, res.output
+    assert f"the audio lasts only {samples * 1000 / 8000:.0f} ms, too short for a voice note" in res.output
+    assert "record or export a longer one" in res.output
+    assert not out.exists() or list(out.iterdir()) == []

@@ -82,8 +82,9 @@ def max_part_frames(limits: RoleLimits) -> int:
 # Tags every encoder writes; anything else (title, artist, comment, cover art)
 # could be personal, and re-encoding to AMR drops it.
 _HARMLESS_TAGS = {"encoder", "encoded_by"}
-# Shorter than one AMR frame (20 ms) and then some: a sound this short resamples to
-# nothing at 8 kHz (a test file of 10 samples at 1234 Hz).
+# Shorter than this is no voice note (a click; a scipy test WAV of 9 mu-law samples
+# would have become one 20 ms AMR frame), and may resample to nothing at 8 kHz (a
+# test file of 10 samples at 1234 Hz): refused as too short.
 MIN_SECONDS = 0.05
 
 
@@ -138,12 +139,13 @@ def _decode(sniffed: Sniffed, info: MediaInfo, profile: Profile) -> bytes:
     if count >= safety.max_duration * SAMPLE_RATE:
         raise LimitExceeded(f"decodes to more than our limit of {safety.max_duration / 3600:g} h",
                             path=sniffed.path, hint="cut it into shorter pieces first")
-    if count == 0 and info.duration < MIN_SECONDS:
-        raise BadInput(f"the audio lasts only {info.duration * 1000:.0f} ms, too short for a voice note",
-                       path=sniffed.path, hint="record or export a longer one")
-    if count == 0:
-        raise BadInput("no audio could be decoded", path=sniffed.path,
-                       hint="the audio data is damaged; export or download it again")
+    if count < MIN_SECONDS * SAMPLE_RATE:
+        if info.duration < MIN_SECONDS:
+            raise BadInput(f"the audio lasts only {info.duration * 1000:.0f} ms, too short for a voice note",
+                           path=sniffed.path, hint="record or export a longer one")
+        raise BadInput("no audio could be decoded" if count == 0 else
+                       f"only {count * 1000 / SAMPLE_RATE:.0f} ms of its {info.duration:.1f} s could be decoded",
+                       path=sniffed.path, hint="the audio data is damaged; export or download it again")
     return res.stdout
 
 
