@@ -199,6 +199,22 @@ def test_vmaf_samples_a_long_clip(testdata: Path, tmp_path: Path) -> None:
     assert score.value is not None and score.value > 95 and score.band == "excellent"
 
 
+def test_vmaf_of_a_clip_whose_video_starts_late(tmp_path: Path) -> None:
+    """A camera's file whose video starts 0.4 s after its sound: the output repeats the
+    first frame up to 0, and the score compares it frame for frame at the file's
+    time, not each side from its own first frame (which scored a clean encode 12)."""
+    from mediaprep.tools import ffmpeg as ff
+
+    clip = tmp_path / "late.mp4"
+    ff.run_args(["-f", "lavfi", "-i", "testsrc2=d=2:s=320x180:r=30", "-f", "lavfi", "-i",
+                 "sine=d=2:frequency=300", "-vf", "setpts=PTS+0.4/TB", "-c:v", "mpeg4", "-q:v", "3",
+                 "-c:a", "aac", str(clip)], timeout=60)
+    res = mediaprep.prepare(clip, out_dir=tmp_path / "out", measure=True)
+    video = next(o for o in res.outputs if o.role == "video")
+    assert video.score is not None and video.score.value is not None
+    assert video.score.value > 85 and video.score.band in ("excellent", "good"), video.score
+
+
 # ------------------------------------------------------------------ the fit's decode, handed over
 
 # Pictures the fit decodes whole (not DCT-scaled): their view is made from its decode.

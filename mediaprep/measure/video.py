@@ -32,10 +32,18 @@ def vmaf_filter_graph(width: int, height: int, fps: float, subsample: int, threa
     Both go through the same ``fps`` filter: libvmaf pairs frames by timestamp, and a
     timeline with gaps (a variable-rate phone recording, a spliced file) on one side
     only would pair every later frame with its neighbour. On the output's own
-    constant rate the filter changes nothing."""
-    common = "setsar=1,format=yuv420p,setpts=PTS-STARTPTS"
-    return (f"[0:v]fps={fps:.6g},{common}[main];"
-            f"[1:v]fps={fps:.6g},scale={width}:{height}:flags=lanczos,{common}[ref];"
+    constant rate the filter changes nothing.
+
+    Both timelines start at the file's time 0, as the fit's does (``start_time=0``):
+    a video track that starts after the audio (0.4 s in a camera's file, 25-46 ms in
+    old FLV and WMV files) had its first frame repeated up to 0 in the output. Each
+    side's own first frame taken as 0 paired every output frame with the source's
+    frame that many frames later: VMAF 12-41 for outputs as good as their neighbours'
+    97-98."""
+    common = "setsar=1,format=yuv420p"
+    rate = f"fps={fps:.6g}:start_time=0"
+    return (f"[0:v]{rate},{common}[main];"
+            f"[1:v]{rate},scale={width}:{height}:flags=lanczos,{common}[ref];"
             f"[main][ref]libvmaf=model=version={MODEL}:n_subsample={subsample}:"
             f"n_threads={threads}:log_fmt=json:log_path=/dev/stdout")
 
