@@ -200,11 +200,12 @@ def print_report(report: CheckReport) -> None:
         summary += f", {facts['width']}x{facts['height']}"
     if "duration" in facts:
         summary += f", {facts['duration']:.2f} s"
-    for key in ("audio_codec", "video_codec"):
-        if facts.get(key):
-            summary += f", {facts[key]}"
-    if "sample_rate" in facts:
-        summary += f" {facts['sample_rate']} Hz {facts['channels']} ch"
+    if facts.get("video_codec"):
+        summary += f", {facts['video_codec']}"
+    if facts.get("audio_codec"):
+        summary += f", {facts['audio_codec']}"
+        if "sample_rate" in facts:  # the audio's: right after its codec
+            summary += f" {facts['sample_rate']} Hz {facts['channels']} ch"
     status = "OK  " if report.complies else "FAIL"
     click.echo(f"{status}  {escape_name(report.path)} [{report.role}, {report.profile}]: {summary}")
     for v in report.violations:
