@@ -293,3 +293,15 @@ def test_a_dct_scaled_jpeg_views_its_file(tmp_path: Path, monkeypatch: pytest.Mo
     with handing_over(handed.append):
         mediaprep.prepare(big, out_dir=tmp_path / "again")
     assert handed == []
+
+
+def test_the_phone_view_of_a_lazily_opened_picture(testdata: Path) -> None:
+    """phone_view takes a picture straight from Image.open (not yet decoded): its two
+    halves, resized on two threads, once each began decoding it (an AssertionError
+    deep in Pillow's JPEG reader)."""
+    from mediaprep.measure.image import phone_view
+
+    path = testdata / "images/photo_rotated_gps.jpg"
+    with Image.open(path) as im:
+        lazy = np.asarray(phone_view(im))
+    assert np.array_equal(lazy, np.asarray(load_view(path)))
