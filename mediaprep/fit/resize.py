@@ -73,6 +73,7 @@ def lanczos(src: Image.Image, size: tuple[int, int], pool: Executor | None,
         return src.copy()  # as Pillow's resize does
     if src.mode not in ("RGB", "L", *_PREMULTIPLIED, *_PREMULTIPLIED.values()):
         return src.resize(size, Image.Resampling.LANCZOS, (0, 0, x1, y1))  # not a picture the fit makes
+    src.load()  # here, once: the halves, each cropping a lazily opened picture, would each load it
     premultiplied = _PREMULTIPLIED.get(src.mode)
     pic = src.convert(premultiplied) if premultiplied else src
 

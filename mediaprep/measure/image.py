@@ -44,7 +44,6 @@ def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
     """EXIF-oriented, sRGB, flattened on white, Lanczos to long side ``side``."""
     if getattr(im, "n_frames", 1) > 1:
         im.seek(0)  # an animation: the first frame is what a chat list shows
-    im.load()  # here, once: the view's halves would each start loading a lazy picture
     return frame_view(im, im.getexif().get(ExifTags.Base.Orientation, 1), side)
 
 
