@@ -215,6 +215,30 @@ def test_vmaf_of_a_clip_whose_video_starts_late(tmp_path: Path) -> None:
     assert video.score.value > 85 and video.score.band in ("excellent", "good"), video.score
 
 
+def test_vmaf_of_each_part_compares_the_stretch_it_was_cut_from(tmp_path: Path) -> None:
+    """A clip split into three parts (a profile allowing 3 s of video): each part is
+    compared with the very seconds the fit cut it from (recorded in its settings),
+    not with where the previous parts' own lengths, added up, would put it (a few
+    frames off a part: a 4-minute clip's third part scored 10 against its first 70)."""
+    from mediaprep.tools import ffmpeg as ff
+
+    clip = tmp_path / "moving.mp4"  # a moving test picture: a frame off is a low score
+    ff.run_args(["-f", "lavfi", "-i", "testsrc2=d=8.4:s=320x180:r=30", "-f", "lavfi", "-i",
+                 "sine=d=8.4:frequency=300", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+                 "-c:a", "aac", str(clip)], timeout=60)
+    profile = dataclasses.replace(WECHAT, name="three-seconds",
+                                  video=RoleLimits(max_bytes=1_000_000, formats=("mp4",), max_duration=3.0))
+    res = mediaprep.prepare(clip, out_dir=tmp_path / "out", profile=profile, split=True, measure=True)
+    parts = [o for o in res.outputs if o.slot == "media"]
+    assert len(parts) == 3
+    cuts = [(dict(o.details)["start_seconds"], dict(o.details)["end_seconds"]) for o in parts]
+    assert cuts[0][0] == 0 and cuts[-1][1] == pytest.approx(8.4, abs=0.05)
+    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))  # back to back
+    for o in parts:
+        assert o.score is not None and o.score.value is not None
+        assert o.score.value > 85, (o.path.name, o.score)
+
+
 # ------------------------------------------------------------------ the fit's decode, handed over
 
 # Pictures the fit decodes whole (not DCT-scaled): their view is made from its decode.

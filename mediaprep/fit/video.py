@@ -344,7 +344,7 @@ def _segment_budget(sniffed: Sniffed, info: MediaInfo, budget: int, length: floa
     return int(min(budget, max(share, smallest_budget(info, length, MIN_VIDEO_BITRATE))))
 
 
-def _media_output(enc: EncodedPart, part: int | None) -> OutputFile:
+def _media_output(enc: EncodedPart, part: int | None, start: float, length: float) -> OutputFile:
     plan = enc.plan
     details: tuple[tuple[str, object], ...] = (
         ("fps", round(float(plan.fps), 3)),
@@ -352,6 +352,10 @@ def _media_output(enc: EncodedPart, part: int | None) -> OutputFile:
         ("audio_kbps", round(plan.audio.bitrate / 1000) if plan.audio else 0),
         ("audio_hz", plan.audio.sample_rate if plan.audio else 0),
         ("encodes", enc.encodes),
+        # Where in the source it was cut from (as a voice part says): --measure
+        # compares each part with that very stretch.
+        ("start_seconds", round(start, 3)),
+        ("end_seconds", round(start + length, 3)),
     )
     return OutputFile(path=enc.path, slot="media", role="video", bytes=enc.bytes, format="mp4",
                       width=plan.width, height=plan.height,
@@ -408,7 +412,7 @@ def prepare_video(sniffed: Sniffed, info: MediaInfo, profile: Profile, role: Rol
                                  progress, label)
             written.append(target)
             warn.extend(n for n in enc.notes if n not in warn)
-            outputs.append(_media_output(enc, part))
+            outputs.append(_media_output(enc, part, start, length))
             thumb_target = output_path(sniffed.path, out_dir, f"{stem}.thumb.jpg")
             outputs.append(make_thumb(sniffed, info, profile, start, length, thumb_target, part,
                                        enc.thumb))
