@@ -239,6 +239,21 @@ def test_vmaf_of_each_part_compares_the_stretch_it_was_cut_from(tmp_path: Path) 
         assert o.score.value > 85, (o.path.name, o.score)
 
 
+def test_an_animation_sent_as_video_is_scored_by_vmaf(testdata: Path, tmp_path: Path) -> None:
+    """``--as video`` on an animated GIF: its MP4 gets a VMAF against the animation's
+    frames as shown (it was "quality not measured: cannot identify image file"), the
+    same bytes as unmeasured, and nothing left beside the outputs."""
+    src = testdata / "images/animated.gif"
+    plain = mediaprep.prepare(src, out_dir=tmp_path / "plain", as_="video")
+    res = mediaprep.prepare(src, out_dir=tmp_path / "measured", as_="video", measure=True)
+    video = next(o for o in res.outputs if o.slot == "media")
+    assert video.score is not None and video.score.metric == "vmaf", res.warnings
+    assert video.score.value is not None and video.score.value > 90
+    assert not any("not measured" in w for w in res.warnings)
+    assert _outputs(plain) == _outputs(res)
+    assert sorted(p.name for p in (tmp_path / "measured").iterdir()) == ["animated.mp4", "animated.thumb.jpg"]
+
+
 # ------------------------------------------------------------------ the fit's decode, handed over
 
 # Pictures the fit decodes whole (not DCT-scaled): their view is made from its decode.

@@ -16,6 +16,7 @@ The video's rate is the one that shows the shortest frame (up to 30 fps).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from PIL import Image
 from ..errors import LimitExceeded, UsageError
 from ..model import Fitted, PrepareOptions, ProgressFn, Role
 from ..names import output_stem
-from ..preflight.probe import ImageInfo, open_image, probe_av, quietly
+from ..preflight.probe import ImageInfo, MediaInfo, open_image, probe_av, quietly
 from ..preflight.sniff import Sniffed, sniff
 from ..profiles import Profile
 from ..tools import av as av_tools
@@ -78,10 +79,21 @@ def _frames(im: Image.Image, count: int, timeline: _Timeline) -> Iterator[tuple[
                                 path=getattr(im, "filename", None), hint="cut it into shorter pieces first")
 
 
-@quietly
-def prepare_animation(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Role,
-                      opts: PrepareOptions, out_dir: Path, progress: ProgressFn | None = None) -> Fitted:
-    """role is "video": the animation as an MP4 and its thumb."""
+@dataclass(frozen=True)
+class AsVideo:
+    """An animation written out as a lossless video: what the video fit reads, and
+    what ``--measure`` compares the MP4 with."""
+
+    sniffed: Sniffed  # the lossless file, sniffed
+    media: MediaInfo  # its probe, at the rate that shows the shortest frame
+    timeline: _Timeline
+
+
+@contextlib.contextmanager
+def as_video(sniffed: Sniffed, info: ImageInfo, profile: Profile, scratch: Path) -> Iterator[AsVideo]:
+    """The animation's frames, composited as a browser shows them, written once each
+    with their own timestamps as a lossless FFV1 file in a folder under ``scratch``
+    (removed on leaving)."""
     if info.format not in ANIMATED or info.frames < 2:
         raise UsageError("a still image cannot be prepared as video", path=sniffed.path,
                          hint="drop --as video: it is sent as an image")
@@ -92,7 +104,7 @@ def prepare_animation(sniffed: Sniffed, info: ImageInfo, profile: Profile, role:
                             hint="send it as an image (its first frame), or downscale it first")
     timeline = _Timeline(limit_ms=safety.max_duration * 1000)
     with open_image(sniffed, safety) as im, \
-            tempfile.TemporaryDirectory(prefix=".scratch-anim-", dir=out_dir) as tmp_name:
+            tempfile.TemporaryDirectory(prefix=".scratch-anim-", dir=scratch) as tmp_name:
         # Named after the input: the video fit names its outputs after its source.
         source = Path(tmp_name) / f"{output_stem(sniffed.path)}.mkv"
         av_tools.write_lossless(_frames(im, info.frames, timeline), source, (info.width, info.height))
@@ -102,7 +114,16 @@ def prepare_animation(sniffed: Sniffed, info: ImageInfo, profile: Profile, role:
         # not): the video plan never goes above its source's rate.
         rate = min(float(MAX_FPS), 1000 / timeline.shortest_ms)
         media = dataclasses.replace(media, video=tuple(dataclasses.replace(v, fps=rate) for v in media.video))
-        fitted = prepare_video(video, media, profile, "video", opts, out_dir, progress)
+        yield AsVideo(video, media, timeline)
+
+
+@quietly
+def prepare_animation(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Role,
+                      opts: PrepareOptions, out_dir: Path, progress: ProgressFn | None = None) -> Fitted:
+    """role is "video": the animation as an MP4 and its thumb."""
+    with as_video(sniffed, info, profile, out_dir) as anim:
+        fitted = prepare_video(anim.sniffed, anim.media, profile, "video", opts, out_dir, progress)
+    timeline = anim.timeline
     note = (f"{info.format.upper()} animation ({timeline.frames} frames, {timeline.total_ms / 1000:.1f} s) "
             "sent as a video, each frame timed as in the animation")
     return Fitted(outputs=fitted.outputs, warnings=(*sniffed.warnings, note, *fitted.warnings))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MediaprepError, MissingDependency
@@ -108,6 +110,18 @@ def _videos(sniffed: Sniffed, info: MediaInfo, profile: Profile,
     return scores
 
 
+def _animation(sniffed: Sniffed, info: ImageInfo, profile: Profile,
+               outputs: tuple[OutputFile, ...]) -> dict[int, Score]:
+    """An animation sent as video (``--as video``): its MP4 against the animation as
+    the fit read it, a lossless video of its frames as shown, made again (in a
+    folder of the system's temporary space, removed after: nothing is written
+    beside the outputs), by VMAF."""
+    from ..fit.animation import as_video
+
+    with as_video(sniffed, info, profile, Path(tempfile.gettempdir())) as anim:
+        return _videos(anim.sniffed, anim.media, profile, outputs)
+
+
 def _voices(sniffed: Sniffed, info: MediaInfo, profile: Profile,
             outputs: tuple[OutputFile, ...]) -> dict[int, Score]:
     from .voice import VoicePart, score_voice
@@ -128,7 +142,9 @@ def measure_outputs(sniffed: Sniffed, info: ImageInfo | MediaInfo, role: Role, p
     A video's thumb and a thumb made from a video get no score (a still chosen from
     a clip has no one picture to be compared with)."""
     try:
-        if isinstance(info, ImageInfo):
+        if isinstance(info, ImageInfo) and role == "video":
+            scores = _animation(sniffed, info, profile, outputs)
+        elif isinstance(info, ImageInfo):
             scores = _pictures(sniffed, outputs, early)
         elif role == "video":
             v = info.default_video
