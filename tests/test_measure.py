@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import itertools
 import json
 from pathlib import Path
 
@@ -233,7 +234,7 @@ def test_vmaf_of_each_part_compares_the_stretch_it_was_cut_from(tmp_path: Path) 
     assert len(parts) == 3
     cuts = [(dict(o.details)["start_seconds"], dict(o.details)["end_seconds"]) for o in parts]
     assert cuts[0][0] == 0 and cuts[-1][1] == pytest.approx(8.4, abs=0.05)
-    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))  # back to back
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(cuts))  # back to back
     for o in parts:
         assert o.score is not None and o.score.value is not None
         assert o.score.value > 85, (o.path.name, o.score)
