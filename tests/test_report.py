@@ -106,11 +106,50 @@ def test_report_in_chromium(batch_dst: tuple[Path, Path], tmp_path: Path) -> Non
     assert res.returncode == 0 and shot.stat().st_size > 10_000
     assert _console_errors(res.stderr) == []
 
+    # The controls work, without a server: a copy of the page whose extra script (the
+    # page allows inline script, and nothing else) sets each control as a user would
+    # and writes what the table then shows into attributes that --dump-dom keeps.
+    probe = tmp_path / "probe.html"
+    probe.write_text(text.replace("</body>", _CONTROLS_PROBE + "</body>"), encoding="utf-8")
+    dom = _run_chromium(tmp_path, probe, "--dump-dom")
+    assert _console_errors(dom.stderr) == []
+    seen = dict(re.findall(r'data-probe-([a-z]+)="([^"]*)"', dom.stdout))
+    entries = [json.loads(line) for line in manifest]
+    assert int(seen["failed"]) == sum(e["status"] == "failed" for e in entries) == 1
+    assert int(seen["voice"]) == sum(e.get("role") == "voice" for e in entries) == 2
+    assert int(seen["text"]) == 1  # "broken" names one file
+    names = seen["names"].split("|")
+    assert len(names) == len(manifest) and names == sorted(names)
+    scored = [float(v) for v in seen["scores"].split("|") if v]
+    assert len(scored) >= 3 and scored == sorted(scored)  # score, lowest first
+    assert int(seen["paged"]) == len(manifest)
+
     # Rebuilt from the manifest alone, the same rows come back.
     page.unlink()
     again = CliRunner().invoke(main, ["report", str(dst)])
     assert again.exit_code == 0, again.output
     assert page.is_file() and len(re.findall(r'"name":', page.read_text())) == len(manifest)
+
+
+_CONTROLS_PROBE = """<script>
+(function(){
+  function set(id,v){var e=document.getElementById(id);
+    if(e.type==='checkbox')e.checked=v;else e.value=v;
+    e.dispatchEvent(new Event(id==='f-text'?'input':'change'));}
+  function rows(){return Array.prototype.slice.call(document.querySelectorAll('#body tr.row'));}
+  var b=document.body;
+  set('f-status','failed');b.setAttribute('data-probe-failed',rows().length);set('f-status','');
+  set('f-kind','voice');b.setAttribute('data-probe-voice',rows().length);set('f-kind','');
+  set('f-text','broken');b.setAttribute('data-probe-text',rows().length);set('f-text','');
+  set('f-sort','name');
+  b.setAttribute('data-probe-names',rows().map(function(r){
+    return r.querySelector('td.name div').textContent;}).join('|'));
+  set('f-sort','score');
+  b.setAttribute('data-probe-scores',rows().map(function(r){
+    var m=/(?:quality|VMAF) (-?[0-9.]+)/.exec(r.lastChild.textContent);return m?m[1]:'';}).join('|'));
+  b.setAttribute('data-probe-paged',rows().length);
+})();
+</script>"""
 
 
 def test_report_needs_a_batch_folder(tmp_path: Path) -> None:
