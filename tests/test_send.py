@@ -584,3 +584,24 @@ def test_a_deadline_reached_while_sending_counts_as_possibly_sent_whole():
                 conn.close()
     # The last bytes handed to the kernel may still arrive whole: never resent blindly.
     assert "did not finish within 1 s" in str(err.value) and err.value.sent == SENT_WHOLE and notes == [True]
+
+
+@pytest.mark.parametrize("url", ["http://api.imiconnect.io/resources/v1/messaging", "http://10.0.0.5:8080/m",
+                                 "ftp://api.imiconnect.io/x", "https://", "not a url"])
+def test_the_key_never_goes_out_over_plain_http_or_to_no_address(url: str) -> None:
+    """Plain http to another machine would carry the service key in clear: refused
+    before any connection (exit 2), with the https address to use; plain http to this
+    machine (a local test server) is taken, as the other tests here show."""
+    from mediaprep.errors import UsageError
+    from mediaprep.send.wechat import WeChatClient, WeChatConfig
+
+    with pytest.raises(UsageError) as err:
+        Sender("SvcKey-0123456789abcdef", url=url, net=FAST)
+    assert err.value.exit_code == 2 and "https://api.imiconnect.io" in (err.value.hint or "")
+    wechat_url = url.replace("api.imiconnect.io/resources/v1/messaging", "api.weixin.qq.com")
+    with pytest.raises(UsageError) as err:
+        WeChatClient(WeChatConfig(base_url=wechat_url, access_token="tok-123456", net=FAST))
+    assert "https://api.weixin.qq.com" in (err.value.hint or "")
+    for local in ("http://127.0.0.1:9/x", "http://localhost:9/x", "http://[::1]:9/x"):
+        with Sender("SvcKey-0123456789abcdef", url=local, net=FAST) as sender:
+            assert sender.url == local

@@ -30,7 +30,7 @@ from .endpoints import ENV_URL as ENV_URL
 from .exchange import exchange
 from .journal import FAILED, PENDING, Journal, default_journal_path
 from .journal import QUEUED as JOURNAL_QUEUED
-from .net import NetOptions, Reply, TransportFailure, make_client, parse_json, redact, retrying
+from .net import NetOptions, Reply, TransportFailure, check_endpoint, make_client, parse_json, redact, retrying
 from .request import ensure_valid
 
 if TYPE_CHECKING:  # httpx costs ~0.15 s to import; only sending needs it
@@ -142,8 +142,7 @@ class Sender:
         cleaned = clean_credential(key, f"the IMIconnect service key (--key or {ENV_KEY})", self.net.say)
         assert cleaned  # a non-empty key stays non-empty or is refused
         self._key = cleaned
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"IMIconnect URL {redact(url)!r} is not http(s)", hint=f"e.g. {DEFAULT_URL}")
+        check_endpoint(url, "IMIconnect URL", DEFAULT_URL)
         self.url = url
         self._own_client = client is None
         self._client = client or make_client(self.net)

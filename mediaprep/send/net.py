@@ -10,14 +10,16 @@ repeat, counting attempts once per operation.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
-from ..errors import RemoteError, RemoteTimeout
+from ..errors import RemoteError, RemoteTimeout, UsageError
 from .redact import install_log_filter, redact, register_secret
 
 if TYPE_CHECKING:  # httpx costs ~0.15 s to import: loaded when a client is made
@@ -48,6 +50,30 @@ class NetOptions:
     def say(self, message: str) -> None:
         if self.notify is not None:
             self.notify(redact(message))
+
+
+def check_endpoint(url: str, what: str, example: str) -> None:
+    """Refuse an API address that is not http(s), or plain http to another machine:
+    the app secret, access token and service key would cross the network in clear
+    (both APIs are https). Plain http stays open to this machine's own addresses,
+    for a local test server or a proxy the user runs."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"{what} {redact(url)!r} is not an http(s) address", hint=f"e.g. {example}")
+    if parts.scheme == "http":
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            raise UsageError(f"{what} {redact(url)!r} is plain http to another machine: the credentials "
+                             "would cross the network in clear",
+                             hint=f"use https, as {example} does; plain http is taken only to "
+                                  "this machine (a local test server)")
 
 
 def make_client(net: NetOptions) -> httpx.Client:

@@ -33,7 +33,7 @@ from .endpoints import ENV_APPID as ENV_APPID
 from .endpoints import ENV_BASE_URL as ENV_BASE_URL
 from .endpoints import ENV_SECRET as ENV_SECRET
 from .exchange import exchange
-from .net import NetOptions, Reply, TransportFailure, make_client, parse_json, retrying
+from .net import NetOptions, Reply, TransportFailure, check_endpoint, make_client, parse_json, retrying
 from .redact import contains_secret, redact, register_secret
 
 if TYPE_CHECKING:  # httpx costs ~0.15 s to import; only sending needs it
@@ -172,9 +172,7 @@ class WeChatClient:
             secret=clean_credential(config.secret, f"the WeChat app secret (--wechat-secret or {ENV_SECRET})", say),
             appid=clean_credential(config.appid, f"the WeChat app id (--wechat-appid or {ENV_APPID})", say,
                                    secret=False))
-        if not config.base_url.startswith(("http://", "https://")):
-            raise UsageError(f"WeChat base URL {redact(config.base_url)!r} is not http(s)",
-                             hint=f"e.g. {DEFAULT_BASE_URL}")
+        check_endpoint(config.base_url, "WeChat base URL", DEFAULT_BASE_URL)
         self.config = config
         self._clock = clock
         self._given_token = config.access_token
