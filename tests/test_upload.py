@@ -217,6 +217,16 @@ def test_cli_upload_with_env_credentials_prints_json_and_no_secret(fake, copy_of
     assert "access_token=***" in caplog.text  # httpx's request log line, redacted
 
 
+def test_cli_upload_takes_as_as_prepare_spells_it(fake, copy_of, monkeypatch):
+    monkeypatch.setenv("MEDIAPREP_WECHAT_APPID", fake.fake.appid)
+    monkeypatch.setenv("MEDIAPREP_WECHAT_SECRET", fake.fake.secret)
+    res = CliRunner().invoke(main, ["upload", str(copy_of("images/compliant.jpg")), "--as", "thumb",
+                                    "--base-url", fake.base_url, "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["type"] == "thumb" and fake.fake.media[out["thumb_media_id"]][0] == "thumb"
+
+
 def test_cli_upload_without_credentials_is_a_usage_error(fake, copy_of):
     res = CliRunner().invoke(main, ["upload", str(copy_of("images/compliant.jpg")), "--type", "image",
                                     "--base-url", fake.base_url])

@@ -200,8 +200,9 @@ def request_cmd(appid: str, text: str | None, to: tuple[str, ...], to_file: Path
 
 @click.command("upload")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--type", "media_type", type=click.Choice(UPLOAD_TYPES), required=True,
-              help="WeChat media type (a thumb answers thumb_media_id).")
+@click.option("--type", "--as", "media_type", type=click.Choice(UPLOAD_TYPES), required=True,
+              help="WeChat media type (a thumb answers thumb_media_id); --as, as prepare and check "
+                   "spell it, says the same.")
 @profile_option
 @WECHAT_OPTIONS
 @_net_options
