@@ -2,6 +2,7 @@
 decoded and checked against the budget, the chosen size and the exhaustive answer."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zlib
@@ -17,7 +18,7 @@ from mediaprep.fit import image as fit
 from mediaprep.fit.image_search import QualitySearch
 from mediaprep.preflight.probe import probe_image
 from mediaprep.preflight.sniff import sniff
-from mediaprep.profiles import WECHAT
+from mediaprep.profiles import WECHAT, RoleLimits
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
 
@@ -460,3 +461,56 @@ def test_a_forked_child_gets_its_own_pool(tmp_path):
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     raise AssertionError("the forked child's prepare hung")
+
+
+# ------------------------------------------------------------------ long pictures
+
+
+def _long_screenshot(width: int, height: int) -> Image.Image:
+    """A chat screenshot made to be scrolled: grey page, white and green bubbles of
+    dark text lines, one every 150 px."""
+    im = Image.new("RGB", (width, height), (237, 237, 237))
+    d = ImageDraw.Draw(im)
+    for i, y in enumerate(range(30, height - 120, 150)):
+        left = i % 2 == 0
+        x0, x1 = (int(width * 0.12), int(width * 0.6)) if left else (int(width * 0.38), int(width * 0.88))
+        d.rectangle((x0, y, x1, y + 90), fill=(255, 255, 255) if left else (149, 236, 105))
+        for k in range(3):  # "text": short dark strokes
+            d.rectangle((x0 + 20 + k * 60, y + 35, x0 + 60 + k * 60, y + 55), fill=(30, 30, 30))
+    return im
+
+
+def test_a_tall_long_screenshot_keeps_the_phones_width(tmp_path):
+    """A picture more than twice as tall as wide is shown at the phone's full width and
+    scrolled: it is made 1080 px wide, not 1080 px tall (a 1080x4000 screenshot became
+    292x1080, its text unreadable)."""
+    src = tmp_path / "长截图.png"
+    _long_screenshot(1080, 4000).save(src)
+    out = mediaprep.prepare(src, out_dir=tmp_path / "out").outputs[0]
+    assert (out.width, out.height) == (1080, 4000) and out.bytes <= 128_000
+    with Image.open(out.path) as im:
+        assert im.size == (1080, 4000) and im.format == "JPEG"
+
+
+def test_a_long_jpeg_is_decoded_at_the_phones_width(tmp_path):
+    """A 2160x7000 JPEG: DCT-scaled only as far as 1080 px wide (1/2), then kept."""
+    src = tmp_path / "poster.jpg"
+    _long_screenshot(2160, 7000).save(src, quality=90)
+    out = mediaprep.prepare(src, out_dir=tmp_path / "out").outputs[0]
+    assert (out.width, out.height) == (1080, 3500)
+
+
+def test_a_long_picture_shrinks_in_proportion_and_a_panorama_keeps_the_long_side_rule(tmp_path):
+    """Too many pixels for the budget at full width: smaller in the usual steps, its
+    shape kept. A wide panorama is shown fitted to the phone's width: 1080 on its long
+    side, as before."""
+    src = tmp_path / "tall.png"
+    _long_screenshot(1080, 4000).save(src)
+    tiny = dataclasses.replace(WECHAT, name="tiny", image=RoleLimits(max_bytes=40_000, formats=("jpeg",)))
+    out = mediaprep.prepare(src, out_dir=tmp_path / "tiny", profile=tiny).outputs[0]
+    assert out.bytes <= 40_000 and 1080 < out.height < 4000
+    assert out.width / out.height == pytest.approx(1080 / 4000, rel=0.01)
+    wide = tmp_path / "panorama.png"
+    _long_screenshot(1000, 4000).transpose(Image.Transpose.ROTATE_90).save(wide)
+    pano = mediaprep.prepare(wide, out_dir=tmp_path / "pano").outputs[0]
+    assert (pano.width, pano.height) == (1080, 270)

@@ -38,11 +38,11 @@ from ..profiles import Profile, RoleLimits
 from ..tools import threads
 from .chroma import FULL_CHROMA_IF_DETAIL, FULL_CHROMA_QUALITY, chroma_detail, encode_444
 from .encoders import pick_encoder as _pick_encoder
-from .image_decode import decode, normalize
+from .image_decode import decode, decode_side, normalize
 from .image_search import QualitySearch
 from .resize import box_reduced
 from .sharpen import sharpen
-from .sizes import DECODE_SIDE, DISPLAY_SIDE
+from .sizes import DISPLAY_SIDE, display_long_side
 
 # Larger than DISPLAY_SIDE when 1080 px cannot show the picture well even at high
 # quality. The cause, measured: 4:2:0 halves the colour resolution, so at 1080 px a
@@ -139,7 +139,9 @@ def _shrink(search: QualitySearch, display: int, floor_q: int) -> tuple[int, int
     """The budget misses floor_q even at the display side: the largest smaller side
     that fits floor_q (then its best quality), or the lowest quality we accept at the
     smallest side."""
-    sides = [s for s in CANDIDATE_SIDES if s < display] or [display]
+    # A tall long picture shrinks in the same steps, in proportion to its own side.
+    factor = max(1.0, display / DISPLAY_SIDE)
+    sides = [round(s * factor) for s in CANDIDATE_SIDES if round(s * factor) < display] or [display]
     known = [(display, search.size_at(display, floor_q))]
     i = 0
     fits: int | None = None
@@ -191,8 +193,7 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
     """
     search = QualitySearch(_normalized(src), budget, encode or _pick_encoder(),
                      dct_reduced=full_size is not None, pool=pool)
-    long_side = max(src.size)
-    display = min(DISPLAY_SIDE, long_side)
+    display = display_long_side(*src.size)
     ahead = _Ahead()
     if pool is not None:
         # Most pictures end at the display side: while the search encodes, measure its
@@ -253,7 +254,8 @@ def _fit(search: QualitySearch, budget: int, floor_q: int, display: int,
                            quality=full_q), search.encodes
     if q is None:
         side, q = _shrink(search, display, floor_q)
-    elif long_side >= display * MIN_GROWTH or full_size is not None:
+    elif display <= DISPLAY_SIDE and (long_side >= display * MIN_GROWTH or full_size is not None):
+        # (A tall long picture, made at the phone's width, is never grown.)
         grow_q = None
         if q >= MAX_QUALITY:
             grow_q = GROW_FLAT_QUALITY
@@ -342,7 +344,7 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
         warn.append(Notice("GPS location removed"))
     if info.orientation != 1:
         warn.append(Notice(f"rotated upright (EXIF orientation {info.orientation})"))
-    pic = decode(sniffed, info, profile, DECODE_SIDE, warn)
+    pic = decode(sniffed, info, profile, decode_side(info), warn)
     full_size: Callable[[], Image.Image] | None = None
     if max(pic.size) < max(info.width, info.height):
         # Decoded DCT-scaled: growing past that (rare) needs the full picture again.

@@ -31,7 +31,7 @@ from ..preflight.probe import HEIF_FORMATS, ImageInfo, decode_bytes, open_image,
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from ..tools import threads
-from .sizes import draft_size
+from .sizes import DECODE_SIDE, display_long_side, draft_size
 
 # Who else wants the picture as the file holds it, decoded whole (before any turn or
 # conversion): --measure's view of the input, which then need not decode the file a
@@ -189,6 +189,13 @@ def _heif_colour(sniffed: Sniffed, im: Image.Image, warn: list[str]) -> Image.Im
         return colour.convert(heif_tool.decode_16bit(sniffed.path), layout.nclx, 65535)
     rgb = im.convert("RGBA" if "A" in im.mode else "RGB")
     return colour.convert(np.asarray(rgb), layout.nclx, 255)
+
+
+def decode_side(info: ImageInfo) -> int:
+    """The long side the fit decodes a picture at, at least (a larger JPEG is
+    DCT-scaled towards it): DECODE_SIDE, or more for a tall long picture, which is
+    made at the phone's full width (fit/sizes.display_long_side)."""
+    return max(DECODE_SIDE, display_long_side(*info.display_size, DECODE_SIDE))
 
 
 @quietly

@@ -18,6 +18,29 @@ DISPLAY_SIDE = 1080
 DECODE_SIDE = DISPLAY_SIDE
 
 
+# A picture more than this many times as tall as it is wide (a long screenshot of a
+# chat or an order, a poster made to be scrolled) is shown at the phone's full width
+# and scrolled, as WeChat's own viewer shows it (WeChat keeps such a picture's short
+# side when it compresses one itself): its width, not its height, is what must reach
+# DISPLAY_SIDE. At 1080 px on its long side, a 1080x8000 screenshot was 146 px wide,
+# its text unreadable.
+LONG_PICTURE_ASPECT = 2.0
+# The longest side such a picture keeps (~21 MP at 1080 px wide): taller ones are
+# scaled to it (a JPEG may not exceed 65,535 px; each of the fit's encodes of that
+# many pixels takes a few tenths of a second).
+MAX_LONG_SIDE = 20_000
+
+
+def display_long_side(width: int, height: int, side: int = DISPLAY_SIDE) -> int:
+    """The long side a picture of ``width`` x ``height`` (as shown: upright) is made
+    at: ``side``, or its own when smaller; for a tall long picture (see
+    LONG_PICTURE_ASPECT), the long side at which its width is ``side`` (or its own)."""
+    long_side = max(width, height)
+    if height > width * LONG_PICTURE_ASPECT:
+        return min(long_side, MAX_LONG_SIDE, max(side, round(height * side / width)))
+    return min(side, long_side)
+
+
 def draft_size(width: int, height: int, max_side: int) -> tuple[int, int] | None:
     """The size a JPEG of ``width`` x ``height`` is asked to decode at (Pillow's
     ``draft``, which picks the smallest DCT scale that still gives it), for at least

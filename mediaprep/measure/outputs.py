@@ -58,10 +58,10 @@ def start(sniffed: Sniffed, info: ImageInfo | MediaInfo) -> EarlyReference | Non
     runs in its ``listening()`` block, to hand over its decode."""
     if not isinstance(info, ImageInfo):
         return None
-    from ..fit.sizes import DECODE_SIDE
+    from ..fit.image_decode import decode_side
     from .image import start_reference
 
-    return start_reference(sniffed.path, info, DECODE_SIDE)
+    return start_reference(sniffed.path, info, decode_side(info))
 
 
 def _pictures(sniffed: Sniffed, outputs: tuple[OutputFile, ...],
