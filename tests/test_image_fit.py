@@ -480,6 +480,19 @@ def _long_screenshot(width: int, height: int) -> Image.Image:
     return im
 
 
+def test_a_portrait_photo_is_made_the_phones_width_wide_and_a_thumb_is_not(photo, tmp_path):
+    """Phones show a portrait picture fitted to their width: 1080 px wide (it was 1080
+    tall, upscaled 1.33x on the screen). A thumb (a cover, shown small) keeps 1080 on
+    its long side."""
+    upright = tmp_path / "竖拍.jpg"
+    photo.transpose(Image.Transpose.ROTATE_90).save(upright, quality=95)
+    w, h = photo.height, photo.width
+    out = mediaprep.prepare(upright, out_dir=tmp_path / "out").outputs[0]
+    assert (out.width, out.height) == (1080, round(h * 1080 / w)) and out.bytes <= 128_000
+    thumb = mediaprep.prepare(upright, out_dir=tmp_path / "thumb", as_="thumb").outputs[0]
+    assert (thumb.width, thumb.height) == (round(w * 1080 / h), 1080)
+
+
 def test_a_tall_long_screenshot_keeps_the_phones_width(tmp_path):
     """A picture more than twice as tall as wide is shown at the phone's full width and
     scrolled: it is made 1080 px wide, not 1080 px tall (a 1080x4000 screenshot became

@@ -350,14 +350,16 @@ def test_the_phone_view_of_a_lazily_opened_picture(testdata: Path, tmp_path: Pat
         assert np.array_equal(lazy, np.asarray(load_view(path)))
 
 
-def test_a_long_picture_is_viewed_at_the_phones_width() -> None:
-    """A tall long picture is compared as it is shown, at the phone's width, up to
-    MAX_VIEW_PIXELS (at 1080 px on its long side both pictures were a 146 px strip,
-    and an unreadable output scored well); anything else at 1080 on its long side."""
+def test_a_picture_is_viewed_at_the_phones_width() -> None:
+    """A picture is compared as a phone held upright shows it, fitted to its width
+    (1080 px), up to MAX_VIEW_PIXELS: a portrait photo 1080 px wide, a long
+    screenshot too (at 1080 px on its long side both pictures were a 146 px strip,
+    and an unreadable output scored well), a landscape one 1080 on its long side."""
     from mediaprep.measure.image import MAX_VIEW_PIXELS, view_size
 
     assert view_size(1080, 3000) == (1080, 3000)
     w, h = view_size(1080, 8000)
     assert w * h == pytest.approx(MAX_VIEW_PIXELS, rel=0.001) and w / h == pytest.approx(1080 / 8000, rel=0.01)
     assert view_size(4000, 1000) == (1080, 270)  # a panorama: fitted to the width
-    assert view_size(1125, 1800) == (675, 1080)  # an ordinary portrait photo: as before
+    assert view_size(1125, 1800) == (1080, 1728)  # a portrait photo
+    assert view_size(1800, 1125) == (1080, 675)  # a landscape one: as before

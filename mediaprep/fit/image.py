@@ -139,7 +139,7 @@ def _shrink(search: QualitySearch, display: int, floor_q: int) -> tuple[int, int
     """The budget misses floor_q even at the display side: the largest smaller side
     that fits floor_q (then its best quality), or the lowest quality we accept at the
     smallest side."""
-    # A tall long picture shrinks in the same steps, in proportion to its own side.
+    # A portrait picture shrinks in the same steps, in proportion to its own side.
     factor = max(1.0, display / DISPLAY_SIDE)
     sides = [round(s * factor) for s in CANDIDATE_SIDES if round(s * factor) < display] or [display]
     known = [(display, search.size_at(display, floor_q))]
@@ -180,11 +180,13 @@ def _shrink(search: QualitySearch, display: int, floor_q: int) -> tuple[int, int
 def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
              encode: Callable[[Image.Image, int], bytes] | None = None,
              full_size: Callable[[], Image.Image] | None = None,
-             pool: Executor | None = None) -> tuple[Encoded, int]:
+             pool: Executor | None = None, by_width: bool = True) -> tuple[Encoded, int]:
     """Choose size and quality together. Returns the encode and how many encodes it took.
 
-    The phone's size (DISPLAY_SIDE, or the picture's own if smaller) at the highest
-    quality that fits: where the sweeps found the best picture for most inputs. Larger
+    The phone's size (DISPLAY_SIDE wide, or the picture's own size if smaller; with
+    ``by_width`` False, as for a thumb, DISPLAY_SIDE on the long side: see
+    fit/sizes.display_long_side) at the highest quality that fits: where the sweeps
+    found the best picture for most inputs. Larger
     when that quality is high and the picture's colour detail suffers from 4:2:0 at
     that size (see GROW_IF_QUALITY); smaller when even floor_q misses (see _shrink).
     ``full_size``, when src was decoded smaller than the original (a DCT-scaled JPEG),
@@ -193,7 +195,7 @@ def fit_jpeg(src: Image.Image, budget: int, *, floor_q: int = FLOOR_QUALITY,
     """
     search = QualitySearch(_normalized(src), budget, encode or _pick_encoder(),
                      dct_reduced=full_size is not None, pool=pool)
-    display = display_long_side(*src.size)
+    display = display_long_side(*src.size, by_width=by_width)
     ahead = _Ahead()
     if pool is not None:
         # Most pictures end at the display side: while the search encodes, measure its
@@ -255,7 +257,7 @@ def _fit(search: QualitySearch, budget: int, floor_q: int, display: int,
     if q is None:
         side, q = _shrink(search, display, floor_q)
     elif display <= DISPLAY_SIDE and (long_side >= display * MIN_GROWTH or full_size is not None):
-        # (A tall long picture, made at the phone's width, is never grown.)
+        # (A portrait picture, made at the phone's width, is never grown past it.)
         grow_q = None
         if q >= MAX_QUALITY:
             grow_q = GROW_FLAT_QUALITY
@@ -344,7 +346,8 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
         warn.append(Notice("GPS location removed"))
     if info.orientation != 1:
         warn.append(Notice(f"rotated upright (EXIF orientation {info.orientation})"))
-    pic = decode(sniffed, info, profile, decode_side(info), warn)
+    by_width = role == "image"  # a thumb (a cover, shown small) keeps 1080 on its long side
+    pic = decode(sniffed, info, profile, decode_side(info, by_width), warn)
     full_size: Callable[[], Image.Image] | None = None
     if max(pic.size) < max(info.width, info.height):
         # Decoded DCT-scaled: growing past that (rare) needs the full picture again.
@@ -352,7 +355,8 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
     if progress:
         progress(0, 1, "encoding")
     try:
-        enc, _count = fit_jpeg(pic, limits.max_bytes, full_size=full_size, pool=threads.spare())
+        enc, _count = fit_jpeg(pic, limits.max_bytes, full_size=full_size, pool=threads.spare(),
+                               by_width=by_width)
     except CannotComply as exc:
         raise CannotComply(exc.message, path=sniffed.path,
                            hint="the budget is too small for any watchable picture") from exc
@@ -369,7 +373,7 @@ def prepare_image(sniffed: Sniffed, info: ImageInfo, profile: Profile, role: Rol
 
 def fit_picture_to_file(pic: Image.Image, budget: int, target: Path) -> OutputFile:
     """For other stages (a video's thumb): fit an already-decoded RGB picture."""
-    enc, _ = fit_jpeg(pic, budget, pool=threads.spare())
+    enc, _ = fit_jpeg(pic, budget, pool=threads.spare(), by_width=False)
     with atomic_path(target) as tmp:
         tmp.write_bytes(enc.data)
     return OutputFile(path=target, slot="thumb", role="thumb", bytes=len(enc.data), format="jpeg",

@@ -191,11 +191,11 @@ def _heif_colour(sniffed: Sniffed, im: Image.Image, warn: list[str]) -> Image.Im
     return colour.convert(np.asarray(rgb), layout.nclx, 255)
 
 
-def decode_side(info: ImageInfo) -> int:
+def decode_side(info: ImageInfo, by_width: bool = True) -> int:
     """The long side the fit decodes a picture at, at least (a larger JPEG is
-    DCT-scaled towards it): DECODE_SIDE, or more for a tall long picture, which is
-    made at the phone's full width (fit/sizes.display_long_side)."""
-    return max(DECODE_SIDE, display_long_side(*info.display_size, DECODE_SIDE))
+    DCT-scaled towards it): DECODE_SIDE, or more for a portrait picture, which is
+    made the phone's width wide (fit/sizes.display_long_side; not a thumb)."""
+    return max(DECODE_SIDE, display_long_side(*info.display_size, DECODE_SIDE, by_width=by_width))
 
 
 @quietly

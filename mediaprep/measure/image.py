@@ -28,7 +28,7 @@ from ..errors import ToolFailed
 from ..fit import icc as profiles
 from ..fit.image_decode import handing_over
 from ..fit.resize import lanczos
-from ..fit.sizes import LONG_PICTURE_ASPECT, draft_size
+from ..fit.sizes import draft_size
 from ..tools import env, threads
 from .bands import Score, ssimulacra2_band
 
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from .ssimulacra2 import Reference
 
 VIEW_SIDE = 1080  # phones show pictures about 1080 px wide
-# A long picture's view at the phone's width is capped at this many pixels: the
-# metric holds about 13 float planes of it at once (4 MP: ~0.2 GB).
+# The view is capped at this many pixels (a long screenshot 1080 px wide can be tens
+# of MP): the metric holds about 13 float planes of it at once (4 MP: ~0.2 GB).
 MAX_VIEW_PIXELS = 4_000_000
 _T = TypeVar("_T")
 _A = TypeVar("_A")
@@ -75,11 +75,10 @@ def frame_view(im: Image.Image, orientation: int, side: int = VIEW_SIDE) -> Imag
 
 
 def view_size(w: int, h: int, side: int = VIEW_SIDE) -> tuple[int, int]:
-    """The size of a w x h (upright) picture at the phone's view: ``side`` on its long
-    side; a tall long picture (a screenshot made to be scrolled) at the phone's full
-    width, as it is shown (fit/sizes.LONG_PICTURE_ASPECT), at most MAX_VIEW_PIXELS."""
-    long_picture = h > w * LONG_PICTURE_ASPECT
-    scale = min(side / w, math.sqrt(MAX_VIEW_PIXELS / (w * h))) if long_picture else side / max(w, h)
+    """The size of a w x h (upright) picture at the phone's view: fitted to the width
+    of a phone held upright, ``side`` px wide (fit/sizes.display_long_side), at most
+    MAX_VIEW_PIXELS (a long screenshot is scrolled through)."""
+    scale = min(side / w, math.sqrt(MAX_VIEW_PIXELS / (w * h)))
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
