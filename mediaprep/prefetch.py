@@ -77,7 +77,8 @@ class _Early:
     def __init__(self) -> None:
         self.thread: threading.Thread | None = None
         self.ready = threading.Event()  # max_side and max_scans are set
-        self.max_side = 0
+        self.max_side = 0  # the fit's DECODE_SIDE
+        self.decoded_side = 0  # a JPEG's: the long side its DCT scale was chosen for
         self.max_scans = 0
         self.done = threading.Event()
         self.path = ""
@@ -88,7 +89,8 @@ class _Early:
         # "running", "done", or "dropped" (the fit did it itself, or nothing to do).
         self.lock = threading.Lock()
         self.resize_state = "waiting"
-        self.display_side = 0
+        self.display_side = 0  # the fit's DISPLAY_SIDE
+        self.resized_side = 0  # the long side of ``resized``
         self.resized: Image.Image | None = None
         self.resize_done = threading.Event()
 
@@ -222,7 +224,10 @@ def _resize(early: _Early) -> None:
         from .fit.resize import to_side  # (imported by start)
 
         assert im is not None
-        early.resized = to_side(im, early.display_side)
+        from .fit.sizes import display_long_side  # (imported by start)
+
+        early.resized_side = display_long_side(*im.size, early.display_side)  # (upright: no EXIF turn)
+        early.resized = to_side(im, early.resized_side)
     except Exception:  # noqa: BLE001 - the fit resizes itself
         early.resized = None
     finally:
@@ -261,12 +266,17 @@ def _decode(early: _Early, path: str, before: os.stat_result, plugin: str) -> No
             # Its scans counted as the fit's probe counts them before any is decoded:
             # each is a pass over the whole picture, and a CPU bomb has thousands.
             early.ready.wait()
-            from .fit.sizes import draft_size  # (imported by start)
+            from .fit.sizes import display_long_side, draft_size  # (imported by start)
             from .formats import jpeg
 
             if not early.max_side or jpeg.walk(data).scans > early.max_scans:
                 return
-            if (scaled := draft_size(*im.size, early.max_side)) is not None:
+            # The side the fit decodes this picture at (fit/image_decode.decode_side):
+            # a portrait picture is made the phone's width wide, so it needs more.
+            w, h = im.size
+            upright = (h, w) if im.getexif().get(_ORIENTATION, 1) in range(5, 9) else (w, h)
+            early.decoded_side = max(early.max_side, display_long_side(*upright, early.max_side))
+            if (scaled := draft_size(*im.size, early.decoded_side)) is not None:
                 im.draft(im.mode, scaled)
         if im.width * im.height > EARLY_PIXELS:
             return
@@ -285,7 +295,7 @@ def take(sniffed: Sniffed, frames: int, safety: SafetyLimits, max_side: int) -> 
     if early is None or threading.current_thread() is early.thread:
         return None
     discard()
-    if early.max_side != max_side or frames != 1 or sniffed.pillow not in ("JPEG", "PNG"):
+    if frames != 1 or sniffed.pillow not in ("JPEG", "PNG"):
         return None
     with early.lock:
         if not early.done.is_set():
@@ -303,6 +313,8 @@ def take(sniffed: Sniffed, frames: int, safety: SafetyLimits, max_side: int) -> 
     if early.path != os.fspath(sniffed.path) or early.plugin != sniffed.pillow or now != early.identity \
             or sniffed.size != now[2]:
         return None
+    if early.plugin == "JPEG" and early.decoded_side != max_side:
+        return None  # DCT-scaled for another size (a PNG is decoded whole either way)
     _taken = early
     return early.picture
 
@@ -315,7 +327,7 @@ def resized(src: Image.Image, side: int) -> Image.Image | None:
     not yet begun never will be). Handed out once."""
     global _taken
     early = _taken
-    if early is None or src is not early.picture or side != early.display_side:
+    if early is None or src is not early.picture or side != early.resized_side:
         return None
     _taken = None
     with early.lock:

@@ -45,10 +45,12 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return seen
 
 
-def _big_jpeg(path: Path, testdata: Path) -> Path:
-    """A 2800 px JPEG (the ladybird photo enlarged): decoded DCT-scaled by half."""
+def _big_jpeg(path: Path, testdata: Path, portrait: bool = False) -> Path:
+    """A 2800 px JPEG (the ladybird photo enlarged): decoded DCT-scaled by half. A
+    portrait one (1752x2800) is made 1080 px wide, so decoded whole."""
     with Image.open(testdata / "images" / "ladybird.png") as im:
-        im.convert("RGB").resize((2800, 1752), Image.Resampling.LANCZOS).save(path, quality=92)
+        big = im.convert("RGB").resize((2800, 1752), Image.Resampling.LANCZOS)
+        (big.transpose(Image.Transpose.ROTATE_90) if portrait else big).save(path, quality=92)
     return path
 
 
@@ -78,13 +80,14 @@ def test_inputs_are_the_words_after_prepare_that_are_not_options(argv: list[str]
     assert prefetch.inputs(argv) == expected
 
 
-@pytest.mark.parametrize("name", ["big.jpg", "photo_rotated_gps.jpg", "transparent.png", "ladybird.png",
-                                  "cmyk.jpg"])
+@pytest.mark.parametrize("name", ["big.jpg", "portrait.jpg", "photo_rotated_gps.jpg", "transparent.png",
+                                  "ladybird.png", "cmyk.jpg"])
 def test_the_early_picture_is_taken_and_the_output_is_the_same(name: str, copy_of, testdata: Path,
                                                                 tmp_path: Path, taken: list[bool]) -> None:
     """JPEG DCT-scaled, EXIF-rotated, CMYK with a profile, RGBA and RGB PNG: the fit
     takes the early decode, and writes the very bytes it writes without one."""
-    src = _big_jpeg(tmp_path / name, testdata) if name == "big.jpg" else copy_of(f"images/{name}")
+    src = _big_jpeg(tmp_path / name, testdata, name == "portrait.jpg") if name in ("big.jpg", "portrait.jpg") \
+        else copy_of(f"images/{name}")
     alone = _prepared(src, tmp_path / "alone")
     assert taken == [False]
     taken.clear()
@@ -190,12 +193,13 @@ def test_the_command_writes_what_the_library_writes(copy_of, testdata: Path, tmp
         assert cli == _prepared(src, tmp_path / "lib")
 
 
+@pytest.mark.parametrize("portrait", [False, True])
 def test_the_early_resize_is_the_fits_own(testdata: Path, tmp_path: Path, taken: list[bool],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                           monkeypatch: pytest.MonkeyPatch, portrait: bool) -> None:
     """A JPEG decoded before the fit asks for it is resized at the display side on
-    the early thread, and the fit takes that picture: the same bytes as its own
-    two-thread resize, and the same output."""
-    src = _big_jpeg(tmp_path / "big.jpg", testdata)
+    the early thread (a portrait one to 1080 px wide), and the fit takes that
+    picture: the same bytes as its own two-thread resize, and the same output."""
+    src = _big_jpeg(tmp_path / "big.jpg", testdata, portrait)
     alone = _prepared(src, tmp_path / "alone")
     taken.clear()
     handed: list[bool] = []
