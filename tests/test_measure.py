@@ -5,6 +5,7 @@ import dataclasses
 import importlib.util
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def test_clean_photo_scores_excellent_and_a_squeezed_one_poor(testdata: Path, tm
     assert squeezed.outputs[0].bytes <= 8_000
     assert bad.value < 50 and bad.band == "poor", bad
     assert good.fact("view_px") == VIEW_SIDE
-    assert good.label() == f"quality {good.value:.0f} (excellent)"
+    assert good.label() == f"quality {math.floor(good.value)} (excellent)"
 
 
 @pytest.mark.parametrize(("side", "quality"), [(301, 40), (512, 90), (257, 8)])
@@ -152,6 +153,14 @@ def test_batch_records_scores_and_a_rerun_scores_what_lacks_one(testdata: Path, 
     assert kept is not None and kept.band == "excellent"
     line = json.loads((dst / "manifest.jsonl").read_text().splitlines()[0])
     assert line["outputs"][0]["score"]["value"] == pytest.approx(kept.value)
+
+
+def test_a_label_never_rounds_into_the_next_band() -> None:
+    """49.9 is poor (visible loss starts at 50): it reads "quality 49 (poor)", not
+    "quality 50 (poor)" beside a table that says 50 is visible loss."""
+    assert Score("ssimulacra2", 49.9, bands.ssimulacra2_band(49.9), 0.0).label() == "quality 49 (poor)"
+    assert Score("vmaf", 89.6, bands.vmaf_band(89.6), 0.0).label() == "VMAF 89 (good)"
+    assert Score("ssimulacra2", -3.2, "poor", 0.0).label() == "quality -4 (poor)"
 
 
 @pytest.mark.parametrize(("value", "band"), [(100, "excellent"), (85, "excellent"), (84.9, "good"),

@@ -108,8 +108,11 @@ class Score:
                 parts.append(f"speech kept {kept:.0%}")
             return f"{', '.join(parts)} ({self.band})"
         name = "VMAF" if self.metric == "vmaf" else "quality"
-        value = self.value if self.value is not None else float("nan")
-        return f"{name} {value:.0f} ({self.band})"
+        if self.value is None or not math.isfinite(self.value):
+            return f"{name} - ({self.band})"
+        # Rounded down, as the bands are (">= 50"): 49.9 rounded would read
+        # "quality 50 (poor)" beside a table that says 50 is visible loss.
+        return f"{name} {math.floor(self.value)} ({self.band})"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"metric": self.metric}
