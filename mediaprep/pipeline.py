@@ -185,7 +185,7 @@ def _prepare_file(path: Path, out_dir: Path | str | None, prof: Profile, opts: P
     if measure:
         from .measure.outputs import start
 
-        early = start(sniffed, info)  # a picture's reference view, made during the fit
+        early = start(sniffed, info, role)  # a picture's reference view, made during the fit
     seconds = info.duration if isinstance(info, MediaInfo) else None
     with OutputSet(target_dir, protect=path, overwrite=overwrite) as staged, _expecting(seconds), \
             (early.listening() if early is not None else contextlib.nullcontext()):

@@ -76,8 +76,7 @@ class _Early:
 
     def __init__(self) -> None:
         self.thread: threading.Thread | None = None
-        self.ready = threading.Event()  # max_side and max_scans are set
-        self.max_side = 0  # the fit's DECODE_SIDE
+        self.ready = threading.Event()  # max_scans and display_side are set
         self.decoded_side = 0  # a JPEG's: the long side its DCT scale was chosen for
         self.max_scans = 0
         self.done = threading.Event()
@@ -127,7 +126,7 @@ def inputs(argv: list[str]) -> list[str]:
 def start(argv: list[str]) -> None:
     """Begin decoding the first JPEG or PNG that ``argv`` (a ``mediaprep`` command
     line, without the program's name) names as a ``prepare`` input, on a thread of
-    its own: a JPEG DCT-scaled as the fit decodes it (fit/sizes.DECODE_SIDE)."""
+    its own: a JPEG DCT-scaled as the fit decodes it (fit/sizes.decode_long_side)."""
     global _early, _interval
     first = _first_picture(inputs(argv))
     if first is None or _early is not None:
@@ -151,11 +150,11 @@ def start(argv: list[str]) -> None:
     early.thread.start()
     try:  # what a JPEG needs before its decode (the thread waits for it; a PNG does not)
         from .fit import resize  # noqa: F401
-        from .fit.sizes import DECODE_SIDE, DISPLAY_SIDE
+        from .fit.sizes import DISPLAY_SIDE
         from .formats import jpeg, source  # noqa: F401
         from .profiles import WECHAT
 
-        early.max_side, early.max_scans = DECODE_SIDE, WECHAT.safety.max_jpeg_scans
+        early.max_scans = WECHAT.safety.max_jpeg_scans
         early.display_side = DISPLAY_SIDE
     finally:
         early.ready.set()
@@ -266,16 +265,16 @@ def _decode(early: _Early, path: str, before: os.stat_result, plugin: str) -> No
             # Its scans counted as the fit's probe counts them before any is decoded:
             # each is a pass over the whole picture, and a CPU bomb has thousands.
             early.ready.wait()
-            from .fit.sizes import display_long_side, draft_size  # (imported by start)
+            from .fit.sizes import decode_long_side, draft_size  # (imported by start)
             from .formats import jpeg
 
-            if not early.max_side or jpeg.walk(data).scans > early.max_scans:
+            if not early.max_scans or jpeg.walk(data).scans > early.max_scans:
                 return
-            # The side the fit decodes this picture at (fit/image_decode.decode_side):
-            # a portrait picture is made the phone's width wide, so it needs more.
+            # The side the fit decodes this picture at, as an image (a portrait one is
+            # made the phone's width wide, so needs more): its EXIF turn from the header.
             w, h = im.size
-            upright = (h, w) if im.getexif().get(_ORIENTATION, 1) in range(5, 9) else (w, h)
-            early.decoded_side = max(early.max_side, display_long_side(*upright, early.max_side))
+            early.decoded_side = decode_long_side(*((h, w) if im.getexif().get(_ORIENTATION, 1) in range(5, 9)
+                                                    else (w, h)))
             if (scaled := draft_size(*im.size, early.decoded_side)) is not None:
                 im.draft(im.mode, scaled)
         if im.width * im.height > EARLY_PIXELS:

@@ -116,3 +116,10 @@ def test_bare_trim_before_the_path_is_not_taken_as_its_value(tmp_path):
     res = run("prepare", str(src), "--trim", "20", "-o", str(tmp_path / "b"), "--json")
     (out,) = json.loads(res.stdout)["outputs"]
     assert out["duration_seconds"] <= 20.0
+
+
+def test_check_names_a_videos_codecs_then_its_sound(copy_of):
+    """A clip's line reads "h264, aac 48000 Hz 2 ch": the sample rate right after the
+    audio codec it belongs to (it read "aac, h264 48000 Hz 2 ch")."""
+    res = CliRunner().invoke(main, ["check", str(copy_of("video/bikes_short.mp4"))])
+    assert res.exit_code == 5 and ", h264, aac 48000 Hz 2 ch" in res.stdout, res.output

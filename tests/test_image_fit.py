@@ -488,9 +488,12 @@ def test_a_portrait_photo_is_made_the_phones_width_wide_and_a_thumb_is_not(photo
     photo.transpose(Image.Transpose.ROTATE_90).save(upright, quality=95)
     w, h = photo.height, photo.width
     out = mediaprep.prepare(upright, out_dir=tmp_path / "out").outputs[0]
-    assert (out.width, out.height) == (1080, round(h * 1080 / w)) and out.bytes <= 128_000
+    assert out.bytes == out.path.stat().st_size <= 128_000
+    with Image.open(out.path) as im:
+        assert im.format == "JPEG" and im.size == (out.width, out.height) == (1080, round(h * 1080 / w))
     thumb = mediaprep.prepare(upright, out_dir=tmp_path / "thumb", as_="thumb").outputs[0]
-    assert (thumb.width, thumb.height) == (round(w * 1080 / h), 1080)
+    with Image.open(thumb.path) as im:
+        assert im.size == (round(w * 1080 / h), 1080) and thumb.path.stat().st_size <= 64 * 1024
 
 
 def test_a_tall_long_screenshot_keeps_the_phones_width(tmp_path):
@@ -510,7 +513,8 @@ def test_a_long_jpeg_is_decoded_at_the_phones_width(tmp_path):
     src = tmp_path / "poster.jpg"
     _long_screenshot(2160, 7000).save(src, quality=90)
     out = mediaprep.prepare(src, out_dir=tmp_path / "out").outputs[0]
-    assert (out.width, out.height) == (1080, 3500)
+    with Image.open(out.path) as im:
+        assert im.format == "JPEG" and im.size == (1080, 3500)
 
 
 def test_a_long_picture_shrinks_in_proportion_and_a_panorama_keeps_the_long_side_rule(tmp_path):

@@ -253,9 +253,16 @@ def test_an_animation_sent_as_video_is_scored_by_vmaf(testdata: Path, tmp_path: 
     """``--as video`` on an animated GIF: its MP4 gets a VMAF against the animation's
     frames as shown (it was "quality not measured: cannot identify image file"), the
     same bytes as unmeasured, and nothing left beside the outputs."""
+    from mediaprep.measure import image as measure_image
+
     src = testdata / "images/animated.gif"
     plain = mediaprep.prepare(src, out_dir=tmp_path / "plain", as_="video")
-    res = mediaprep.prepare(src, out_dir=tmp_path / "measured", as_="video", measure=True)
+    viewed: list[object] = []
+    real_load = measure_image.load_view
+    with pytest.MonkeyPatch.context() as mp:  # no picture score is begun for it
+        mp.setattr(measure_image, "load_view", lambda *a, **k: viewed.append(a) or real_load(*a, **k))
+        res = mediaprep.prepare(src, out_dir=tmp_path / "measured", as_="video", measure=True)
+    assert viewed == []
     video = next(o for o in res.outputs if o.slot == "media")
     assert video.score is not None and video.score.metric == "vmaf", res.warnings
     assert video.score.value is not None and video.score.value > 90

@@ -31,7 +31,7 @@ from ..preflight.probe import HEIF_FORMATS, ImageInfo, decode_bytes, open_image,
 from ..preflight.sniff import Sniffed
 from ..profiles import Profile
 from ..tools import threads
-from .sizes import DECODE_SIDE, display_long_side, draft_size
+from .sizes import decode_long_side, draft_size
 
 # Who else wants the picture as the file holds it, decoded whole (before any turn or
 # conversion): --measure's view of the input, which then need not decode the file a
@@ -192,10 +192,9 @@ def _heif_colour(sniffed: Sniffed, im: Image.Image, warn: list[str]) -> Image.Im
 
 
 def decode_side(info: ImageInfo, by_width: bool = True) -> int:
-    """The long side the fit decodes a picture at, at least (a larger JPEG is
-    DCT-scaled towards it): DECODE_SIDE, or more for a portrait picture, which is
-    made the phone's width wide (fit/sizes.display_long_side; not a thumb)."""
-    return max(DECODE_SIDE, display_long_side(*info.display_size, DECODE_SIDE, by_width=by_width))
+    """The long side the fit decodes this picture at, at least (fit/sizes.decode_long_side;
+    ``by_width`` False for a thumb)."""
+    return decode_long_side(*info.display_size, by_width=by_width)
 
 
 @quietly

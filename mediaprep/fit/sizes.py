@@ -27,6 +27,7 @@ DECODE_SIDE = DISPLAY_SIDE
 # long-side view. A long picture (a chat screenshot made to be scrolled) is shown
 # the same way: a 1080x4500 one went out 259x1080, its text unreadable. Thumbs (a
 # video's cover, shown small) keep DISPLAY_SIDE on their long side.
+
 # The longest side a picture is made at (~21 MP at 1080 px wide): taller ones are
 # scaled to it (a JPEG may not exceed 65,535 px; each of the fit's encodes of that
 # many pixels takes a few tenths of a second).
@@ -41,6 +42,14 @@ def display_long_side(width: int, height: int, side: int = DISPLAY_SIDE, *, by_w
     if by_width and height > width:
         return min(long_side, MAX_LONG_SIDE, round(height * side / width))
     return min(side, long_side)
+
+
+def decode_long_side(width: int, height: int, *, by_width: bool = True) -> int:
+    """The long side a picture of ``width`` x ``height`` (upright) is decoded at, at
+    least (a larger JPEG is DCT-scaled towards it, see draft_size): DECODE_SIDE, or
+    more for a portrait picture made DISPLAY_SIDE wide. The fit's decode and the
+    command's early decode both ask this, so both choose the same DCT scale."""
+    return max(DECODE_SIDE, display_long_side(width, height, DECODE_SIDE, by_width=by_width))
 
 
 def draft_size(width: int, height: int, max_side: int) -> tuple[int, int] | None:

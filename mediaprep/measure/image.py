@@ -2,8 +2,9 @@
 
 The recipe is the one the README's image benchmark reports (bench/image.py): both
 pictures EXIF-oriented, converted to sRGB from an embedded ICC profile, flattened on
-white, and resized with Lanczos to long side 1080 (phones show pictures about 1080
-px wide); then SSIMULACRA2 (``measure/ssimulacra2.py``) between the two views.
+white, and resized with Lanczos to 1080 px wide (a phone held upright shows a picture
+fitted to its width; see view_size); then SSIMULACRA2 (``measure/ssimulacra2.py``)
+between the two views.
 
 Cost: the input's half of the metric (decoding it at full size, its view, and every
 scale's planes, blurs and variances) is made on a spare core while the fit encodes,
@@ -45,7 +46,7 @@ _A = TypeVar("_A")
 
 
 def phone_view(im: Image.Image, side: int = VIEW_SIDE) -> Image.Image:
-    """EXIF-oriented, sRGB, flattened on white, Lanczos to long side ``side``."""
+    """EXIF-oriented, sRGB, flattened on white, Lanczos to ``side`` px wide (view_size)."""
     if getattr(im, "n_frames", 1) > 1:
         im.seek(0)  # an animation: the first frame is what a chat list shows
     return frame_view(im, im.getexif().get(ExifTags.Base.Orientation, 1), side)
@@ -119,6 +120,11 @@ def _reference(view: Image.Image) -> Reference:
     return reference(np.asarray(view))
 
 
+def _view_reference(im: Image.Image, orientation: int) -> Reference:
+    """The half of the metric from the fit's decoded picture (see EarlyReference)."""
+    return _reference(_read(lambda i: frame_view(i, orientation), im))
+
+
 def _read(load: Callable[[_A], _T], source: _A) -> _T:
     try:
         return load(source)
@@ -156,7 +162,7 @@ class EarlyReference:
         # On the fit's thread: the EXIF is read here (Pillow caches it on first
         # reading; two threads reading it first at once could see it half-loaded).
         orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
-        self._future = threads.background(lambda: _reference(_read(lambda i: frame_view(i, orientation), im)))
+        self._future = threads.background(lambda: _view_reference(im, orientation))
         if self._future is None:
             self._handed = im, orientation
 
@@ -167,7 +173,7 @@ class EarlyReference:
         if self._handed is not None:
             im, orientation = self._handed
             self._handed = None
-            return _reference(_read(lambda i: frame_view(i, orientation), im))
+            return _view_reference(im, orientation)
         return reference_of(self.source)  # the fit never decoded the file whole
 
 

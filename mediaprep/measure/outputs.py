@@ -52,16 +52,17 @@ def _number(value: object, default: float) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
-def start(sniffed: Sniffed, info: ImageInfo | MediaInfo) -> EarlyReference | None:
+def start(sniffed: Sniffed, info: ImageInfo | MediaInfo, role: Role) -> EarlyReference | None:
     """Work that can begin before the fit: a picture's reference view, made on a
-    spare core while the fit encodes (None where there is nothing to begin). The fit
-    runs in its ``listening()`` block, to hand over its decode."""
-    if not isinstance(info, ImageInfo):
+    spare core while the fit encodes (None where there is nothing to begin: a voice
+    note, a video, an animation sent as video). The fit runs in its ``listening()``
+    block, to hand over its decode."""
+    if not isinstance(info, ImageInfo) or role not in ("image", "thumb"):
         return None
     from ..fit.image_decode import decode_side
     from .image import start_reference
 
-    return start_reference(sniffed.path, info, decode_side(info))
+    return start_reference(sniffed.path, info, decode_side(info, by_width=role == "image"))
 
 
 def _pictures(sniffed: Sniffed, outputs: tuple[OutputFile, ...],
